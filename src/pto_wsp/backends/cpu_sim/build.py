@@ -1,0 +1,206 @@
+"""cffi build cache: C source -> cached, importable extension module.
+
+The module name is chosen from a sha256 key over everything that affects the binary (the
+cdef and C source, the shipped runtime and template files, extra sources, compiler argv,
+Python/cffi/pto-wsp versions and codegen knobs). A build happens in a staging directory that
+is renamed into place under a per-key file lock, so concurrent processes compiling the same
+program all succeed and only one compiles. A corrupt entry is rebuilt. The generated C is kept
+beside the module.
+
+We call ``FFI.emit_c_code`` and run the compiler ourselves: ``FFI.compile`` changes the
+working directory (unsafe across threads) and hides compiler output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import hashlib
+import importlib.machinery
+import importlib.util
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import cffi
+
+from ... import knobs
+from ...errors import CompileError
+from ...resources import runtime_dir, templates_dir
+
+log = logging.getLogger("pto_wsp")
+
+_VERSION = "0.1.0"
+_EXT = importlib.machinery.EXTENSION_SUFFIXES[0]
+_loaded: dict[str, ModuleType] = {}
+
+
+@dataclass
+class BuildResult:
+    """A loaded extension: ``module.ffi`` / ``module.lib``, where it lives, and whether it compiled."""
+
+    module: ModuleType
+    key: str
+    directory: Path
+    compiled: bool
+    compile_time_ms: float
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ffi(self):
+        return self.module.ffi
+
+    @property
+    def lib(self):
+        return self.module.lib
+
+
+def _shipped_files_digest() -> str:
+    h = hashlib.sha256()
+    for root in (runtime_dir(), templates_dir()):
+        for p in sorted(Path(root).rglob("*")):
+            if p.is_file() and p.suffix in (".h", ".c", ".j2"):
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def compiler_argv() -> list[str]:
+    """Compiler command prefix: ``$CC``, optimisation flags, then ``$CFLAGS``."""
+    return (shlex.split(knobs.CC.get()) + ["-std=gnu11", "-fPIC", "-shared", "-pthread"]
+            + shlex.split(knobs.OPT.get()) + shlex.split(knobs.CFLAGS.get()))
+
+
+def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
+                    extra_sources: dict[str, str] | None = None,
+                    include_dirs: tuple[Path | str, ...] = (),
+                    define_macros: tuple[tuple[str, str], ...] = (),
+                    knob_values: tuple = ()) -> BuildResult:
+    """Build (or fetch from cache) and import a cffi extension.
+
+    ``source`` is the C text cffi wraps (the module's own translation unit); ``extra_sources``
+    maps file names to the text of further translation units compiled and linked in.
+    ``runtime_c/`` is always on the include path. ``knob_values`` are folded into the key.
+    """
+    extra_sources = dict(extra_sources or {})
+    incs = [str(runtime_dir())] + [str(p) for p in include_dirs]
+    argv = compiler_argv() + [f"-D{k}={v}" for k, v in define_macros]
+    h = hashlib.sha256()
+    for part in (cdef, source, repr(sorted(extra_sources.items())), repr(argv), repr(incs[1:]),
+                 repr(knob_values), sys.version, cffi.__version__, _VERSION,
+                 _shipped_files_digest()):
+        h.update(part.encode())
+        h.update(b"\0")
+    key = h.hexdigest()
+    safe_hint = "".join(c if c.isalnum() else "_" for c in name_hint)[:32]
+    modname = f"_pto_{safe_hint}_{key[:20]}"
+    if modname in _loaded:
+        return BuildResult(_loaded[modname], key, _entry_dir(key), False, 0.0)
+
+    root = knobs.cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    final = _entry_dir(key)
+    so_path = final / (modname + _EXT)
+    compiled = False
+    t0 = time.perf_counter()
+    with _file_lock(root / f"{key[:32]}.lock"):
+        if not _entry_ok(final, so_path):
+            if final.exists():
+                log.warning("pto_wsp: rebuilding corrupt cache entry %s", final)
+                shutil.rmtree(final, ignore_errors=True)
+            _compile(root, final, modname, cdef, source, extra_sources, incs, argv)
+            compiled = True
+    ms = (time.perf_counter() - t0) * 1e3
+    try:
+        module = _import(modname, so_path)
+    except ImportError:
+        # The entry passed the digest check but does not load (e.g. a foreign toolchain's
+        # file): rebuild once.
+        with _file_lock(root / f"{key[:32]}.lock"):
+            shutil.rmtree(final, ignore_errors=True)
+            _compile(root, final, modname, cdef, source, extra_sources, incs, argv)
+        compiled = True
+        module = _import(modname, so_path)
+    _loaded[modname] = module
+    if compiled and knobs.flag(knobs.VERBOSE):
+        log.info("pto_wsp: compiled %s in %.0f ms (%s)", name_hint, ms, final)
+    return BuildResult(module, key, final, compiled, ms)
+
+
+def _entry_dir(key: str) -> Path:
+    return knobs.cache_dir() / key[:2] / key
+
+
+def _entry_ok(final: Path, so_path: Path) -> bool:
+    stamp = final / "OK"
+    if not (so_path.is_file() and stamp.is_file()):
+        return False
+    return stamp.read_text().strip() == hashlib.sha256(so_path.read_bytes()).hexdigest()
+
+
+class _file_lock:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _compile(root: Path, final: Path, modname: str, cdef: str, source: str,
+             extra_sources: dict[str, str], incs: list[str], argv: list[str]) -> None:
+    stage = Path(tempfile.mkdtemp(prefix="stage-", dir=root))
+    ffi = cffi.FFI()
+    try:
+        ffi.cdef(cdef)
+    except cffi.CDefError as e:  # our generator's bug, but say where the text is
+        (stage / "cdef.h").write_text(cdef)
+        raise CompileError(f"internal cdef error: {e}", hint=f"cdef kept at {stage / 'cdef.h'}")
+    ffi.set_source(modname, source)
+    mod_c = stage / (modname + ".c")
+    with contextlib.redirect_stdout(io.StringIO()):  # cffi prints 'generating ...'
+        ffi.emit_c_code(str(mod_c))
+    srcs = [str(mod_c)]
+    for name, text in extra_sources.items():
+        (stage / name).write_text(text)
+        srcs.append(str(stage / name))
+    py_inc = sysconfig.get_paths()["include"]
+    cmd = argv + [f"-I{i}" for i in incs] + [f"-I{py_inc}"] + srcs + [
+        "-o", str(stage / (modname + _EXT)), "-lm"]
+    (stage / "build.sh").write_text(shlex.join(cmd) + "\n")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=stage)
+    if proc.returncode != 0:
+        kept = root / f"failed-{modname}"
+        shutil.rmtree(kept, ignore_errors=True)
+        os.rename(stage, kept)
+        raise CompileError(
+            f"C compilation failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}".rstrip(),
+            hint=f"the generated C source is kept in {kept}")
+    so = stage / (modname + _EXT)
+    (stage / "OK").write_text(hashlib.sha256(so.read_bytes()).hexdigest())
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(stage, final)
+
+
+def _import(modname: str, so_path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(modname, so_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {so_path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,154 @@
+"""Error hierarchy (spec section 9) and source locations.
+
+Every user mistake raises a :class:`PtoError` subclass that carries a :class:`SourceLoc`
+(the user's ``file:line`` for traced Python code, ``line:col`` for ``.pto`` text) and renders
+like a compiler diagnostic::
+
+    error: kernel 'k' has no parameter 'y'
+      --> model.py:12:9
+       |
+    12 |         k[b](y=X[b])
+       |         ^
+    help: the parameters are: x, out
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from dataclasses import dataclass, field
+
+__all__ = [
+    "SourceLoc", "user_location",
+    "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
+    "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",
+    "ChannelFull", "DeadlockError", "WindowOverflowError",
+]
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    """A position in user source: a Python file or a ``.pto`` text.
+
+    ``text`` holds the source when it is not a file on disk (a ``.pto`` string).
+    Locations never take part in IR equality.
+    """
+
+    file: str
+    line: int
+    col: int = 0
+    text: str | None = field(default=None, repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" + (f":{self.col}" if self.col else "")
+
+    def source_line(self) -> str | None:
+        if self.text is not None:
+            lines = self.text.splitlines()
+            return lines[self.line - 1] if 0 < self.line <= len(lines) else None
+        got = linecache.getline(self.file, self.line)
+        return got.rstrip("\n") if got else None
+
+    def snippet(self) -> str:
+        """`--> file:line:col`, the source line and a caret under the column."""
+        out = [f"  --> {self}"]
+        src = self.source_line()
+        if src is not None:
+            num = str(self.line)
+            pad = " " * len(num)
+            col = self.col if self.col > 0 else len(src) - len(src.lstrip()) + 1
+            out += [f"{pad} |", f"{num} | {src}", f"{pad} | {' ' * (col - 1)}^"]
+        return "\n".join(out)
+
+
+def user_location(skip_internal: bool = True) -> SourceLoc | None:
+    """The innermost stack frame outside this package (the user's call site).
+
+    Cheap: walks frames without reading source; the line is rendered lazily.
+    """
+    f = sys._getframe(1)
+    while f is not None:
+        fname = f.f_code.co_filename
+        if not (skip_internal and os.path.abspath(fname).startswith(_PKG_DIR)):
+            return SourceLoc(fname, f.f_lineno, _frame_col(f))
+        f = f.f_back
+    return None
+
+
+def _frame_col(frame) -> int:
+    """1-based column of the frame's current instruction (Python >= 3.11), else 0."""
+    try:
+        positions = list(frame.f_code.co_positions())
+        pos = positions[frame.f_lasti // 2]
+        return (pos[2] + 1) if pos[2] is not None else 0
+    except (AttributeError, IndexError):
+        return 0
+
+
+class PtoError(Exception):
+    """Base of every error pto-wsp raises for a user mistake or a failed run."""
+
+    def __init__(self, message: str, loc: SourceLoc | None = None, hint: str | None = None):
+        self.message = message
+        self.loc = loc
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.loc is not None:
+            parts.append(self.loc.snippet())
+        if self.hint:
+            parts.append(f"help: {self.hint}")
+        return "\n".join(parts)
+
+
+class CompileError(PtoError):
+    """Compilation failed (lowering, code generation or the C compiler)."""
+
+
+class TypeCheckError(CompileError):
+    """A kernel, workload or layout is ill-typed (shapes, dtypes, directions, arity)."""
+
+
+class IRConversionError(CompileError):
+    """The IR is malformed (verifier failure) or cannot be converted."""
+
+
+class PtoSyntaxError(IRConversionError):
+    """A ``.pto`` text does not parse."""
+
+
+class ScheduleError(CompileError):
+    """A schedule primitive is malformed or the target cannot honour it."""
+
+
+class ExecutionError(PtoError):
+    """Running a compiled program failed."""
+
+
+class KernelError(ExecutionError):
+    """A kernel reported failure while running; names the task."""
+
+
+class DeadlockError(ExecutionError):
+    """The runtime detected that no task can ever make progress."""
+
+
+class WindowOverflowError(ExecutionError):
+    """A task window in ABORT mode overflowed."""
+
+
+class ChannelError(ExecutionError):
+    """A CSP channel was misused."""
+
+
+class ChannelClosed(ChannelError):
+    """Send on, or receive from, a closed channel."""
+
+
+class ChannelFull(ChannelError):
+    """A non-blocking send found the channel full."""

@@ -1,0 +1,50 @@
+"""Every environment knob of pto-wsp, read at use time, documented in one table.
+
+``python -m pto_wsp knobs`` prints the table (docs/knobs.md is generated from it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Knob:
+    env: str
+    default: str
+    doc: str
+
+    def get(self) -> str:
+        return os.environ.get(self.env, self.default)
+
+
+CACHE_DIR = Knob("PTO_WSP_CACHE_DIR", "",
+                 "Build cache directory (else $XDG_CACHE_HOME/pto_wsp, else ~/.cache/pto_wsp).")
+DUMP = Knob("PTO_WSP_DUMP", "", "If set, a directory where every lowering stage's output is written.")
+VERBOSE = Knob("PTO_WSP_VERBOSE", "0", "1: log one line per compile on the 'pto_wsp' logger.")
+DEBUG = Knob("PTO_WSP_DEBUG", "0", "1: keep pto-wsp's own frames in error tracebacks.")
+CC = Knob("CC", "gcc", "C compiler used for cpu_sim artifacts.")
+CFLAGS = Knob("CFLAGS", "", "Extra flags appended to the C compiler command line.")
+OPT = Knob("PTO_WSP_OPT", "-O2", "Optimisation flags for generated C.")
+
+ALL = [CACHE_DIR, DUMP, VERBOSE, DEBUG, CC, CFLAGS, OPT]
+
+
+def cache_dir() -> Path:
+    if CACHE_DIR.get():
+        return Path(CACHE_DIR.get())
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "pto_wsp"
+
+
+def flag(knob: Knob) -> bool:
+    return knob.get().strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def table() -> str:
+    """The knob table as Markdown."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{k.env}` | `{k.default}` | {k.doc} |" for k in ALL]
+    return "\n".join(rows)
