@@ -1,0 +1,40 @@
+"""pto-wsp: workload-schedule programming for tile-based NPUs.
+
+Write tile kernels (``@kernel`` + ``pto.*``), workloads (``@workload`` + ``P`` loops) and
+schedules (``.dispatch(...)``, ``.task_graph(...)``), then ``compile(target="cpu_sim")`` to run
+them natively on numpy data with simulated NPU cycles, or ``target="ascend_npu"`` to emit an
+Ascend source tree.
+"""
+
+from .errors import (ChannelClosed, ChannelError, ChannelFull, CompileError, DeadlockError,
+                     ExecutionError, IRConversionError, KernelError, PtoError, PtoSyntaxError,
+                     ScheduleError, TypeCheckError, WindowOverflowError)
+from .language import pto
+from .language.kernel import Constexpr, In, InOut, Out, Scalar, Tile, jit_kernel, kernel
+from .language.scalar import (cast, slot_u64, symbol_f32, symbol_i64, symbol_ptr, symbol_u64,
+                              where)
+from .language.workload import (P, Workload, combine, sequential, slot_load_u64, slot_set_u64,
+                                workload)
+from .schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskWindow,
+                       TimingPolicy, TracePolicy, WindowMode)
+from .types import DType, Dense, DenseDyn, Location, Ragged, Sparse, Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # types and axes
+    "DType", "Location", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor",
+    # kernels
+    "kernel", "jit_kernel", "pto", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
+    # workloads
+    "workload", "P", "Workload", "combine", "sequential",
+    "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32", "symbol_ptr", "slot_u64",
+    "slot_set_u64", "slot_load_u64",
+    # schedules
+    "DispatchPolicy", "TimingPolicy", "TaskWindow", "WindowMode", "Deps", "ReadyPolicy",
+    "StartPolicy", "TracePolicy", "Pools",
+    # errors
+    "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
+    "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",
+    "ChannelFull", "DeadlockError", "WindowOverflowError",
+]

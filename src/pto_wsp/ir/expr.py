@@ -1,0 +1,246 @@
+"""Scalar expressions (``ScalarExpr``): predicates, schedule keys, view offsets, axis bounds.
+
+Pure data: frozen dataclasses with structural equality. Python operator overloading for
+authoring lives in :mod:`pto_wsp.language.scalar` (an ``Expr`` wrapper), so that ``==`` on IR
+nodes stays structural.
+
+Typing: every expression has a :class:`~pto_wsp.types.DType`. Integer arithmetic is done in
+i64 (u64 if either side is u64), floats in f64; comparisons and logical ops give bool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import SourceLoc, TypeCheckError
+from ..types import DType
+
+BINARY_OPS = {
+    # op: (text, C operator, kind)  kind: arith | int | cmp | logic | minmax
+    "add": ("+", "+", "arith"), "sub": ("-", "-", "arith"), "mul": ("*", "*", "arith"),
+    "div": ("/", "/", "arith"), "floordiv": ("//", None, "int"), "mod": ("%", None, "int"),
+    "and": ("&", "&", "int"), "or": ("|", "|", "int"), "xor": ("^", "^", "int"),
+    "shl": ("<<", "<<", "int"), "shr": (">>", ">>", "int"),
+    "lt": ("<", "<", "cmp"), "le": ("<=", "<=", "cmp"), "gt": (">", ">", "cmp"),
+    "ge": (">=", ">=", "cmp"), "eq": ("==", "==", "cmp"), "ne": ("!=", "!=", "cmp"),
+    "land": ("&&", "&&", "logic"), "lor": ("||", "||", "logic"),
+    "min": ("min", None, "minmax"), "max": ("max", None, "minmax"),
+}
+UNARY_OPS = {"neg": "-", "not": "!", "inv": "~"}
+
+
+class ScalarExpr:
+    """Base of scalar expression nodes."""
+
+    __slots__ = ()
+
+    @property
+    def dtype(self) -> DType:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Const(ScalarExpr):
+    value: int | float | bool
+    dtype: DType = DType.I64
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Var(ScalarExpr):
+    """A loop variable (by its name in the enclosing loops)."""
+
+    name: str
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return DType.I64
+
+
+@dataclass(frozen=True)
+class Symbol(ScalarExpr):
+    """A runtime symbol, set with ``program.set_symbol_*`` without rebuilding."""
+
+    name: str
+    dtype: DType = DType.U64
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Slot(ScalarExpr):
+    """Runtime u64 slot ``i`` (written by ``slot_set_u64`` / ``slot_load_u64``)."""
+
+    index: int
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return DType.U64
+
+
+@dataclass(frozen=True)
+class AxisSize(ScalarExpr):
+    """Size of an axis: a dense axis' extent, or a ragged/sparse row length at ``outer``."""
+
+    axis: str
+    outer: ScalarExpr | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return DType.I64
+
+
+@dataclass(frozen=True)
+class Binary(ScalarExpr):
+    op: str
+    lhs: ScalarExpr
+    rhs: ScalarExpr
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        kind = BINARY_OPS[self.op][2]
+        if kind in ("cmp", "logic"):
+            return DType.BOOL
+        return promote(self.lhs.dtype, self.rhs.dtype)
+
+
+@dataclass(frozen=True)
+class Unary(ScalarExpr):
+    op: str
+    operand: ScalarExpr
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return DType.BOOL if self.op == "not" else promote(self.operand.dtype, self.operand.dtype)
+
+
+@dataclass(frozen=True)
+class Where(ScalarExpr):
+    cond: ScalarExpr
+    then: ScalarExpr
+    other: ScalarExpr
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return promote(self.then.dtype, self.other.dtype)
+
+
+@dataclass(frozen=True)
+class Cast(ScalarExpr):
+    to: DType
+    operand: ScalarExpr
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return self.to
+
+
+def promote(a: DType, b: DType) -> DType:
+    """Result type of arithmetic: f64 if either is float, u64 if either is u64, else i64."""
+    if a.is_float or b.is_float:
+        return DType.F64
+    if DType.U64 in (a, b) or (a is DType.U64 or b is DType.U64):
+        return DType.U64
+    return DType.I64
+
+
+def const_value(e: ScalarExpr) -> int | float | None:
+    """The value of ``e`` when it folds to a constant (only constants and arithmetic on them)."""
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Binary) and BINARY_OPS[e.op][2] == "arith":
+        a, b = const_value(e.lhs), const_value(e.rhs)
+        if a is None or b is None:
+            return None
+        if e.op == "div":
+            return None
+        return {"add": a + b, "sub": a - b, "mul": a * b}[e.op]
+    if isinstance(e, Unary) and e.op == "neg":
+        v = const_value(e.operand)
+        return None if v is None else -v
+    return None
+
+
+def free_vars(e: ScalarExpr) -> set[str]:
+    """Loop variable names an expression reads."""
+    if isinstance(e, Var):
+        return {e.name}
+    out: set[str] = set()
+    for child in children(e):
+        out |= free_vars(child)
+    return out
+
+
+def children(e: ScalarExpr) -> tuple[ScalarExpr, ...]:
+    if isinstance(e, Binary):
+        return (e.lhs, e.rhs)
+    if isinstance(e, (Unary, Cast)):
+        return (e.operand,)
+    if isinstance(e, Where):
+        return (e.cond, e.then, e.other)
+    if isinstance(e, AxisSize) and e.outer is not None:
+        return (e.outer,)
+    return ()
+
+
+def walk(e: ScalarExpr):
+    """Pre-order traversal of an expression tree."""
+    yield e
+    for c in children(e):
+        yield from walk(c)
+
+
+def check_int(e: ScalarExpr, what: str) -> None:
+    if e.dtype.is_float:
+        raise TypeCheckError(f"{what} must be an integer expression, got a {e.dtype.value} one",
+                             e.loc)
+
+
+def affine(e: ScalarExpr) -> dict[str, int] | None:
+    """``e`` as an integer affine form {var: coeff, "": const}, or None if it is not one."""
+    if isinstance(e, Const):
+        return {"": int(e.value)} if isinstance(e.value, int) else None
+    if isinstance(e, Var):
+        return {e.name: 1, "": 0}
+    if isinstance(e, Unary) and e.op == "neg":
+        a = affine(e.operand)
+        return None if a is None else {k: -v for k, v in a.items()}
+    if isinstance(e, Binary) and e.op in ("add", "sub", "mul"):
+        a, b = affine(e.lhs), affine(e.rhs)
+        if a is None or b is None:
+            return None
+        if e.op == "mul":
+            if set(a) == {""}:
+                a, b = b, a
+            if set(b) != {""}:
+                return None
+            return {k: v * b[""] for k, v in a.items()}
+        sign = 1 if e.op == "add" else -1
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = out.get(k, 0) + sign * v
+        return out
+    return None
+
+
+def interval(e: ScalarExpr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """Inclusive [lo, hi] of an affine expression given inclusive ranges of its variables."""
+    a = affine(e)
+    if a is None:
+        return None
+    lo = hi = a.get("", 0)
+    for k, c in a.items():
+        if k == "":
+            continue
+        if k not in ranges:
+            return None
+        vlo, vhi = ranges[k]
+        lo += min(c * vlo, c * vhi)
+        hi += max(c * vlo, c * vhi)
+    return lo, hi

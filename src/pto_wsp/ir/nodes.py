@@ -1,0 +1,378 @@
+"""The IR hub: a module of tensors, axes, kernels (tile-op lists), one workload and a schedule.
+
+All nodes are frozen dataclasses with structural equality; source locations never take part
+in equality. Python authoring and the ``.pto`` parser both build these; every backend reads
+only these. :mod:`pto_wsp.ir.verify` checks them; :mod:`pto_wsp.ir.printer` /
+:mod:`pto_wsp.ir.parser` convert them to and from text losslessly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..errors import SourceLoc
+from ..schedule import Schedule
+from ..types import DType, Location
+from .expr import ScalarExpr
+
+_LOC = dict(default=None, compare=False, repr=False)
+
+# ---------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class TileType:
+    rows: int
+    cols: int
+    dtype: DType
+
+    def __str__(self) -> str:
+        return f"tile<{self.rows}x{self.cols}x{self.dtype.value}>"
+
+
+@dataclass(frozen=True)
+class ScalarType:
+    dtype: DType
+
+    def __str__(self) -> str:
+        return f"scalar<{self.dtype.value}>"
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """A kernel parameter bound to a tensor view of any shape (custom-body kernels)."""
+
+    dtype: DType | None = None
+
+    def __str__(self) -> str:
+        return "tensor" if self.dtype is None else f"tensor<{self.dtype.value}>"
+
+
+@dataclass(frozen=True)
+class ConstexprType:
+    """A compile-time constant parameter; its value is fixed per call site."""
+
+    dtype: DType
+
+    def __str__(self) -> str:
+        return f"constexpr<{self.dtype.value}>"
+
+
+ParamType = Union[TileType, ScalarType, TensorType, ConstexprType]
+
+# ---------------------------------------------------------------- kernels
+
+DIRECTIONS = ("in", "out", "inout")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: ParamType
+    direction: str | None = None  # in | out | inout for tiles/tensors, None for scalars
+    default: int | float | None = None
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    """The ``index``-th SSA value defined in the kernel (``%index`` in text)."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class Imm:
+    """An immediate scalar operand."""
+
+    value: int | float
+    dtype: DType
+
+
+Operand = Union[ValueRef, ParamRef, Imm]
+
+
+@dataclass(frozen=True)
+class KernelOp:
+    """One tile instruction: ``results = opcode(operands) {attrs} : types``.
+
+    ``results`` are SSA value indices, numbered in definition order; ``types`` are their types.
+    ``attrs`` is a sorted tuple of (name, value) pairs of ints, floats and strings.
+    """
+
+    opcode: str
+    operands: tuple[Operand, ...]
+    results: tuple[int, ...] = ()
+    types: tuple[TileType | ScalarType, ...] = ()
+    attrs: tuple[tuple[str, int | float | str], ...] = ()
+    loc: SourceLoc | None = field(**_LOC)
+
+    def attr(self, name: str, default=None):
+        for k, v in self.attrs:
+            if k == name:
+                return v
+        return default
+
+
+@dataclass(frozen=True)
+class CustomBody:
+    """A kernel body supplied as source text: a C body snippet (``body``), or a whole
+    translation unit (``unit``, C or C++) defining ``pto_kernel_<name>``."""
+
+    kind: str  # "body" | "unit"
+    language: str  # "c" | "c++"
+    source: str
+    includes: tuple[str, ...] = ()
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str
+    params: tuple[Param, ...]
+    ops: tuple[KernelOp, ...] = ()
+    custom: CustomBody | None = None
+    exec_unit: str = "vector"  # vector | cube (inferred: any matmul makes it cube)
+    loc: SourceLoc | None = field(**_LOC)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+# ---------------------------------------------------------------- tensors and axes
+
+
+@dataclass(frozen=True)
+class TensorDecl:
+    name: str
+    shape: tuple[int, ...]
+    dtype: DType
+    location: Location = Location.Global
+    layout: str | None = None  # canonical layout text (pto_wsp.layout), None = default
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class AxisDecl:
+    """An iteration axis. ``kind``: dense | dense_dyn | ragged | sparse.
+
+    dense: ``size`` fixed. dense_dyn: ``size`` is the default of a runtime input.
+    ragged: ``outer`` size and default ``lengths``; sparse: ``outer``, ``indptr``, ``indices``.
+    """
+
+    name: str
+    kind: str
+    size: int = 0
+    lengths: tuple[int, ...] = ()
+    indptr: tuple[int, ...] = ()
+    indices: tuple[int, ...] = ()
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class SymbolDecl:
+    name: str
+    dtype: DType
+    default: int | float = 0
+    loc: SourceLoc | None = field(**_LOC)
+
+
+# ---------------------------------------------------------------- workload statements
+
+
+@dataclass(frozen=True)
+class Index:
+    """View item: select one index of a dimension (drops the dimension)."""
+
+    expr: ScalarExpr
+
+
+@dataclass(frozen=True)
+class Slice:
+    """View item: ``size`` elements from ``start`` with ``step`` (keeps the dimension)."""
+
+    start: ScalarExpr
+    size: int
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class ViewExpr:
+    """A view of a tensor: leading dimensions indexed or sliced, the rest kept whole."""
+
+    tensor: str
+    items: tuple[Index | Slice, ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+Arg = Union[ViewExpr, ScalarExpr]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A kernel invocation (a task): ``kernel[axes](name=arg, ...)``."""
+
+    kernel: str
+    axes: tuple[ScalarExpr, ...]
+    args: tuple[tuple[str, Arg], ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What a loop iterates: a whole axis, or one row (``outer``) of a ragged/sparse axis.
+
+    A sparse row binds the loop variable to the selected column indices.
+    """
+
+    axis: str
+    outer: ScalarExpr | None = None
+
+
+@dataclass(frozen=True)
+class For:
+    """``kind``: par (``P``), seq (``P.seq``), sel (``P.sel``)."""
+
+    kind: str
+    var: str
+    domain: Domain
+    body: tuple["Stmt", ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class When:
+    """An if/elif chain of ``P.when`` branches with an optional ``P.otherwise``."""
+
+    branches: tuple[tuple[ScalarExpr, tuple["Stmt", ...]], ...]
+    otherwise: tuple["Stmt", ...] | None = None
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Composition: ``par`` (``combine``, unordered) or ``seq`` (``sequential``, ordered)."""
+
+    kind: str
+    parts: tuple[tuple["Stmt", ...], ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class SlotSet:
+    slot: int
+    value: ScalarExpr
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class SlotLoad:
+    """Load one element of a tensor view into a slot (waits for the element's writers)."""
+
+    slot: int
+    view: ViewExpr
+    row: int = 0
+    col: int = 0
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class ChannelDecl:
+    name: str
+    depth: int
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Send:
+    channel: str
+    call: Call
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Consume:
+    """Run ``body`` once per token received on ``channel``, binding the token to ``var``."""
+
+    channel: str
+    var: str
+    body: tuple["Stmt", ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    consumes: tuple[str, ...]
+    produces: tuple[str, ...]
+    body: tuple["Stmt", ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Pipe:
+    """A CSP pipeline: channels and the processes connected by them."""
+
+    channels: tuple[ChannelDecl, ...]
+    processes: tuple[Process, ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Consume, Pipe]
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    body: tuple[Stmt, ...]
+    loc: SourceLoc | None = field(**_LOC)
+
+
+# ---------------------------------------------------------------- module
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    tensors: tuple[TensorDecl, ...]
+    axes: tuple[AxisDecl, ...]
+    symbols: tuple[SymbolDecl, ...]
+    kernels: tuple[Kernel, ...]
+    workload: Workload
+    schedule: Schedule = Schedule()
+    loc: SourceLoc | None = field(**_LOC)
+
+    def kernel(self, name: str) -> Kernel | None:
+        return next((k for k in self.kernels if k.name == name), None)
+
+    def tensor(self, name: str) -> TensorDecl | None:
+        return next((t for t in self.tensors if t.name == name), None)
+
+    def axis(self, name: str) -> AxisDecl | None:
+        return next((a for a in self.axes if a.name == name), None)
+
+
+def walk_stmts(stmts):
+    """Pre-order traversal of workload statements (loop bodies, branches, parts, processes)."""
+    for s in stmts:
+        yield s
+        if isinstance(s, (For, Consume, Process)):
+            yield from walk_stmts(s.body)
+        elif isinstance(s, When):
+            for _, body in s.branches:
+                yield from walk_stmts(body)
+            if s.otherwise is not None:
+                yield from walk_stmts(s.otherwise)
+        elif isinstance(s, Block):
+            for part in s.parts:
+                yield from walk_stmts(part)
+        elif isinstance(s, Pipe):
+            yield from walk_stmts(s.processes)
+        elif isinstance(s, Send):
+            yield s.call

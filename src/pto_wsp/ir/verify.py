@@ -1,0 +1,297 @@
+"""IR verifier: everything a backend relies on, checked with the user's source location.
+
+Run on every module, whether traced from Python or parsed from ``.pto`` text.
+"""
+
+from __future__ import annotations
+
+from ..errors import IRConversionError, TypeCheckError
+from ..types import check_csr
+from . import expr as irx
+from . import nodes as ir
+from .ops import OPS, result_types
+
+_AXIS_KINDS = ("dense", "dense_dyn", "ragged", "sparse")
+
+
+def verify_module(m: ir.Module) -> None:
+    """Raise a located IRConversionError / TypeCheckError if ``m`` is malformed."""
+    seen: dict[str, str] = {}
+    for kind, decls in (("tensor", m.tensors), ("axis", m.axes), ("symbol", m.symbols)):
+        for d in decls:
+            if d.name in seen:
+                raise IRConversionError(f"'{d.name}' is declared twice ({seen[d.name]} and "
+                                        f"{kind})", d.loc)
+            seen[d.name] = kind
+    for t in m.tensors:
+        if not t.shape or any(s <= 0 for s in t.shape):
+            raise IRConversionError(f"tensor '{t.name}' has a bad shape {list(t.shape)}", t.loc)
+    for a in m.axes:
+        _verify_axis(a)
+    names = set()
+    for k in m.kernels:
+        if k.name in names:
+            raise IRConversionError(f"kernel '{k.name}' is defined twice", k.loc)
+        names.add(k.name)
+        verify_kernel(k)
+    _WorkloadChecker(m).run()
+
+
+def _verify_axis(a: ir.AxisDecl) -> None:
+    if a.kind not in _AXIS_KINDS:
+        raise IRConversionError(f"axis '{a.name}' has unknown kind '{a.kind}'", a.loc)
+    if a.size < 0:
+        raise IRConversionError(f"axis '{a.name}' has negative size", a.loc)
+    if a.kind == "ragged":
+        if len(a.lengths) != a.size or any(x < 0 for x in a.lengths):
+            raise IRConversionError(f"ragged axis '{a.name}' needs {a.size} non-negative "
+                                    f"lengths", a.loc)
+    if a.kind == "sparse":
+        import numpy as np
+        check_csr(a.size, np.asarray(a.indptr, np.int64), np.asarray(a.indices, np.int64), a.loc)
+
+
+def verify_kernel(k: ir.Kernel) -> None:
+    params = {}
+    for p in k.params:
+        if p.name in params:
+            raise IRConversionError(f"kernel '{k.name}': parameter '{p.name}' declared twice",
+                                    p.loc or k.loc)
+        if isinstance(p.type, (ir.TileType, ir.TensorType)) != (p.direction is not None):
+            raise IRConversionError(f"kernel '{k.name}': parameter '{p.name}' direction does "
+                                    f"not fit its type {p.type}", p.loc or k.loc)
+        if isinstance(p.type, ir.ConstexprType):
+            raise IRConversionError(f"kernel '{k.name}': constexpr parameter '{p.name}' must "
+                                    "be specialised away", p.loc or k.loc)
+        params[p.name] = p
+    if k.ops and k.custom is not None:
+        raise IRConversionError(f"kernel '{k.name}' has both tile ops and a custom body", k.loc)
+    if k.exec_unit not in ("vector", "cube"):
+        raise IRConversionError(f"kernel '{k.name}': unknown exec unit '{k.exec_unit}'", k.loc)
+    values: dict[int, ir.TileType] = {}
+    for op in k.ops:
+        spec = OPS.get(op.opcode)
+        loc = op.loc or k.loc
+
+        def bad(msg):
+            return TypeCheckError(f"kernel '{k.name}': {msg}", loc)
+        if spec is None:
+            raise bad(f"unknown instruction '{op.opcode}'")
+        sig = spec.sig
+        if len(op.operands) != len(sig):
+            raise bad(f"{op.opcode} takes {len(sig)} operands, got {len(op.operands)}")
+        types = []
+        for letter, o in zip(sig, op.operands):
+            if letter == "p":
+                p = params.get(o.name) if isinstance(o, ir.ParamRef) else None
+                if p is None or not isinstance(p.type, ir.TileType):
+                    raise bad(f"{op.opcode} needs a tile parameter, got {o}")
+                if op.opcode == "tload" and p.direction == "out":
+                    raise bad(f"parameter '{p.name}' is Out: it cannot be loaded")
+                if op.opcode == "tstore" and p.direction == "in":
+                    raise bad(f"parameter '{p.name}' is In: it cannot be stored to")
+                types.append(p.type)
+            elif letter == "t":
+                if not isinstance(o, ir.ValueRef) or o.index not in values:
+                    raise bad(f"{op.opcode} uses an undefined value {o}")
+                types.append(values[o.index])
+            else:  # scalar
+                if isinstance(o, ir.Imm):
+                    types.append(o.dtype)
+                elif isinstance(o, ir.ParamRef) and o.name in params and \
+                        isinstance(params[o.name].type, ir.ScalarType):
+                    types.append(params[o.name].type.dtype)
+                else:
+                    raise bad(f"{op.opcode} needs a scalar operand, got {o}")
+        if op.opcode == "tstore" and types[0] != types[1]:
+            raise bad(f"storing a {types[1]} to parameter of type {types[0]}")
+        got = result_types(op.opcode, types, dict(op.attrs))
+        if isinstance(got, str):
+            raise bad(got)
+        if tuple(got) != op.types or len(op.results) != len(op.types):
+            raise bad(f"{op.opcode} result types {[str(t) for t in op.types]} do not match "
+                      f"{[str(t) for t in got]}")
+        for r, t in zip(op.results, op.types):
+            if r != len(values):
+                raise bad(f"values must be numbered in definition order (expected %{len(values)}"
+                          f", got %{r})")
+            values[r] = t
+
+
+class _WorkloadChecker:
+    def __init__(self, m: ir.Module):
+        self.m = m
+        self.kernels = {k.name: k for k in m.kernels}
+        self.tensors = {t.name: t for t in m.tensors}
+        self.axes = {a.name: a for a in m.axes}
+        self.symbols = {s.name: s for s in m.symbols}
+        self.channels: set[str] = set()
+        sched = m.schedule
+        self.keys = [(what, e) for what, e in (
+            ("dispatch", sched.dispatch.key if sched.dispatch else None),
+            ("stream_by", sched.stream_by),
+            ("priority", sched.task_graph.ready.key if sched.task_graph else None)) if e]
+
+    def run(self) -> None:
+        for what, e in self.keys:
+            self.expr(e, None, keys_ok=True)
+        self.stmts(self.m.workload.body, [])
+
+    def expr(self, e: irx.ScalarExpr, scope, keys_ok=False) -> None:
+        for sub in irx.walk(e):
+            if isinstance(sub, irx.Var) and scope is not None and sub.name not in scope:
+                raise TypeCheckError(f"'{sub.name}' is not a loop variable in scope", sub.loc)
+            if isinstance(sub, irx.Symbol):
+                decl = self.symbols.get(sub.name)
+                if decl is None or decl.dtype is not sub.dtype:
+                    raise IRConversionError(f"symbol '{sub.name}' is not declared as "
+                                            f"{sub.dtype.value}", sub.loc)
+            if isinstance(sub, irx.AxisSize) and sub.axis not in self.axes:
+                raise IRConversionError(f"unknown axis '{sub.axis}'", sub.loc)
+            if isinstance(sub, irx.Binary) and sub.op not in irx.BINARY_OPS:
+                raise IRConversionError(f"unknown operator '{sub.op}'", sub.loc)
+            if isinstance(sub, irx.Unary) and sub.op not in irx.UNARY_OPS:
+                raise IRConversionError(f"unknown operator '{sub.op}'", sub.loc)
+            if isinstance(sub, irx.Slot) and not 0 <= sub.index < 64:
+                raise IRConversionError(f"slot index {sub.index} out of range [0, 64)", sub.loc)
+
+    def stmts(self, body, scope: list[str]) -> None:
+        for s in body:
+            self.stmt(s, scope)
+
+    def stmt(self, s, scope: list[str]) -> None:
+        if isinstance(s, ir.Call):
+            self.call(s, scope)
+        elif isinstance(s, ir.For):
+            self.loop(s, scope)
+        elif isinstance(s, ir.When):
+            for cond, body in s.branches:
+                self.expr(cond, scope)
+                self.stmts(body, scope)
+            if s.otherwise is not None:
+                self.stmts(s.otherwise, scope)
+        elif isinstance(s, ir.Block):
+            if s.kind not in ("par", "seq"):
+                raise IRConversionError(f"unknown block kind '{s.kind}'", s.loc)
+            for part in s.parts:
+                self.stmts(part, scope)
+        elif isinstance(s, ir.SlotSet):
+            self.expr(s.value, scope)
+        elif isinstance(s, ir.SlotLoad):
+            self.view(s.view, scope, s.loc)
+        elif isinstance(s, ir.Pipe):
+            self.channels |= {c.name for c in s.channels}
+            for c in s.channels:
+                if c.depth < 0:
+                    raise IRConversionError(f"channel '{c.name}' has negative depth", c.loc)
+            for p in s.processes:
+                for ch in p.consumes + p.produces:
+                    if ch not in self.channels:
+                        raise IRConversionError(f"process '{p.name}' uses unknown channel "
+                                                f"'{ch}'", p.loc)
+                self.stmts(p.body, scope)
+        elif isinstance(s, ir.Send):
+            self._channel(s.channel, s.loc)
+            self.call(s.call, scope)
+        elif isinstance(s, ir.Consume):
+            self._channel(s.channel, s.loc)
+            self.stmts(s.body, scope + [s.var])
+        else:
+            raise IRConversionError(f"unknown statement {type(s).__name__}", None)
+
+    def _channel(self, name, loc):
+        if name not in self.channels:
+            raise IRConversionError(f"unknown channel '{name}'", loc)
+
+    def loop(self, s: ir.For, scope) -> None:
+        a = self.axes.get(s.domain.axis)
+        if a is None:
+            raise IRConversionError(f"loop over unknown axis '{s.domain.axis}'", s.loc)
+        if s.kind not in ("par", "seq", "sel"):
+            raise IRConversionError(f"unknown loop kind '{s.kind}'", s.loc)
+        rowed = a.kind in ("ragged", "sparse")
+        if rowed != (s.domain.outer is not None):
+            raise IRConversionError(f"axis '{a.name}' ({a.kind}) "
+                                    f"{'needs' if rowed else 'takes no'} a row index", s.loc)
+        if (s.kind == "sel") != (a.kind == "sparse"):
+            raise IRConversionError(f"a {s.kind} loop cannot iterate {a.kind} axis '{a.name}'",
+                                    s.loc)
+        if s.domain.outer is not None:
+            self.expr(s.domain.outer, scope)
+        if s.var in scope:
+            raise TypeCheckError(f"loop variable '{s.var}' shadows an enclosing one", s.loc)
+        self.stmts(s.body, scope + [s.var])
+
+    def call(self, c: ir.Call, scope) -> None:
+        k = self.kernels.get(c.kernel)
+        if k is None:
+            raise IRConversionError(f"call of unknown kernel '{c.kernel}'", c.loc)
+        for e in c.axes:
+            self.expr(e, scope)
+        for what, e in self.keys:
+            missing = irx.free_vars(e) - set(scope)
+            if missing:
+                raise TypeCheckError(
+                    f"the {what} key uses t.get({sorted(missing)[0]!r}), but this call of "
+                    f"'{c.kernel}' is not inside a loop over it", c.loc,
+                    hint="key functions may only read loop variables enclosing every task")
+        given = dict(c.args)
+        if len(given) != len(c.args):
+            raise IRConversionError(f"call of '{c.kernel}' binds a parameter twice", c.loc)
+        for name in given:
+            if k.param(name) is None:
+                raise TypeCheckError(f"kernel '{k.name}' has no parameter '{name}'", c.loc,
+                                     hint="its parameters are: " +
+                                          ", ".join(p.name for p in k.params))
+        for p in k.params:
+            a = given.get(p.name)
+            if a is None:
+                if p.default is None:
+                    raise TypeCheckError(f"call of '{k.name}' is missing argument '{p.name}'",
+                                         c.loc)
+                continue
+            if isinstance(p.type, ir.ScalarType):
+                if isinstance(a, ir.ViewExpr):
+                    raise TypeCheckError(f"'{p.name}' of '{k.name}' is a scalar, got a view",
+                                         c.loc)
+                self.expr(a, scope)
+                continue
+            if not isinstance(a, ir.ViewExpr):
+                raise TypeCheckError(f"'{p.name}' of '{k.name}' needs a tensor view", c.loc)
+            shape, t = self.view(a, scope, c.loc)
+            if p.type.dtype is not None and p.type.dtype is not t.dtype:
+                raise TypeCheckError(f"'{p.name}' of '{k.name}' is {p.type.dtype.value}, the "
+                                     f"view of '{t.name}' is {t.dtype.value}", a.loc or c.loc)
+            if isinstance(p.type, ir.TileType):
+                from ..language.workload import tile_compatible
+                if not tile_compatible(shape, p.type):
+                    raise TypeCheckError(f"view of shape {list(shape)} passed to '{p.name}' of "
+                                         f"type {p.type}", a.loc or c.loc)
+
+    def view(self, v: ir.ViewExpr, scope, loc):
+        t = self.tensors.get(v.tensor)
+        if t is None:
+            raise IRConversionError(f"unknown tensor '{v.tensor}'", v.loc or loc)
+        if len(v.items) > len(t.shape):
+            raise TypeCheckError(f"too many indices for '{t.name}' of rank {len(t.shape)}",
+                                 v.loc or loc)
+        shape = []
+        for dim, it in enumerate(v.items):
+            e = it.expr if isinstance(it, ir.Index) else it.start
+            self.expr(e, scope)
+            if e.dtype.is_float:
+                raise TypeCheckError(f"index into '{t.name}' must be an integer", v.loc or loc)
+            if isinstance(it, ir.Slice):
+                if it.size <= 0 or it.step <= 0:
+                    raise IRConversionError("slice size and step must be positive", v.loc or loc)
+                c = irx.const_value(it.start)
+                if c is not None and (c < 0 or c + (it.size - 1) * it.step >= t.shape[dim]):
+                    raise TypeCheckError(f"slice of '{t.name}' dimension {dim} is out of bounds",
+                                         v.loc or loc)
+                shape.append(it.size)
+            else:
+                c = irx.const_value(it.expr)
+                if c is not None and not 0 <= c < t.shape[dim]:
+                    raise TypeCheckError(f"index {c} is out of bounds for '{t.name}' dimension "
+                                         f"{dim} of size {t.shape[dim]}", v.loc or loc)
+        return tuple(shape) + tuple(t.shape[len(v.items):]), t

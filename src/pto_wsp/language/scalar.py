@@ -1,0 +1,180 @@
+"""Authoring side of scalar expressions: the ``Expr`` wrapper with Python operators.
+
+Loop variables, task fields (``t.get("batch")``), symbols and slots are ``Expr`` objects;
+arithmetic and comparisons on them build :mod:`pto_wsp.ir.expr` nodes. Using one as a Python
+``bool`` is an error: predicates must be compiled (``P.when(expr)``), not evaluated now.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TypeCheckError, user_location
+from ..ir import expr as ir
+from ..types import DType
+
+__all__ = ["Expr", "as_expr", "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32",
+           "symbol_ptr", "slot_u64", "TaskProxy", "AxisRow", "min_", "max_"]
+
+
+def as_expr(x, loc=None) -> ir.ScalarExpr:
+    """The IR node of an Expr, a Python int/float/bool or a numpy scalar."""
+    if isinstance(x, Expr):
+        return x.node
+    if isinstance(x, ir.ScalarExpr):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        return ir.Const(bool(x), DType.BOOL, loc)
+    if isinstance(x, (int, np.integer)):
+        return ir.Const(int(x), DType.I64, loc)
+    if isinstance(x, (float, np.floating)):
+        return ir.Const(float(x), DType.F64, loc)
+    raise TypeCheckError(f"expected a scalar expression, got {type(x).__name__} {x!r}",
+                         loc or user_location(),
+                         hint="use loop variables, ints, floats, symbols or slots")
+
+
+def _bin(op):
+    def f(self, other):
+        loc = user_location()
+        return Expr(ir.Binary(op, self.node, as_expr(other, loc), loc))
+
+    def r(self, other):
+        loc = user_location()
+        return Expr(ir.Binary(op, as_expr(other, loc), self.node, loc))
+    return f, r
+
+
+class Expr:
+    """A scalar expression under construction (wraps an IR node)."""
+
+    __slots__ = ("node",)
+    __hash__ = None  # `==` builds an expression
+
+    def __init__(self, node: ir.ScalarExpr):
+        self.node = node
+
+    __add__, __radd__ = _bin("add")
+    __sub__, __rsub__ = _bin("sub")
+    __mul__, __rmul__ = _bin("mul")
+    __truediv__, __rtruediv__ = _bin("div")
+    __floordiv__, __rfloordiv__ = _bin("floordiv")
+    __mod__, __rmod__ = _bin("mod")
+    __and__, __rand__ = _bin("and")
+    __or__, __ror__ = _bin("or")
+    __xor__, __rxor__ = _bin("xor")
+    __lshift__, __rlshift__ = _bin("shl")
+    __rshift__, __rrshift__ = _bin("shr")
+    __lt__ = _bin("lt")[0]
+    __le__ = _bin("le")[0]
+    __gt__ = _bin("gt")[0]
+    __ge__ = _bin("ge")[0]
+    __eq__ = _bin("eq")[0]  # type: ignore[assignment]
+    __ne__ = _bin("ne")[0]  # type: ignore[assignment]
+
+    def __neg__(self):
+        return Expr(ir.Unary("neg", self.node, user_location()))
+
+    def __invert__(self):
+        return Expr(ir.Unary("inv", self.node, user_location()))
+
+    def logical_and(self, other):
+        loc = user_location()
+        return Expr(ir.Binary("land", self.node, as_expr(other, loc), loc))
+
+    def logical_or(self, other):
+        loc = user_location()
+        return Expr(ir.Binary("lor", self.node, as_expr(other, loc), loc))
+
+    def logical_not(self):
+        return Expr(ir.Unary("not", self.node, user_location()))
+
+    def __bool__(self):
+        raise TypeCheckError(
+            "a scalar expression has no Python truth value: it is evaluated when the program "
+            "runs", user_location(),
+            hint="use `with P.when(expr):` for conditions, where(c, a, b) for selection, and "
+                 "`.logical_and(...)` instead of `and`")
+
+    def __index__(self):
+        raise TypeCheckError("a scalar expression cannot be used as a Python int",
+                             user_location(), hint="index tensors with it instead: T[b]")
+
+    def __repr__(self) -> str:
+        from ..ir.printer import format_expr
+        return f"Expr({format_expr(self.node)})"
+
+
+def where(cond, then, other) -> Expr:
+    """``cond ? then : other``, evaluated at run time."""
+    loc = user_location()
+    return Expr(ir.Where(as_expr(cond, loc), as_expr(then, loc), as_expr(other, loc), loc))
+
+
+def cast(x, dtype) -> Expr:
+    loc = user_location()
+    return Expr(ir.Cast(DType.of(dtype), as_expr(x, loc), loc))
+
+
+def min_(a, b) -> Expr:
+    loc = user_location()
+    return Expr(ir.Binary("min", as_expr(a, loc), as_expr(b, loc), loc))
+
+
+def max_(a, b) -> Expr:
+    loc = user_location()
+    return Expr(ir.Binary("max", as_expr(a, loc), as_expr(b, loc), loc))
+
+
+def _symbol(dtype):
+    def make(name: str) -> Expr:
+        loc = user_location()
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeCheckError(f"symbol name must be an identifier, got {name!r}", loc)
+        return Expr(ir.Symbol(name, dtype, loc))
+    make.__doc__ = f"A runtime {dtype.value} symbol (``program.set_symbol_*``; no rebuild)."
+    return make
+
+
+symbol_u64 = _symbol(DType.U64)
+symbol_i64 = _symbol(DType.I64)
+symbol_f32 = _symbol(DType.F32)
+symbol_ptr = _symbol(DType.U64)
+
+
+def slot_u64(i: int) -> Expr:
+    """The value of runtime slot ``i`` (see ``slot_set_u64`` / ``slot_load_u64``)."""
+    loc = user_location()
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < 64:
+        raise TypeCheckError(f"slot index must be an int in [0, 64), got {i!r}", loc)
+    return Expr(ir.Slot(i, loc))
+
+
+class TaskProxy:
+    """The ``t`` of a schedule key function: its fields trace to expressions."""
+
+    def get(self, axis: str) -> Expr:
+        if not isinstance(axis, str):
+            raise TypeCheckError(f"t.get() takes a loop variable name, got {axis!r}",
+                                 user_location())
+        return Expr(ir.Var(axis, user_location()))
+
+    def __getattr__(self, name: str) -> Expr:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.get(name)
+
+
+class AxisRow:
+    """``ragged[b]`` / ``sparse[b]``: the inner iteration row of outer index ``b``."""
+
+    def __init__(self, axis, outer, loc):
+        self.axis = axis
+        self.outer = as_expr(outer, loc)
+        self.loc = loc
+
+    def size(self) -> Expr:
+        """The number of inner iterations of this row."""
+        from .workload import current_builder
+        name = current_builder(self.loc, "axis row size").axis_name(self.axis)
+        return Expr(ir.AxisSize(name, self.outer, self.loc))

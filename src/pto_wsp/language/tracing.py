@@ -1,0 +1,205 @@
+"""Kernel tracing: ``pto.*`` calls inside a ``@kernel`` body record typed tile instructions.
+
+A :class:`Tracer` is active while a kernel body runs. Parameters are :class:`ParamValue`
+objects (using a tile parameter as an operand loads it once); every op returns a
+:class:`Value` with a static :class:`~pto_wsp.ir.nodes.TileType`. Shapes and dtypes are
+checked as ops are recorded, with the user's source location.
+"""
+
+from __future__ import annotations
+
+from ..errors import TypeCheckError, user_location
+from ..ir.nodes import (Imm, KernelOp, Param, ParamRef, ScalarType, TensorType, TileType,
+                        ValueRef)
+from ..types import DType
+
+_active: list["Tracer"] = []
+
+
+def tracer(what: str) -> "Tracer":
+    """The active tracer, or a helpful error when a ``pto.*`` op runs outside a kernel."""
+    if not _active:
+        raise TypeCheckError(
+            f"pto.{what} can only be used inside a @kernel function body", user_location(),
+            hint="tile ops build kernel IR; call the kernel from a @workload instead")
+    return _active[-1]
+
+
+class Value:
+    """A tile value produced by a traced op."""
+
+    __slots__ = ("ref", "type", "tracer")
+    __hash__ = None
+
+    def __init__(self, ref: ValueRef, type_: TileType, tr: "Tracer"):
+        self.ref = ref
+        self.type = type_
+        self.tracer = tr
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.type.rows, self.type.cols)
+
+    @property
+    def dtype(self) -> DType:
+        return self.type.dtype
+
+    def __repr__(self) -> str:
+        return f"Value(%{self.ref.index}: {self.type})"
+
+    # operators are sugar for the pto ops
+    def __add__(self, o): return _pto().add(self, o)
+    def __radd__(self, o): return _pto().add(o, self)
+    def __sub__(self, o): return _pto().sub(self, o)
+    def __rsub__(self, o): return _pto().sub(o, self)
+    def __mul__(self, o): return _pto().mul(self, o)
+    def __rmul__(self, o): return _pto().mul(o, self)
+    def __truediv__(self, o): return _pto().div(self, o)
+    def __rtruediv__(self, o): return _pto().div(o, self)
+    def __neg__(self): return _pto().neg(self)
+    def __matmul__(self, o): return _pto().matmul(self, o)
+
+    def __bool__(self):
+        raise TypeCheckError("a tile has no Python truth value", user_location(),
+                             hint="use pto.cmp / pto.select for element-wise conditions")
+
+
+def _pto():
+    from . import pto
+    return pto
+
+
+class ScalarValue:
+    """A scalar operand: an immediate (``pto.constant``) or a ``Scalar[...]`` parameter."""
+
+    __slots__ = ("operand", "dtype")
+
+    def __init__(self, operand: Imm | ParamRef, dtype: DType):
+        self.operand = operand
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"ScalarValue({self.operand}, {self.dtype.value})"
+
+
+class ParamValue:
+    """A kernel parameter as seen by the body."""
+
+    __slots__ = ("param", "tracer")
+
+    def __init__(self, param: Param, tr: "Tracer"):
+        self.param = param
+        self.tracer = tr
+
+    @property
+    def shape(self):
+        t = self.param.type
+        if isinstance(t, TileType):
+            return (t.rows, t.cols)
+        raise TypeCheckError(f"parameter '{self.param.name}' has no static shape",
+                             user_location(), hint="declare it as Tile[rows, cols, dtype]")
+
+    @property
+    def dtype(self) -> DType:
+        return self.param.type.dtype
+
+    def __repr__(self) -> str:
+        return f"ParamValue({self.param.name}: {self.param.type})"
+
+    __add__, __radd__ = Value.__add__, Value.__radd__
+    __sub__, __rsub__ = Value.__sub__, Value.__rsub__
+    __mul__, __rmul__ = Value.__mul__, Value.__rmul__
+    __truediv__, __rtruediv__ = Value.__truediv__, Value.__rtruediv__
+    __neg__, __matmul__ = Value.__neg__, Value.__matmul__
+
+
+class Tracer:
+    """Records the instructions of one kernel body."""
+
+    def __init__(self, kernel_name: str, params: tuple[Param, ...]):
+        self.kernel_name = kernel_name
+        self.params = {p.name: p for p in params}
+        self.ops: list[KernelOp] = []
+        self.n_values = 0
+        self.loaded: dict[str, Value] = {}
+        self.stored: set[str] = set()
+
+    def __enter__(self):
+        _active.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _active.pop()
+
+    def emit(self, opcode: str, operands, types, attrs=(), loc=None) -> list[Value]:
+        loc = loc or user_location()
+        results = tuple(range(self.n_values, self.n_values + len(types)))
+        self.n_values += len(types)
+        self.ops.append(KernelOp(opcode, tuple(operands), results, tuple(types),
+                                 tuple(sorted(attrs)), loc))
+        return [Value(ValueRef(r), t, self) for r, t in zip(results, types)]
+
+    # -- operand coercion ---------------------------------------------------------
+    def tile(self, x, what: str) -> Value:
+        """``x`` as a tile value (loading a tile parameter on first use)."""
+        if isinstance(x, Value):
+            if x.tracer is not self:
+                raise TypeCheckError("a tile value from another kernel was used here",
+                                     user_location())
+            return x
+        if isinstance(x, ParamValue):
+            return self.load_param(x, explicit=False)
+        raise TypeCheckError(f"{what} expects a tile, got {type(x).__name__} {x!r}",
+                             user_location())
+
+    def load_param(self, pv: ParamValue, explicit: bool) -> Value:
+        p = pv.param
+        loc = user_location()
+        if not isinstance(p.type, TileType):
+            raise TypeCheckError(
+                f"parameter '{p.name}' is a {p.type}, not a tile", loc,
+                hint="declare it as In[Tile[rows, cols, dtype]] to load it")
+        if p.direction == "out":
+            raise TypeCheckError(f"parameter '{p.name}' is Out: it cannot be read", loc,
+                                 hint="declare it InOut[...] to read and write it")
+        if not explicit and p.name in self.loaded:
+            return self.loaded[p.name]
+        (v,) = self.emit("tload", [ParamRef(p.name)], [p.type], loc=loc)
+        self.loaded.setdefault(p.name, v)
+        return v
+
+    def scalar(self, x, dtype: DType, what: str) -> ScalarValue:
+        """``x`` (a Python number, pto.constant or Scalar param) as a scalar of ``dtype``."""
+        loc = user_location()
+        if isinstance(x, ScalarValue):
+            if x.dtype is not dtype:
+                raise TypeCheckError(
+                    f"{what}: scalar of dtype {x.dtype.value} used with a {dtype.value} tile",
+                    loc, hint=f"use pto.constant(value, DType.{dtype.name})")
+            return x
+        if isinstance(x, ParamValue) and isinstance(x.param.type, ScalarType):
+            return self.scalar(ScalarValue(ParamRef(x.param.name), x.param.type.dtype), dtype,
+                               what)
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeCheckError(f"{what} expects a tile or a number, got {x!r}", loc)
+        if not dtype.is_float and isinstance(x, float) and not x.is_integer():
+            raise TypeCheckError(f"{what}: non-integer {x} used with a {dtype.value} tile", loc)
+        return ScalarValue(Imm(float(x) if dtype.is_float else int(x), dtype), dtype)
+
+    def store(self, pv, v: Value) -> None:
+        loc = user_location()
+        if not isinstance(pv, ParamValue):
+            raise TypeCheckError("pto.store's first argument must be a kernel parameter", loc)
+        p = pv.param
+        if isinstance(p.type, TensorType) or not isinstance(p.type, TileType):
+            raise TypeCheckError(f"cannot store a tile to parameter '{p.name}' of type "
+                                 f"{p.type}", loc, hint="declare it Out[Tile[rows, cols, dtype]]")
+        if p.direction == "in":
+            raise TypeCheckError(f"parameter '{p.name}' is In: the kernel cannot store to it",
+                                 loc, hint="declare it Out[...] or InOut[...]")
+        v = self.tile(v, "pto.store")
+        if v.type != p.type:
+            raise TypeCheckError(f"storing a {v.type} to parameter '{p.name}' of type {p.type}",
+                                 loc, hint="shapes and dtypes must match exactly; use pto.cast")
+        self.emit("tstore", [ParamRef(p.name), v.ref], [], loc=loc)
+        self.stored.add(p.name)

@@ -1,0 +1,270 @@
+"""Schedule policies (spec section 4): frozen values that say *how* a workload runs.
+
+Key functions (``lambda t: t.get("batch") % 4``) are traced once into scalar expressions
+(:func:`trace_key`); the runtime evaluates them per task. A :class:`Schedule` is immutable;
+the workload's combinators return new ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Callable
+
+from .errors import ScheduleError, SourceLoc, user_location
+from .ir.expr import ScalarExpr
+
+__all__ = [
+    "DispatchPolicy", "TimingPolicy", "TaskWindow", "WindowMode", "Deps", "ReadyPolicy",
+    "StartPolicy", "TracePolicy", "Pools", "TaskGraph", "Schedule", "trace_key",
+]
+
+_LOC = dict(default=None, compare=False, repr=False)
+
+
+def trace_key(fn, what: str) -> ScalarExpr:
+    """Trace a key function ``t -> expr`` into a ScalarExpr (located error if it cannot be)."""
+    from .language.scalar import Expr, TaskProxy, as_expr
+    if isinstance(fn, (int, Expr)):
+        return as_expr(fn, None)
+    if not callable(fn):
+        raise ScheduleError(f"{what} needs a key function `lambda t: ...`, got {fn!r}",
+                            user_location())
+    code = getattr(fn, "__code__", None)
+    loc = SourceLoc(code.co_filename, code.co_firstlineno) if code else user_location()
+    try:
+        out = fn(TaskProxy())
+    except ScheduleError:
+        raise
+    except Exception as e:  # the user's lambda did something we cannot trace
+        raise ScheduleError(
+            f"cannot trace the {what} key function: {type(e).__name__}: {e}", loc,
+            hint="key functions may use t.get('axis'), t.<axis>, t.param(i), arithmetic, "
+                 "comparisons and where(); they are compiled, not called per task") from None
+    if isinstance(out, bool) or not isinstance(out, (int, Expr)):
+        raise ScheduleError(f"the {what} key function returned {out!r}, not a scalar expression",
+                            loc, hint="return an expression of t, e.g. `t.get('batch') % 4`")
+    return as_expr(out, loc)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """Which simulated AICPU lane (and host worker queue) a task is issued to."""
+
+    kind: str  # round_robin | affinity | hash | dispatch_by | work_steal
+    num_aicpus: int | None = None
+    key: ScalarExpr | None = None
+    loc: SourceLoc | None = field(**_LOC)
+
+    @staticmethod
+    def round_robin(num_aicpus: int) -> "DispatchPolicy":
+        return DispatchPolicy("round_robin", _positive(num_aicpus, "round_robin(num_aicpus)"),
+                              None, user_location())
+
+    @staticmethod
+    def affinity(key: Callable, num_aicpus: int | None = None) -> "DispatchPolicy":
+        return DispatchPolicy("affinity", _opt_positive(num_aicpus), trace_key(key, "affinity"),
+                              user_location())
+
+    @staticmethod
+    def hash(key: Callable, num_aicpus: int | None = None) -> "DispatchPolicy":
+        return DispatchPolicy("hash", _opt_positive(num_aicpus), trace_key(key, "hash"),
+                              user_location())
+
+    @staticmethod
+    def dispatch_by(fn: Callable, num_aicpus: int | None = None) -> "DispatchPolicy":
+        return DispatchPolicy("dispatch_by", _opt_positive(num_aicpus),
+                              trace_key(fn, "dispatch_by"), user_location())
+
+    @staticmethod
+    def work_steal(num_aicpus: int | None = None) -> "DispatchPolicy":
+        return DispatchPolicy("work_steal", _opt_positive(num_aicpus), None, user_location())
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """When tasks are issued (acts on simulated issue time)."""
+
+    kind: str  # immediate | batched | interleaved | rate_limit
+    value: int = 0
+    loc: SourceLoc | None = field(**_LOC)
+
+    @staticmethod
+    def batched(n: int) -> "TimingPolicy":
+        return TimingPolicy("batched", _positive(n, "batched(n)"), user_location())
+
+    @staticmethod
+    def interleaved(streams: int) -> "TimingPolicy":
+        return TimingPolicy("interleaved", _positive(streams, "interleaved(streams)"),
+                            user_location())
+
+    @staticmethod
+    def rate_limit(tasks_per_kcycle: int) -> "TimingPolicy":
+        return TimingPolicy("rate_limit", _positive(tasks_per_kcycle, "rate_limit(r)"),
+                            user_location())
+
+
+TimingPolicy.immediate = TimingPolicy("immediate")
+
+
+class WindowMode(Enum):
+    STALL = "stall"
+    ABORT = "abort"
+    BENCHMARK = "benchmark"
+
+
+@dataclass(frozen=True)
+class TaskWindow:
+    """At most ``size`` tasks (or bytes of task metadata) in flight."""
+
+    size: int
+    unit: str = "tasks"  # tasks | bytes
+    mode: WindowMode = WindowMode.STALL
+    loc: SourceLoc | None = field(**_LOC)
+
+    def __post_init__(self):
+        loc = self.loc or user_location()
+        object.__setattr__(self, "loc", loc)
+        _positive(self.size, "TaskWindow size")
+        if self.unit not in ("tasks", "bytes"):
+            raise ScheduleError(f"TaskWindow unit must be 'tasks' or 'bytes', got {self.unit!r}",
+                                loc)
+        if not isinstance(self.mode, WindowMode):
+            raise ScheduleError(f"TaskWindow mode must be a WindowMode, got {self.mode!r}", loc)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """How dependencies between tasks are found."""
+
+    kind: str  # tensor_map_exact | bytes_overlap | explicit | hybrid
+
+    @staticmethod
+    def infer_tensor_map_exact() -> "Deps":
+        return Deps("tensor_map_exact")
+
+    @staticmethod
+    def infer_bytes_overlap() -> "Deps":
+        return Deps("bytes_overlap")
+
+    @staticmethod
+    def explicit() -> "Deps":
+        return Deps("explicit")
+
+    @staticmethod
+    def hybrid() -> "Deps":
+        return Deps("hybrid")
+
+
+@dataclass(frozen=True)
+class ReadyPolicy:
+    kind: str  # fifo | work_steal | priority
+    key: ScalarExpr | None = None
+
+    @staticmethod
+    def fifo() -> "ReadyPolicy":
+        return ReadyPolicy("fifo")
+
+    @staticmethod
+    def work_steal() -> "ReadyPolicy":
+        return ReadyPolicy("work_steal")
+
+    @staticmethod
+    def priority(key: Callable) -> "ReadyPolicy":
+        return ReadyPolicy("priority", trace_key(key, "priority"))
+
+
+@dataclass(frozen=True)
+class StartPolicy:
+    kind: str  # after_orchestration | threshold
+    n: int = 0
+
+    @staticmethod
+    def after_orchestration() -> "StartPolicy":
+        return StartPolicy("after_orchestration")
+
+    @staticmethod
+    def threshold(n: int) -> "StartPolicy":
+        return StartPolicy("threshold", _positive(n, "threshold(n)"))
+
+
+@dataclass(frozen=True)
+class TracePolicy:
+    """Record per-task begin/end on simulated lanes (``sim``) and/or real workers (``wall``)."""
+
+    sim: bool = False
+    wall: bool = False
+
+    @staticmethod
+    def none() -> "TracePolicy":
+        return TracePolicy()
+
+    @staticmethod
+    def cycles() -> "TracePolicy":
+        return TracePolicy(sim=True)
+
+    @staticmethod
+    def wall_clock() -> "TracePolicy":
+        return TracePolicy(wall=True)
+
+    @staticmethod
+    def both() -> "TracePolicy":
+        return TracePolicy(sim=True, wall=True)
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Worker pools: one shared pool, separate vector/cube pools, or custom worker counts."""
+
+    kind: str  # single | by_exec_unit | custom
+    vector_workers: int = 0
+    cube_workers: int = 0
+
+    @staticmethod
+    def single() -> "Pools":
+        return Pools("single")
+
+    @staticmethod
+    def by_exec_unit() -> "Pools":
+        return Pools("by_exec_unit")
+
+    @staticmethod
+    def custom(vector_workers: int, cube_workers: int) -> "Pools":
+        return Pools("custom", _positive(vector_workers, "custom(vector_workers)"),
+                     _positive(cube_workers, "custom(cube_workers)"))
+
+
+@dataclass(frozen=True)
+class TaskGraph:
+    deps: Deps = Deps("tensor_map_exact")
+    window: TaskWindow | None = None
+    pools: Pools = Pools("single")
+    ready: ReadyPolicy = ReadyPolicy("fifo")
+    start: StartPolicy = StartPolicy("after_orchestration")
+    trace: TracePolicy = TracePolicy()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Everything the schedule combinators set; ``None`` means the default."""
+
+    dispatch: DispatchPolicy | None = None
+    streams: int | None = None
+    stream_by: ScalarExpr | None = None
+    timing: TimingPolicy | None = None
+    spatial_grid: tuple[int, ...] | None = None
+    task_graph: TaskGraph | None = None
+
+    def with_(self, **kw) -> "Schedule":
+        return replace(self, **kw)
+
+
+def _positive(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ScheduleError(f"{what} must be a positive int, got {n!r}", user_location())
+    return n
+
+
+def _opt_positive(n) -> int | None:
+    return None if n is None else _positive(n, "num_aicpus")
+

@@ -1,0 +1,314 @@
+"""Element types, memory locations, iteration axes and tensors (spec section 2)."""
+
+from __future__ import annotations
+
+import itertools
+from enum import Enum
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+
+from .errors import TypeCheckError, user_location
+
+__all__ = ["DType", "Location", "Axis", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor"]
+
+
+class DType(Enum):
+    """Element types. ``BOOL`` (one byte, 0/1) is the result type of comparisons."""
+
+    F16 = "f16"
+    BF16 = "bf16"
+    F32 = "f32"
+    F64 = "f64"
+    I8 = "i8"
+    I16 = "i16"
+    I32 = "i32"
+    I64 = "i64"
+    U8 = "u8"
+    U16 = "u16"
+    U32 = "u32"
+    U64 = "u64"
+    BOOL = "bool"
+
+    @property
+    def np(self) -> np.dtype:
+        return _NP[self]
+
+    @property
+    def itemsize(self) -> int:
+        return _NP[self].itemsize
+
+    @property
+    def is_float(self) -> bool:
+        return self in (DType.F16, DType.BF16, DType.F32, DType.F64)
+
+    @property
+    def is_int(self) -> bool:
+        return not self.is_float and self is not DType.BOOL
+
+    @property
+    def is_signed(self) -> bool:
+        return self.is_float or self.value.startswith("i")
+
+    @property
+    def c_type(self) -> str:
+        return _C[self]
+
+    @staticmethod
+    def of(x: Any) -> "DType":
+        """The DType of a numpy dtype, a DType or its text (``"f32"``)."""
+        if isinstance(x, DType):
+            return x
+        if isinstance(x, str):
+            try:
+                return DType(x)
+            except ValueError:
+                pass
+        try:
+            return _FROM_NP[np.dtype(x)]
+        except (TypeError, KeyError):
+            raise TypeCheckError(f"unsupported dtype {x!r}", user_location(),
+                                 hint="use one of " + ", ".join(d.value for d in DType)) from None
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_NP = {
+    DType.F16: np.dtype(np.float16), DType.BF16: np.dtype(ml_dtypes.bfloat16),
+    DType.F32: np.dtype(np.float32), DType.F64: np.dtype(np.float64),
+    DType.I8: np.dtype(np.int8), DType.I16: np.dtype(np.int16), DType.I32: np.dtype(np.int32),
+    DType.I64: np.dtype(np.int64), DType.U8: np.dtype(np.uint8), DType.U16: np.dtype(np.uint16),
+    DType.U32: np.dtype(np.uint32), DType.U64: np.dtype(np.uint64), DType.BOOL: np.dtype(np.bool_),
+}
+_FROM_NP = {v: k for k, v in _NP.items()}
+_C = {
+    DType.F16: "_Float16", DType.BF16: "uint16_t", DType.F32: "float", DType.F64: "double",
+    DType.I8: "int8_t", DType.I16: "int16_t", DType.I32: "int32_t", DType.I64: "int64_t",
+    DType.U8: "uint8_t", DType.U16: "uint16_t", DType.U32: "uint32_t", DType.U64: "uint64_t",
+    DType.BOOL: "uint8_t",
+}
+
+
+class Location(Enum):
+    """Memory level a tensor lives in."""
+
+    Global = "global"
+    L2 = "l2"
+    UB = "ub"
+    L1 = "l1"
+
+
+# ---------------------------------------------------------------- axes
+
+_axis_ids = itertools.count()
+
+
+class Axis:
+    """An iteration space. Subclasses: Dense, DenseDyn, Ragged, Sparse.
+
+    ``name`` is the user's name if given; otherwise the workload names it after the
+    parameter or variable it was bound to.
+    """
+
+    kind = "axis"
+
+    def __init__(self, name: str | None = None):
+        self.name = name
+        self.loc = user_location()
+        self._uid = next(_axis_ids)
+
+    def __iter__(self):
+        raise TypeCheckError(f"iterate an axis with a loop constructor, not directly",
+                             user_location(), hint="write `for i in P(axis):`")
+
+
+class _DenseMeta(type):
+    def __getitem__(cls, n: int) -> "Dense":
+        return cls(n)
+
+
+class Dense(Axis, metaclass=_DenseMeta):
+    """Static-size axis: ``Dense[8]`` or ``Dense[8]()`` (both give an axis of size 8)."""
+
+    kind = "dense"
+
+    def __init__(self, size: int, name: str | None = None):
+        super().__init__(name)
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
+            raise TypeCheckError(f"Dense size must be a non-negative int, got {size!r}", self.loc)
+        self.size = int(size)
+
+    def __call__(self, name: str | None = None) -> "Dense":
+        if name is not None:
+            self.name = name
+        return self
+
+    def __repr__(self) -> str:
+        return f"Dense[{self.size}]"
+
+
+class DenseDyn(Axis):
+    """Axis whose size is a runtime input (``program.set_axis_sizes`` changes it, no rebuild)."""
+
+    kind = "dense_dyn"
+
+    def __init__(self, size: int, name: str | None = None):
+        super().__init__(name)
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
+            raise TypeCheckError(f"DenseDyn size must be a non-negative int, got {size!r}",
+                                 self.loc)
+        self.size = int(size)
+
+    def __repr__(self) -> str:
+        return f"DenseDyn({self.size})"
+
+
+def _index_array(values, what: str, loc) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeCheckError(f"{what} must be a 1-D list of integers", loc)
+    if arr.size and arr.min() < 0:
+        raise TypeCheckError(f"{what} must be non-negative", loc)
+    return arr.astype(np.int64)
+
+
+class _Rowed(Axis):
+    """Axis with one row of inner iterations per outer index (indexed as ``axis[b]``)."""
+
+    def __init__(self, outer, name):
+        super().__init__(name)
+        if isinstance(outer, Axis):
+            if not isinstance(outer, (Dense, DenseDyn)):
+                raise TypeCheckError("the outer axis of a ragged/sparse axis must be dense",
+                                     self.loc)
+            self.outer_axis, self.outer_size = outer, outer.size
+        elif isinstance(outer, (int, np.integer)) and outer >= 0:
+            self.outer_axis, self.outer_size = None, int(outer)
+        else:
+            raise TypeCheckError(f"outer size must be an int or an axis, got {outer!r}", self.loc)
+
+    def __getitem__(self, outer_index):
+        from .language.scalar import AxisRow
+        return AxisRow(self, outer_index, user_location())
+
+
+class Ragged(_Rowed):
+    """Variable number of inner iterations per outer index: ``lengths[i]``."""
+
+    kind = "ragged"
+
+    def __init__(self, outer, lengths, name: str | None = None):
+        super().__init__(outer, name)
+        self.lengths = _index_array(lengths, "Ragged lengths", self.loc)
+        if self.lengths.size != self.outer_size:
+            raise TypeCheckError(
+                f"Ragged has outer size {self.outer_size} but {self.lengths.size} lengths",
+                self.loc)
+
+    def length(self, idx: int) -> int:
+        return int(self.lengths[idx])
+
+    def total(self) -> int:
+        return int(self.lengths.sum())
+
+    def __repr__(self) -> str:
+        return f"Ragged({self.outer_size}, {self.lengths.tolist()})"
+
+
+class Sparse(_Rowed):
+    """CSR iteration: row ``i`` visits ``indices[indptr[i]:indptr[i+1]]``."""
+
+    kind = "sparse"
+
+    def __init__(self, outer, indptr, indices, name: str | None = None):
+        super().__init__(outer, name)
+        self.indptr = _index_array(indptr, "Sparse indptr", self.loc)
+        self.indices = _index_array(indices, "Sparse indices", self.loc)
+        check_csr(self.outer_size, self.indptr, self.indices, self.loc)
+
+    def nnz(self) -> int:
+        return int(self.indices.size)
+
+    def row_nnz(self, row: int) -> int:
+        return int(self.indptr[row + 1] - self.indptr[row])
+
+    def __repr__(self) -> str:
+        return f"Sparse({self.outer_size}, {self.indptr.tolist()}, {self.indices.tolist()})"
+
+
+def check_csr(outer: int, indptr: np.ndarray, indices: np.ndarray, loc=None) -> None:
+    """Raise a TypeCheckError unless (indptr, indices) is a valid CSR structure."""
+    if indptr.size != outer + 1:
+        raise TypeCheckError(f"Sparse indptr must have outer+1 = {outer + 1} entries, "
+                             f"got {indptr.size}", loc)
+    if indptr.size and (indptr[0] != 0 or np.any(np.diff(indptr) < 0)):
+        raise TypeCheckError("Sparse indptr must start at 0 and be non-decreasing", loc)
+    if indptr.size and indptr[-1] != indices.size:
+        raise TypeCheckError(f"Sparse indptr ends at {indptr[-1]} but there are "
+                             f"{indices.size} indices", loc)
+
+
+# ---------------------------------------------------------------- tensors
+
+class Tensor:
+    """A named n-D array: shape, dtype, location, layout, and (optionally) numpy data.
+
+    ``data`` may be any numpy array view (transposed and strided views included); it is
+    passed to compiled programs zero-copy. Index it with loop variables to make views:
+    ``T[b]``, ``T[b][h]``, ``T[b, h]``, ``T[2:6]``, ``T[i * 2 + 1]``.
+    """
+
+    def __init__(self, data: np.ndarray | None = None, shape=None, dtype=None,
+                 location: Location = Location.Global, layout=None, name: str | None = None):
+        self.loc = user_location()
+        if data is not None and not isinstance(data, np.ndarray):
+            raise TypeCheckError(f"Tensor data must be a numpy array, got {type(data).__name__}",
+                                 self.loc)
+        if shape is None:
+            if data is None:
+                raise TypeCheckError("Tensor needs a shape or data", self.loc)
+            shape = data.shape
+        shape = tuple(int(s) for s in shape)
+        if any(s < 0 for s in shape) or not shape:
+            raise TypeCheckError(f"bad Tensor shape {shape}", self.loc)
+        if dtype is None:
+            if data is None:
+                raise TypeCheckError("Tensor needs a dtype or data", self.loc)
+            dtype = DType.of(data.dtype)
+        dtype = DType.of(dtype)
+        if data is not None:
+            if data.shape != shape:
+                raise TypeCheckError(f"Tensor data has shape {data.shape}, declared {shape}",
+                                     self.loc, hint="pass shape=data.shape or reshape the array")
+            if data.dtype != dtype.np:
+                raise TypeCheckError(
+                    f"Tensor data has dtype {data.dtype}, declared {dtype.value}", self.loc,
+                    hint=f"use data.astype({dtype.np.name}) or declare dtype=DType.{dtype.name}")
+        if not isinstance(location, Location):
+            raise TypeCheckError(f"location must be a Location, got {location!r}", self.loc)
+        self.data = data
+        self.shape = shape
+        self.dtype = dtype
+        self.location = location
+        self.layout = layout
+        self.name = name
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+    def __getitem__(self, idx):
+        from .language.views import View
+        return View.of(self, self.loc)[idx]
+
+    def slice(self, start: int, end: int):
+        return self[start:end]
+
+    def __repr__(self) -> str:
+        nm = f"{self.name}: " if self.name else ""
+        return f"Tensor({nm}{list(self.shape)} {self.dtype.value})"
