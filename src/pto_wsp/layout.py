@@ -26,7 +26,7 @@ from pto_wsp.errors import SourceLoc, TypeCheckError, user_location
 
 __all__ = [
     "TensorReplicate", "TensorShard", "TensorPartial", "MemLayout", "TensorLayout",
-    "REDUCE_OPS", "tensor_layout_join", "check_mesh",
+    "REDUCE_OPS", "tensor_layout_join", "check_layouts_compatible", "check_mesh",
     "relayout_layout", "allreduce_layout", "allgather_layout", "reduce_scatter_layout",
 ]
 
@@ -99,12 +99,13 @@ def _row_major_strides(shape) -> tuple[int, ...]:
 
 
 def _normalize_modes(extent: int, modes) -> tuple[tuple[int, int], ...]:
-    """Drop extent-1 modes and merge ``(a,s),(b,a*s)`` into ``(a*b,s)``."""
+    """Drop extent-1 modes; merge ``(a,s),(b,a*s)`` into ``(a*b,s)`` and ``(a,0),(b,0)``
+    into ``(a*b,0)``."""
     out: list[tuple[int, int]] = []
     for e, s in modes:
         if e == 1:
             continue
-        if out and s == out[-1][0] * out[-1][1] and out[-1][1] != 0:
+        if out and (s == out[-1][0] * out[-1][1] != 0 or s == out[-1][1] == 0):
             out[-1] = (out[-1][0] * e, out[-1][1])
         else:
             out.append((e, s))
@@ -284,8 +285,9 @@ class MemLayout:
     __str__ = to_text
 
     @staticmethod
-    def from_text(text: str) -> MemLayout:
-        return _Parser(text).parse_whole(_Parser.mem)
+    def from_text(text: str, loc: SourceLoc | None = None) -> MemLayout:
+        """Parse the text form; ``loc`` is where ``text`` starts (errors point into it)."""
+        return _Parser(text, loc).parse_whole(_Parser.mem)
 
 
 def _cute_tuple(modes, k) -> str:
@@ -381,8 +383,9 @@ class TensorLayout:
     __str__ = to_text
 
     @staticmethod
-    def from_text(text: str) -> TensorLayout:
-        return _Parser(text).parse_whole(_Parser.layout)
+    def from_text(text: str, loc: SourceLoc | None = None) -> TensorLayout:
+        """Parse the text form; ``loc`` is where ``text`` starts (errors point into it)."""
+        return _Parser(text, loc).parse_whole(_Parser.layout)
 
 
 # --------------------------------------------------------------------------- text parser
@@ -393,8 +396,9 @@ class _Parser:
 
     _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, loc: SourceLoc | None = None):
         self.text = text
+        self.loc = loc
         self.toks: list[tuple[str, str, int]] = []
         for m in self._TOKEN.finditer(text):
             if m.group(0).strip() == "":
@@ -405,7 +409,10 @@ class _Parser:
 
     def fail(self, what: str):
         at = self.toks[self.pos][2] if self.pos < len(self.toks) else len(self.text)
-        loc = SourceLoc("<layout>", 1, at + 1, text=self.text)
+        if self.loc is None:
+            loc = SourceLoc("<layout>", 1, at + 1, text=self.text)
+        else:
+            loc = SourceLoc(self.loc.file, self.loc.line, max(self.loc.col, 1) + at, text=self.loc.text)
         return TypeCheckError(f"bad layout text: expected {what}", loc,
                               "see the layout grammar in docs/layouts.md")
 
@@ -562,6 +569,21 @@ def tensor_layout_join(a: TensorLayout, b: TensorLayout, names=("a", "b"),
                      f"relayout({nb}, to={a.replace(mem=b.mem)}) so both use the same mesh axes",
                      loc) from None
     return joined
+
+
+def check_layouts_compatible(a, b) -> TensorLayout | None:
+    """The join of two layouts, or of two tensors' ``.layout`` (a tensor without one is
+    replicated), or None when they need an explicit ``relayout``/collective first."""
+    def as_layout(x):
+        if isinstance(x, TensorLayout):
+            return x
+        lay = getattr(x, "layout", None)
+        return lay if lay is not None else TensorLayout.default(len(x.shape))
+
+    try:
+        return tensor_layout_join(as_layout(a), as_layout(b))
+    except TypeCheckError:
+        return None
 
 
 def check_mesh(layout: TensorLayout, shape, grid, loc: SourceLoc | None = None) -> None:

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from pto_wsp.errors import TypeCheckError
 from pto_wsp.layout import (
     MemLayout, TensorLayout, TensorPartial, TensorReplicate, TensorShard,
-    allgather_layout, allreduce_layout, check_mesh, reduce_scatter_layout, relayout_layout,
-    tensor_layout_join,
+    allgather_layout, allreduce_layout, check_layouts_compatible, check_mesh,
+    reduce_scatter_layout, relayout_layout, tensor_layout_join,
 )
+from pto_wsp.errors import SourceLoc
 
 R, S, P = TensorReplicate(), TensorShard, TensorPartial
 
@@ -182,6 +183,19 @@ def test_canonical_text(layout, text):
     assert TensorLayout.from_text(text) == layout
 
 
+def test_parse_error_located_in_enclosing_text():
+    line = "tensor x: f32[4,8] layout<S(0),Q>"
+    start = line.index("layout")
+    with pytest.raises(TypeCheckError) as e:
+        TensorLayout.from_text(line[start:], SourceLoc("m.pto", 3, start + 1, text="\n\n" + line))
+    assert (e.value.loc.file, e.value.loc.line, e.value.loc.col) == ("m.pto", 3, line.index("Q") + 1)
+    assert "^" in str(e.value)
+
+
+def test_normalization_merges_broadcast_modes():
+    assert MemLayout((4,), (((2, 0), (2, 0)),)) == MemLayout.strided((4,), (0,))
+
+
 def test_parser_accepts_whitespace_and_noncanonical_forms():
     got = TensorLayout.from_text(" layout< S(0) , R ;permute( (4,8) , (0,1) ) > ")
     assert got.to_text() == "layout<S(0),R; row_major(4,8)>"
@@ -266,6 +280,16 @@ def test_join_is_commutative_and_idempotent(x, y):
         return
     assert ab == tensor_layout_join(b, a)
     assert tensor_layout_join(ab, a) == ab
+
+
+def test_check_layouts_compatible():
+    class T:  # a tensor-like object
+        def __init__(self, shape, layout=None):
+            self.shape, self.layout = shape, layout
+
+    a = TensorLayout((S(0), R))
+    assert check_layouts_compatible(T((4, 4), a), T((4, 4))) == a
+    assert check_layouts_compatible(a, TensorLayout((S(1), R))) is None
 
 
 def test_check_mesh():

@@ -265,6 +265,8 @@ def test_mem_layout_conversion_errors():
     with pytest.raises(TypeCheckError, match="swizzle"):
         swz.to_mem_layout()
     assert LinearLayout.from_strides((4, 2), (1, 4)).apply((3, 1)) == (7,)
+    bcast = MemLayout.strided((4, 2), (0, 1))
+    assert LinearLayout.from_mem_layout(bcast).to_mem_layout() == bcast
 
 
 def test_tensor_layout_round_trip():
