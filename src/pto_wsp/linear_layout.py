@@ -462,8 +462,8 @@ def _unflatten(flat: int, widths) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- propagation
 
 
-def _tensor_inputs(layout: LinearLayout, shape=None) -> None:
-    if shape is not None and tuple(s for _, s in layout.in_dims) != tuple(shape):
+def _tensor_inputs(layout: LinearLayout, shape) -> None:
+    if tuple(s for _, s in layout.in_dims) != tuple(shape):
         raise _error(f"layout inputs {layout.in_dims} do not have the tensor shape {tuple(shape)}",
                      "propagation works on layouts whose inputs are the tensor dims dim0, dim1, ...")
 
@@ -631,9 +631,13 @@ def bank_conflicts(mem: LinearLayout, access: LinearLayout, bank_bits: int, vect
     for name in reversed(names):
         shifts[name] = acc
         acc += widths[name]
+    if vector_bits > widths.get(register_dim, 0):
+        raise _error(f"vector_bits={vector_bits} but a thread holds only "
+                     f"{1 << widths.get(register_dim, 0)} '{register_dim}' values",
+                     f"use vector_bits <= {widths.get(register_dim, 0)}")
     cols = phys.columns()
     lane_mask = ((1 << widths.get(thread_dim, 0)) - 1) << shifts.get(thread_dim, 0)
-    vec_mask = ((1 << vector_bits) - 1) << shifts[register_dim]
+    vec_mask = ((1 << vector_bits) - 1) << shifts.get(register_dim, 0)
     inner = lane_mask | vec_mask
     offsets = np.zeros(1 << phys.in_bits, dtype=np.int64)
     idx = np.arange(1 << phys.in_bits, dtype=np.int64)

@@ -373,5 +373,7 @@ def test_swizzle_keeps_vectors_for_a_column_walk():
         compute_swizzle(store, 5, 5)
     with pytest.raises(TypeCheckError, match="share their first vector_bits"):
         compute_swizzle(rows, 3, 1, other=read)
+    with pytest.raises(TypeCheckError, match="vector_bits"):
+        bank_conflicts(plain, rows, 3, 6)
     with pytest.raises(TypeCheckError, match="no 'lane'"):
         compute_swizzle(store, 5, 0, thread_dim="lane")
