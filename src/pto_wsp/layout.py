@@ -109,7 +109,9 @@ def _normalize_modes(extent: int, modes) -> tuple[tuple[int, int], ...]:
             out[-1] = (out[-1][0] * e, out[-1][1])
         else:
             out.append((e, s))
-    return tuple(out) if out else ((1, 0),) if extent == 1 else ()
+    if extent == 0:
+        return ((0, 0),)
+    return tuple(out) if out else ((1, 0),)
 
 
 @dataclass(frozen=True)
@@ -132,14 +134,14 @@ class MemLayout:
 
     def __post_init__(self):
         shape = tuple(self.shape)
-        if not all(_is_int(s) and s >= 1 for s in shape):
-            raise _error(f"MemLayout shape must be positive ints, got {self.shape!r}",
+        if not all(_is_int(s) and s >= 0 for s in shape):
+            raise _error(f"MemLayout shape must be non-negative ints, got {self.shape!r}",
                          "a memory layout needs a concrete shape")
         modes = tuple(tuple((int(e), int(s)) for e, s in m) for m in self.modes)
         if len(modes) != len(shape):
             raise _error(f"MemLayout has {len(modes)} mode groups for rank {len(shape)}")
         for d, (n, m) in enumerate(zip(shape, modes)):
-            if math.prod(e for e, _ in m) != n or any(e < 1 or s < 0 for e, s in m):
+            if math.prod(e for e, _ in m) != n or any(e < 0 or s < 0 for e, s in m):
                 raise _error(f"MemLayout modes {m} of dim {d} do not cover extent {n}",
                              "the extents of a dimension's modes must multiply to its size")
         object.__setattr__(self, "shape", shape)
@@ -204,6 +206,8 @@ class MemLayout:
     @property
     def cosize(self) -> int:
         """One past the largest offset: the number of elements of storage it spans."""
+        if self.size == 0:
+            return 0
         return 1 + sum((e - 1) * s for m in self.modes for e, s in m)
 
     def offset(self, idx) -> int:
@@ -250,6 +254,8 @@ class MemLayout:
         """Does numpy ``array`` have this shape and these strides (in elements)?"""
         if tuple(array.shape) != self.shape or not self.is_strided:
             return False
+        if array.size == 0:
+            return True
         item = array.itemsize
         return all(n == 1 or a == s * item
                    for n, a, s in zip(self.shape, array.strides, self.strides()))

@@ -17,7 +17,7 @@ from pto_wsp.errors import SourceLoc
 
 R, S, P = TensorReplicate(), TensorShard, TensorPartial
 
-shapes = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)
+shapes = st.lists(st.integers(0, 5), min_size=1, max_size=4).map(tuple)
 
 
 def _elem_offsets(arr):
@@ -36,7 +36,7 @@ def test_row_col_major_match_numpy(shape):
     f = np.asfortranarray(a)
     rm, cm = MemLayout.row_major(shape), MemLayout.col_major(shape)
     assert rm.matches(a) and cm.matches(f)
-    assert rm.strides(shape) == tuple(s // 4 for s in a.strides) or 1 in shape
+    assert rm.strides(shape) == tuple(s // 4 for s in a.strides) or 1 in shape or 0 in shape
     assert np.array_equal(rm.offsets(), _elem_offsets(a))
     assert np.array_equal(cm.offsets(), _elem_offsets(f))
 
@@ -51,7 +51,8 @@ def test_permute_matches_numpy(case):
     assert view.shape == shape and m.matches(view)
     assert np.array_equal(m.offsets(), _elem_offsets(view))
     idx = tuple(n - 1 for n in shape)
-    assert m.offset(idx) == _elem_offsets(view)[idx]
+    if 0 not in shape:
+        assert m.offset(idx) == _elem_offsets(view)[idx]
 
 
 def test_tiled_offsets_enumerate_tiles_contiguously():
@@ -102,6 +103,13 @@ def test_normalization_makes_equal_maps_equal():
     assert MemLayout.row_major((1, 8)) == MemLayout.col_major((1, 8))
     assert MemLayout.permute((3, 4), (0, 1)) == MemLayout.row_major((3, 4))
     assert hash(MemLayout.row_major((2, 3))) == hash(MemLayout.strided((2, 3), (3, 1)))
+
+
+def test_empty_tensors():
+    a = np.zeros((0, 4), dtype=np.int8)
+    m = MemLayout.row_major((0, 4))
+    assert m.matches(a) and m.cosize == 0 and m.offsets().shape == (0, 4)
+    assert MemLayout.from_text(m.to_text()) == m and m.to_text() == "row_major(0,4)"
 
 
 def test_memlayout_errors():
