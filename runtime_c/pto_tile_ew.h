@@ -1,0 +1,362 @@
+/* pto_tile_ew.h -- memory, element-wise, scalar, unary, compare/select, fill/iota and data
+ * movement instructions.  Included by pto_tile.h. */
+#ifndef PTO_TILE_EW_H
+#define PTO_TILE_EW_H
+
+#include "pto_tile_core.h"
+
+/* ---- element operations: OP(sfx, x, y) on compute-type values ------------------------------ */
+#define PTO__F_ADD(s, x, y) ((x) + (y))
+#define PTO__F_SUB(s, x, y) ((x) - (y))
+#define PTO__F_MUL(s, x, y) ((x) * (y))
+#define PTO__F_DIV(s, x, y) ((x) / (y))
+/* max/min propagate NaN like numpy.maximum/minimum */
+#define PTO__F_MAX(s, x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
+#define PTO__F_MIN(s, x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
+#define PTO__F_REM(s, x, y) ((PTO_C_##s)fmod((double)(x), (double)(y))) /* exact */
+
+#define PTO__IU(s, x) ((PTO_W_##s)(PTO_U_##s)(x))
+#define PTO__I_ADD(s, x, y) ((PTO_T_##s)(PTO__IU(s, x) + PTO__IU(s, y)))
+#define PTO__I_SUB(s, x, y) ((PTO_T_##s)(PTO__IU(s, x) - PTO__IU(s, y)))
+#define PTO__I_MUL(s, x, y) ((PTO_T_##s)(PTO__IU(s, x) * PTO__IU(s, y)))
+/* C semantics (truncation toward zero); x/0 = 0; signed MIN/-1 wraps to MIN */
+#define PTO__S_DIV(s, x, y)                                                                       \
+    ((y) == 0 ? (PTO_T_##s)0                                                                      \
+              : ((y) == -1 ? (PTO_T_##s)((PTO_W_##s)0 - PTO__IU(s, x)) : (PTO_T_##s)((x) / (y))))
+#define PTO__U_DIV(s, x, y) ((y) == 0 ? (PTO_T_##s)0 : (PTO_T_##s)((x) / (y)))
+/* C remainder (sign of the dividend, = numpy.fmod); x%0 = 0; signed x%-1 = 0 */
+#define PTO__S_REM(s, x, y) (((y) == 0 || (y) == -1) ? (PTO_T_##s)0 : (PTO_T_##s)((x) % (y)))
+#define PTO__U_REM(s, x, y) ((y) == 0 ? (PTO_T_##s)0 : (PTO_T_##s)((x) % (y)))
+#define PTO__I_MAX(s, x, y) ((x) > (y) ? (x) : (y))
+#define PTO__I_MIN(s, x, y) ((x) < (y) ? (x) : (y))
+#define PTO__I_AND(s, x, y) ((PTO_T_##s)((x) & (y)))
+#define PTO__I_OR(s, x, y) ((PTO_T_##s)((x) | (y)))
+#define PTO__I_XOR(s, x, y) ((PTO_T_##s)((x) ^ (y)))
+/* shifts: a count outside [0, bits) gives 0 (shl, logical shr) or the sign fill (signed shr) */
+#define PTO__I_SHL(s, x, y)                                                                       \
+    (PTO__IU(s, y) >= (PTO_W_##s)PTO_BITS_##s ? (PTO_T_##s)0 : (PTO_T_##s)(PTO__IU(s, x) << PTO__IU(s, y)))
+#define PTO__U_SHR(s, x, y)                                                                       \
+    (PTO__IU(s, y) >= (PTO_W_##s)PTO_BITS_##s ? (PTO_T_##s)0 : (PTO_T_##s)((x) >> PTO__IU(s, y)))
+#define PTO__S_SHR(s, x, y)                                                                       \
+    (PTO__IU(s, y) >= (PTO_W_##s)PTO_BITS_##s ? (PTO_T_##s)((x) < 0 ? -1 : 0)                      \
+                                              : (PTO_T_##s)((x) >> PTO__IU(s, y)))
+
+/* unary OP(sfx, x) */
+#define PTO__F_ABS(s, x) ((PTO_C_##s)fabs((double)(x)))
+#define PTO__F_NEG(s, x) (-(x))
+#define PTO__F_RELU(s, x) (((x) > 0 || (x) != (x)) ? (x) : (PTO_C_##s)0)
+#define PTO__I_ABS(s, x) ((x) < 0 ? (PTO_T_##s)((PTO_W_##s)0 - PTO__IU(s, x)) : (x))
+#define PTO__I_NEG(s, x) ((PTO_T_##s)((PTO_W_##s)0 - PTO__IU(s, x)))
+#define PTO__I_RELU(s, x) ((x) > 0 ? (x) : (PTO_T_##s)0)
+#define PTO__I_NOT(s, x) ((PTO_T_##s)(~(x)))
+
+/* double-precision transcendentals D(d) (computed in double, rounded once to the dtype) */
+#define PTO__D_EXP(d) exp(d)
+#define PTO__D_LOG(d) log(d)
+#define PTO__D_SQRT(d) sqrt(d)
+#define PTO__D_RSQRT(d) (1.0 / sqrt(d))
+#define PTO__D_RECIP(d) (1.0 / (d))
+#define PTO__D_SIN(d) sin(d)
+#define PTO__D_COS(d) cos(d)
+#define PTO__D_TANH(d) tanh(d)
+
+/* ---- generators --------------------------------------------------------------------------- */
+#define PTO__DEF_BIN(sfx, name, OP, CLS)                                                          \
+    static inline uint64_t pto_##name##_##sfx(PTO_T_##sfx *restrict dst,                          \
+                                              const PTO_T_##sfx *restrict a,                      \
+                                              const PTO_T_##sfx *restrict b, int rows, int cols)  \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        for (int64_t i = 0; i < n; ++i) {                                                         \
+            const PTO_C_##sfx x = PTO_LD_##sfx(a[i]);                                             \
+            const PTO_C_##sfx y = PTO_LD_##sfx(b[i]);                                             \
+            dst[i] = PTO_ST_##sfx(OP(sfx, x, y));                                                 \
+        }                                                                                         \
+        return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
+    }
+
+/* tile (op) scalar: dst = src op s */
+#define PTO__DEF_BINS(sfx, name, OP, CLS)                                                         \
+    static inline uint64_t pto_##name##_##sfx(PTO_T_##sfx *restrict dst,                          \
+                                              const PTO_T_##sfx *restrict src, PTO_S_##sfx s,     \
+                                              int rows, int cols)                                 \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        const PTO_C_##sfx y = PTO_SC_##sfx(s);                                                    \
+        for (int64_t i = 0; i < n; ++i) {                                                         \
+            const PTO_C_##sfx x = PTO_LD_##sfx(src[i]);                                           \
+            dst[i] = PTO_ST_##sfx(OP(sfx, x, y));                                                 \
+        }                                                                                         \
+        return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
+    }
+
+/* scalar (op) tile: dst = s op src (argument order as the ISA's TDIVS(dst, s, src)) */
+#define PTO__DEF_BINS_REV(sfx, name, OP, CLS)                                                     \
+    static inline uint64_t pto_##name##_##sfx(PTO_T_##sfx *restrict dst, PTO_S_##sfx s,          \
+                                              const PTO_T_##sfx *restrict src, int rows,          \
+                                              int cols)                                           \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        const PTO_C_##sfx x = PTO_SC_##sfx(s);                                                    \
+        for (int64_t i = 0; i < n; ++i) {                                                         \
+            const PTO_C_##sfx y = PTO_LD_##sfx(src[i]);                                           \
+            dst[i] = PTO_ST_##sfx(OP(sfx, x, y));                                                 \
+        }                                                                                         \
+        return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
+    }
+
+#define PTO__DEF_UN(sfx, name, OP, CLS)                                                           \
+    static inline uint64_t pto_##name##_##sfx(PTO_T_##sfx *restrict dst,                          \
+                                              const PTO_T_##sfx *restrict src, int rows, int cols)\
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        for (int64_t i = 0; i < n; ++i) {                                                         \
+            const PTO_C_##sfx x = PTO_LD_##sfx(src[i]);                                           \
+            dst[i] = PTO_ST_##sfx(OP(sfx, x));                                                    \
+        }                                                                                         \
+        return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
+    }
+
+#define PTO__DEF_UND(sfx, name, FN)                                                               \
+    static inline uint64_t pto_##name##_##sfx(PTO_T_##sfx *restrict dst,                          \
+                                              const PTO_T_##sfx *restrict src, int rows, int cols)\
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        for (int64_t i = 0; i < n; ++i) {                                                         \
+            const double d = PTO_TOD_##sfx(src[i]);                                               \
+            dst[i] = PTO_FROMD_##sfx(FN(d));                                                      \
+        }                                                                                         \
+        return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_##sfx);                            \
+    }
+
+/* ---- TLOAD / TSTORE (strides in elements; any sign) ---------------------------------------- */
+#define PTO__DEF_LDST(sfx, _u)                                                                    \
+    static inline uint64_t pto_tload_##sfx(PTO_T_##sfx *restrict dst, const PTO_T_##sfx *src,     \
+                                           int64_t row_stride, int64_t col_stride, int rows,      \
+                                           int cols)                                              \
+    {                                                                                             \
+        if (col_stride == 1) {                                                                    \
+            for (int i = 0; i < rows; ++i)                                                        \
+                memcpy(dst + (int64_t)i * cols, src + (int64_t)i * row_stride,                    \
+                       (size_t)cols * sizeof(PTO_T_##sfx));                                       \
+        } else {                                                                                  \
+            for (int i = 0; i < rows; ++i) {                                                      \
+                const PTO_T_##sfx *s_ = src + (int64_t)i * row_stride;                            \
+                PTO_T_##sfx *d_ = dst + (int64_t)i * cols;                                        \
+                for (int j = 0; j < cols; ++j)                                                    \
+                    d_[j] = s_[(int64_t)j * col_stride];                                          \
+            }                                                                                     \
+        }                                                                                         \
+        return pto__cost_gm(0, rows, cols, PTO_ES_##sfx);                                         \
+    }                                                                                             \
+    static inline uint64_t pto_tstore_##sfx(PTO_T_##sfx *dst, const PTO_T_##sfx *restrict src,    \
+                                            int64_t row_stride, int64_t col_stride, int rows,     \
+                                            int cols)                                             \
+    {                                                                                             \
+        if (col_stride == 1) {                                                                    \
+            for (int i = 0; i < rows; ++i)                                                        \
+                memcpy(dst + (int64_t)i * row_stride, src + (int64_t)i * cols,                    \
+                       (size_t)cols * sizeof(PTO_T_##sfx));                                       \
+        } else {                                                                                  \
+            for (int i = 0; i < rows; ++i) {                                                      \
+                const PTO_T_##sfx *s_ = src + (int64_t)i * cols;                                  \
+                PTO_T_##sfx *d_ = dst + (int64_t)i * row_stride;                                  \
+                for (int j = 0; j < cols; ++j)                                                    \
+                    d_[(int64_t)j * col_stride] = s_[j];                                          \
+            }                                                                                     \
+        }                                                                                         \
+        return pto__cost_gm(1, rows, cols, PTO_ES_##sfx);                                         \
+    }
+PTO__ALL(PTO__DEF_LDST, _)
+
+/* ---- element-wise tile-tile ----------------------------------------------------------------- */
+PTO__FLOATS(PTO__DEF_BIN, tadd, PTO__F_ADD, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BIN, tsub, PTO__F_SUB, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BIN, tmul, PTO__F_MUL, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BIN, tdiv, PTO__F_DIV, PTO_COST_TRANS)
+PTO__FLOATS(PTO__DEF_BIN, tmax, PTO__F_MAX, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BIN, tmin, PTO__F_MIN, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BIN, trem, PTO__F_REM, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BIN, tadd, PTO__I_ADD, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BIN, tsub, PTO__I_SUB, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BIN, tmul, PTO__I_MUL, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BIN, tdiv, PTO__S_DIV, PTO_COST_TRANS)
+PTO__UINTS(PTO__DEF_BIN, tdiv, PTO__U_DIV, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BIN, tmax, PTO__I_MAX, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BIN, tmin, PTO__I_MIN, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BIN, trem, PTO__S_REM, PTO_COST_TRANS)
+PTO__UINTS(PTO__DEF_BIN, trem, PTO__U_REM, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BIN, tand, PTO__I_AND, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BIN, tor, PTO__I_OR, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BIN, txor, PTO__I_XOR, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BIN, tshl, PTO__I_SHL, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BIN, tshr, PTO__S_SHR, PTO_COST_ALU)
+PTO__UINTS(PTO__DEF_BIN, tshr, PTO__U_SHR, PTO_COST_ALU)
+
+/* ---- tile-scalar ----------------------------------------------------------------------------- */
+PTO__FLOATS(PTO__DEF_BINS, tadds, PTO__F_ADD, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS, tsubs, PTO__F_SUB, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS, tmuls, PTO__F_MUL, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS, tdivs, PTO__F_DIV, PTO_COST_TRANS)
+PTO__FLOATS(PTO__DEF_BINS, tmaxs, PTO__F_MAX, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS, tmins, PTO__F_MIN, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS, trems, PTO__F_REM, PTO_COST_TRANS)
+PTO__FLOATS(PTO__DEF_BINS_REV, tsubs_rev, PTO__F_SUB, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS_REV, tdivs_rev, PTO__F_DIV, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BINS, tadds, PTO__I_ADD, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS, tsubs, PTO__I_SUB, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS, tmuls, PTO__I_MUL, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BINS, tdivs, PTO__S_DIV, PTO_COST_TRANS)
+PTO__UINTS(PTO__DEF_BINS, tdivs, PTO__U_DIV, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BINS, tmaxs, PTO__I_MAX, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS, tmins, PTO__I_MIN, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BINS, trems, PTO__S_REM, PTO_COST_TRANS)
+PTO__UINTS(PTO__DEF_BINS, trems, PTO__U_REM, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BINS, tands, PTO__I_AND, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS, tors, PTO__I_OR, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS, txors, PTO__I_XOR, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS, tshls, PTO__I_SHL, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BINS, tshrs, PTO__S_SHR, PTO_COST_ALU)
+PTO__UINTS(PTO__DEF_BINS, tshrs, PTO__U_SHR, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_BINS_REV, tsubs_rev, PTO__I_SUB, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BINS_REV, tdivs_rev, PTO__S_DIV, PTO_COST_TRANS)
+PTO__UINTS(PTO__DEF_BINS_REV, tdivs_rev, PTO__U_DIV, PTO_COST_TRANS)
+
+/* ---- unary ---------------------------------------------------------------------------------- */
+PTO__FLOATS(PTO__DEF_UND, texp, PTO__D_EXP)
+PTO__FLOATS(PTO__DEF_UND, tlog, PTO__D_LOG)
+PTO__FLOATS(PTO__DEF_UND, tsqrt, PTO__D_SQRT)
+PTO__FLOATS(PTO__DEF_UND, trsqrt, PTO__D_RSQRT)
+PTO__FLOATS(PTO__DEF_UND, trecip, PTO__D_RECIP)
+PTO__FLOATS(PTO__DEF_UND, tsin, PTO__D_SIN)   /* pto-wsp extension */
+PTO__FLOATS(PTO__DEF_UND, tcos, PTO__D_COS)   /* pto-wsp extension */
+PTO__FLOATS(PTO__DEF_UND, ttanh, PTO__D_TANH) /* pto-wsp extension */
+PTO__FLOATS(PTO__DEF_UN, tabs, PTO__F_ABS, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_UN, tneg, PTO__F_NEG, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_UN, trelu, PTO__F_RELU, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_UN, tabs, PTO__I_ABS, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_UN, tneg, PTO__I_NEG, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_UN, trelu, PTO__I_RELU, PTO_COST_ALU)
+PTO__INTS(PTO__DEF_UN, tnot, PTO__I_NOT, PTO_COST_ALU)
+
+/* ---- compare / select ------------------------------------------------------------------------
+ * TCMP/TCMPS write one byte per element (1 = true, 0 = false); comparisons are exact IEEE
+ * (NaN compares false except NE).  An unknown mode writes 0 everywhere. */
+#define PTO__CMP_LOOP(sfx, OPR, BEXPR)                                                            \
+    for (int64_t i = 0; i < n; ++i)                                                               \
+        dst[i] = (uint8_t)(PTO_LD_##sfx(a[i]) OPR (BEXPR));
+#define PTO__CMP_SWITCH(sfx, BEXPR)                                                               \
+    switch (mode) {                                                                               \
+    case PTO_CMP_EQ: PTO__CMP_LOOP(sfx, ==, BEXPR) break;                                         \
+    case PTO_CMP_NE: PTO__CMP_LOOP(sfx, !=, BEXPR) break;                                         \
+    case PTO_CMP_LT: PTO__CMP_LOOP(sfx, <, BEXPR) break;                                          \
+    case PTO_CMP_LE: PTO__CMP_LOOP(sfx, <=, BEXPR) break;                                         \
+    case PTO_CMP_GT: PTO__CMP_LOOP(sfx, >, BEXPR) break;                                          \
+    case PTO_CMP_GE: PTO__CMP_LOOP(sfx, >=, BEXPR) break;                                         \
+    default: memset(dst, 0, (size_t)n); break;                                                    \
+    }
+#define PTO__DEF_CMPSEL(sfx, _u)                                                                  \
+    static inline uint64_t pto_tcmp_##sfx(uint8_t *restrict dst, const PTO_T_##sfx *restrict a,   \
+                                          const PTO_T_##sfx *restrict b, int mode, int rows,      \
+                                          int cols)                                               \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        PTO__CMP_SWITCH(sfx, PTO_LD_##sfx(b[i]))                                                  \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    static inline uint64_t pto_tcmps_##sfx(uint8_t *restrict dst, const PTO_T_##sfx *restrict a,  \
+                                           PTO_S_##sfx s, int mode, int rows, int cols)           \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        const PTO_C_##sfx sv = PTO_SC_##sfx(s);                                                   \
+        PTO__CMP_SWITCH(sfx, sv)                                                                  \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    static inline uint64_t pto_tsel_##sfx(PTO_T_##sfx *restrict dst,                              \
+                                          const uint8_t *restrict mask,                           \
+                                          const PTO_T_##sfx *restrict a,                          \
+                                          const PTO_T_##sfx *restrict b, int rows, int cols)      \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        for (int64_t i = 0; i < n; ++i)                                                           \
+            dst[i] = mask[i] ? a[i] : b[i];                                                       \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    static inline uint64_t pto_tsels_##sfx(PTO_T_##sfx *restrict dst,                             \
+                                           const uint8_t *restrict mask,                          \
+                                           const PTO_T_##sfx *restrict a, PTO_S_##sfx s,          \
+                                           int rows, int cols)                                    \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        const PTO_T_##sfx sv = PTO_ST_##sfx(PTO_SC_##sfx(s));                                     \
+        for (int64_t i = 0; i < n; ++i)                                                           \
+            dst[i] = mask[i] ? a[i] : sv;                                                         \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }
+PTO__ALL(PTO__DEF_CMPSEL, _)
+
+/* ---- fill, iota, copies --------------------------------------------------------------------- */
+#define PTO__CI_F(sfx, start, step, idx) PTO_FROMD_##sfx((double)PTO_SC_##sfx(start) + (double)(idx) * (double)PTO_SC_##sfx(step))
+#define PTO__CI_I(sfx, start, step, idx) ((PTO_T_##sfx)(PTO__IU(sfx, start) + PTO__IU(sfx, step) * (PTO_W_##sfx)(uint64_t)(idx)))
+#define PTO__DEF_FILL(sfx, CI)                                                                    \
+    static inline uint64_t pto_texpands_##sfx(PTO_T_##sfx *restrict dst, PTO_S_##sfx s, int rows, \
+                                              int cols)                                           \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        const PTO_T_##sfx v = PTO_ST_##sfx(PTO_SC_##sfx(s));                                      \
+        for (int64_t i = 0; i < n; ++i)                                                           \
+            dst[i] = v;                                                                           \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    /* TCI: dst[i,j] = start + (i*cols + j) * step  (step < 0: descending) */                     \
+    static inline uint64_t pto_tci_##sfx(PTO_T_##sfx *restrict dst, PTO_S_##sfx start,            \
+                                         PTO_S_##sfx step, int rows, int cols)                    \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        for (int64_t i = 0; i < n; ++i)                                                           \
+            dst[i] = CI(sfx, start, step, i);                                                     \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    static inline uint64_t pto_tmov_##sfx(PTO_T_##sfx *restrict dst,                              \
+                                          const PTO_T_##sfx *restrict src, int rows, int cols)    \
+    {                                                                                             \
+        memcpy(dst, src, (size_t)((int64_t)rows * cols) * sizeof(PTO_T_##sfx));                  \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    /* (rows, cols) = dst shape; src is rows x 2*cols */                                          \
+    static inline uint64_t pto_tslice_even_##sfx(PTO_T_##sfx *restrict dst,                       \
+                                                 const PTO_T_##sfx *restrict src, int rows,       \
+                                                 int cols)                                        \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i)                                                            \
+            for (int j = 0; j < cols; ++j)                                                        \
+                dst[(int64_t)i * cols + j] = src[(int64_t)i * 2 * cols + 2 * j];                  \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    static inline uint64_t pto_tslice_odd_##sfx(PTO_T_##sfx *restrict dst,                        \
+                                                const PTO_T_##sfx *restrict src, int rows,        \
+                                                int cols)                                         \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i)                                                            \
+            for (int j = 0; j < cols; ++j)                                                        \
+                dst[(int64_t)i * cols + j] = src[(int64_t)i * 2 * cols + 2 * j + 1];              \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
+    /* (rows, cols) = dst shape (cols even); a and b are rows x cols/2 */                         \
+    static inline uint64_t pto_tinterleave_##sfx(PTO_T_##sfx *restrict dst,                       \
+                                                 const PTO_T_##sfx *restrict a,                   \
+                                                 const PTO_T_##sfx *restrict b, int rows,         \
+                                                 int cols)                                        \
+    {                                                                                             \
+        const int h = cols / 2;                                                                   \
+        for (int i = 0; i < rows; ++i)                                                            \
+            for (int j = 0; j < h; ++j) {                                                         \
+                dst[(int64_t)i * cols + 2 * j] = a[(int64_t)i * h + j];                           \
+                dst[(int64_t)i * cols + 2 * j + 1] = b[(int64_t)i * h + j];                       \
+            }                                                                                     \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }
+PTO__FLOATS(PTO__DEF_FILL, PTO__CI_F)
+PTO__INTS(PTO__DEF_FILL, PTO__CI_I)
+
+#endif /* PTO_TILE_EW_H */

@@ -1,0 +1,189 @@
+/* pto_tile_red.h -- reductions, row/column broadcasts and TSORT32.  Included by pto_tile.h. */
+#ifndef PTO_TILE_RED_H
+#define PTO_TILE_RED_H
+
+#include "pto_tile_ew.h"
+
+/* accumulator type of sums: float for f16/bf16 (like the official CPU sim), the dtype for
+ * f32/f64, the wide unsigned type (wrap-around) for integers */
+#define PTO_A_f32 float
+#define PTO_A_f64 double
+#define PTO_A_f16 float
+#define PTO_A_bf16 float
+#define PTO_A_i8 uint32_t
+#define PTO_A_i16 uint32_t
+#define PTO_A_i32 uint32_t
+#define PTO_A_i64 uint64_t
+#define PTO_A_u8 uint32_t
+#define PTO_A_u16 uint32_t
+#define PTO_A_u32 uint32_t
+#define PTO_A_u64 uint64_t
+/* storage -> accumulator, accumulator -> storage */
+#define PTO__AIN_F(s, x) PTO_LD_##s(x)
+#define PTO__AOUT_F(s, a) PTO_ST_##s(a)
+#define PTO__AIN_I(s, x) PTO__IU(s, x)
+#define PTO__AOUT_I(s, a) ((PTO_T_##s)(a))
+#define PTO__ASUM(s, a, b) ((a) + (b))
+
+#define PTO__DEF_RED(sfx, name, OP, AIN, AOUT, ACC, CLS)                                          \
+    /* dst (rows x 1) [i] = reduce_j src[i, j] */                                                 \
+    static inline uint64_t pto_trow##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
+                                                  const PTO_T_##sfx *restrict src, int rows,      \
+                                                  int cols)                                       \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            const PTO_T_##sfx *r_ = src + (int64_t)i * cols;                                      \
+            ACC acc = AIN(sfx, r_[0]);                                                            \
+            for (int j = 1; j < cols; ++j)                                                        \
+                acc = OP(sfx, acc, AIN(sfx, r_[j]));                                              \
+            dst[i] = AOUT(sfx, acc);                                                              \
+        }                                                                                         \
+        return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, rows);                                \
+    }                                                                                             \
+    /* dst (1 x cols) [j] = reduce_i src[i, j]  (sequential over i) */                            \
+    static inline uint64_t pto_tcol##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
+                                                  const PTO_T_##sfx *restrict src, int rows,      \
+                                                  int cols)                                       \
+    {                                                                                             \
+        for (int j0 = 0; j0 < cols; j0 += 256) {                                                  \
+            const int w = cols - j0 < 256 ? cols - j0 : 256;                                      \
+            ACC acc[256];                                                                         \
+            for (int j = 0; j < w; ++j)                                                           \
+                acc[j] = AIN(sfx, src[j0 + j]);                                                   \
+            for (int i = 1; i < rows; ++i) {                                                      \
+                const PTO_T_##sfx *r_ = src + (int64_t)i * cols + j0;                             \
+                for (int j = 0; j < w; ++j)                                                       \
+                    acc[j] = OP(sfx, acc[j], AIN(sfx, r_[j]));                                    \
+            }                                                                                     \
+            for (int j = 0; j < w; ++j)                                                           \
+                dst[j0 + j] = AOUT(sfx, acc[j]);                                                  \
+        }                                                                                         \
+        return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, cols);                                \
+    }
+
+#define PTO__DEF_REDS_F(sfx, _u)                                                                  \
+    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_F, PTO__AOUT_F, PTO_A_##sfx, PTO_COST_REDSUM)      \
+    PTO__DEF_RED(sfx, max, PTO__F_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX)     \
+    PTO__DEF_RED(sfx, min, PTO__F_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX)
+#define PTO__DEF_REDS_I(sfx, _u)                                                                  \
+    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_I, PTO__AOUT_I, PTO_A_##sfx, PTO_COST_REDSUM)      \
+    PTO__DEF_RED(sfx, max, PTO__I_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX)     \
+    PTO__DEF_RED(sfx, min, PTO__I_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX)
+PTO__FLOATS(PTO__DEF_REDS_F, _)
+PTO__INTS(PTO__DEF_REDS_I, _)
+
+/* ---- broadcasts ----------------------------------------------------------------------------- */
+#define PTO__DEF_EXPAND(sfx, _u)                                                                  \
+    /* dst[i, j] = src[i]   (src is rows x 1) */                                                  \
+    static inline uint64_t pto_trowexpand_##sfx(PTO_T_##sfx *restrict dst,                        \
+                                                const PTO_T_##sfx *restrict src, int rows,        \
+                                                int cols)                                         \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            const PTO_T_##sfx v = src[i];                                                         \
+            PTO_T_##sfx *d_ = dst + (int64_t)i * cols;                                            \
+            for (int j = 0; j < cols; ++j)                                                        \
+                d_[j] = v;                                                                        \
+        }                                                                                         \
+        return pto__cost_ew(PTO_COST_EXPAND, rows, cols, PTO_ES_##sfx);                           \
+    }                                                                                             \
+    /* dst[i, j] = src[j]   (src is 1 x cols) */                                                  \
+    static inline uint64_t pto_tcolexpand_##sfx(PTO_T_##sfx *restrict dst,                        \
+                                                const PTO_T_##sfx *restrict src, int rows,        \
+                                                int cols)                                         \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i)                                                            \
+            memcpy(dst + (int64_t)i * cols, src, (size_t)cols * sizeof(PTO_T_##sfx));             \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }
+
+#define PTO__DEF_EXPANDOP(sfx, name, OP, CLS_ROW, CLS_COL)                                        \
+    /* dst[i, j] = src0[i, j] op src1[i]   (src1 is rows x 1) */                                  \
+    static inline uint64_t pto_trowexpand##name##_##sfx(PTO_T_##sfx *restrict dst,                \
+                                                        const PTO_T_##sfx *restrict src0,         \
+                                                        const PTO_T_##sfx *restrict src1,         \
+                                                        int rows, int cols)                       \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            const PTO_C_##sfx y = PTO_LD_##sfx(src1[i]);                                          \
+            const PTO_T_##sfx *a_ = src0 + (int64_t)i * cols;                                     \
+            PTO_T_##sfx *d_ = dst + (int64_t)i * cols;                                            \
+            for (int j = 0; j < cols; ++j) {                                                      \
+                const PTO_C_##sfx x = PTO_LD_##sfx(a_[j]);                                        \
+                d_[j] = PTO_ST_##sfx(OP(sfx, x, y));                                              \
+            }                                                                                     \
+        }                                                                                         \
+        return pto__cost_ew(CLS_ROW, rows, cols, PTO_ES_##sfx);                                   \
+    }                                                                                             \
+    /* dst[i, j] = src0[i, j] op src1[j]   (src1 is 1 x cols) */                                  \
+    static inline uint64_t pto_tcolexpand##name##_##sfx(PTO_T_##sfx *restrict dst,                \
+                                                        const PTO_T_##sfx *restrict src0,         \
+                                                        const PTO_T_##sfx *restrict src1,         \
+                                                        int rows, int cols)                       \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            const PTO_T_##sfx *a_ = src0 + (int64_t)i * cols;                                     \
+            PTO_T_##sfx *d_ = dst + (int64_t)i * cols;                                            \
+            for (int j = 0; j < cols; ++j) {                                                      \
+                const PTO_C_##sfx x = PTO_LD_##sfx(a_[j]);                                        \
+                const PTO_C_##sfx y = PTO_LD_##sfx(src1[j]);                                      \
+                d_[j] = PTO_ST_##sfx(OP(sfx, x, y));                                              \
+            }                                                                                     \
+        }                                                                                         \
+        return pto__cost_ew(CLS_COL, rows, cols, PTO_ES_##sfx);                                   \
+    }
+
+PTO__ALL(PTO__DEF_EXPAND, _)
+#define PTO__DEF_EXPANDOPS(sfx, P, DIV)                                                           \
+    PTO__DEF_EXPANDOP(sfx, add, P##_ADD, PTO_COST_EXPANDOP, PTO_COST_ALU)                          \
+    PTO__DEF_EXPANDOP(sfx, sub, P##_SUB, PTO_COST_EXPANDOP, PTO_COST_ALU)                          \
+    PTO__DEF_EXPANDOP(sfx, mul, P##_MUL, PTO_COST_EXPANDOP, PTO_COST_ALU)                          \
+    PTO__DEF_EXPANDOP(sfx, div, DIV, PTO_COST_EXPANDOP, PTO_COST_TRANS)                            \
+    PTO__DEF_EXPANDOP(sfx, max, P##_MAX, PTO_COST_EXPANDOP, PTO_COST_ALU)                          \
+    PTO__DEF_EXPANDOP(sfx, min, P##_MIN, PTO_COST_EXPANDOP, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_EXPANDOPS, PTO__F, PTO__F_DIV)
+PTO__SINTS(PTO__DEF_EXPANDOPS, PTO__I, PTO__S_DIV)
+PTO__UINTS(PTO__DEF_EXPANDOPS, PTO__I, PTO__U_DIV)
+
+/* ---- TSORT32 ---------------------------------------------------------------------------------
+ * Each row is cut into blocks of 32 columns (a last partial block is sorted on its own).  Within
+ * a block the (value, index) pairs are sorted by value descending, stably: equal values keep
+ * their original (ascending column) order.  NaN sorts above +inf; NaNs are equal to each other;
+ * -0.0 == +0.0.  dst_idx receives idx[i, j] of the element now at position j. */
+#define PTO__SORT_GT_F(s, x, y) ((x) > (y) || ((x) != (x) && (y) == (y)))
+#define PTO__SORT_GT_I(s, x, y) ((x) > (y))
+#define PTO__DEF_SORT(sfx, GT)                                                                    \
+    static inline uint64_t pto_tsort32_##sfx(PTO_T_##sfx *restrict dst,                           \
+                                             uint32_t *restrict dst_idx,                          \
+                                             const PTO_T_##sfx *restrict src,                     \
+                                             const uint32_t *restrict idx, int rows, int cols)    \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            for (int j0 = 0; j0 < cols; j0 += 32) {                                               \
+                const int w = cols - j0 < 32 ? cols - j0 : 32;                                    \
+                const int64_t o = (int64_t)i * cols + j0;                                         \
+                PTO_C_##sfx key[32];                                                              \
+                int pos[32];                                                                      \
+                for (int j = 0; j < w; ++j) {                                                     \
+                    const PTO_C_##sfx v = PTO_LD_##sfx(src[o + j]);                               \
+                    int q = j;                                                                    \
+                    while (q > 0 && GT(sfx, v, key[q - 1])) {                                     \
+                        key[q] = key[q - 1];                                                      \
+                        pos[q] = pos[q - 1];                                                      \
+                        --q;                                                                      \
+                    }                                                                             \
+                    key[q] = v;                                                                   \
+                    pos[q] = j;                                                                   \
+                }                                                                                 \
+                for (int j = 0; j < w; ++j) {                                                     \
+                    dst[o + j] = src[o + pos[j]];                                                 \
+                    dst_idx[o + j] = idx[o + pos[j]];                                             \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+        return pto__cost_sort(rows, cols);                                                        \
+    }
+PTO__FLOATS(PTO__DEF_SORT, PTO__SORT_GT_F)
+PTO__INTS(PTO__DEF_SORT, PTO__SORT_GT_I)
+
+#endif /* PTO_TILE_RED_H */

@@ -1,0 +1,461 @@
+"""The C tile library (runtime_c/pto_tile.h) checked instruction by instruction against numpy.
+
+One cffi module per cost model is built through the project's build cache; every library
+function is reached through a single dispatch entry point (see _tilelib_spec.wrappers).
+Tolerances: exact (bit-for-bit up to NaN payloads) everywhere, except the transcendentals
+(TEXP ... TTANH), which must be within 1 ulp of numpy's float64 result rounded to the dtype.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from fractions import Fraction
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _tilelib_spec as spec  # noqa: E402
+from _tilelib_spec import ALL, FLOATS, INTS, NP, SINTS, UINTS  # noqa: E402
+
+from pto_wsp.backends.cpu_sim.build import build_extension  # noqa: E402
+from pto_wsp.resources import runtime_dir  # noqa: E402
+
+BF16 = ml_dtypes.bfloat16
+CATALOGUE = spec.catalogue()
+SIGS = {name: (sfx, sig) for name, sfx, sig in CATALOGUE}
+RM = {"NONE": 0, "RINT": 1, "ROUND": 2, "FLOOR": 3, "CEIL": 4, "TRUNC": 5, "ODD": 6}
+CMP = {"EQ": 0, "NE": 1, "LT": 2, "LE": 3, "GT": 4, "GE": 5}
+
+
+class Lib:
+    """Calls ``pto_<name>`` through the dispatch table; arrays are passed zero-copy."""
+
+    def __init__(self, built, ids):
+        self.ffi, self.lib, self.ids = built.ffi, built.lib, ids
+
+    def __call__(self, name, *args):
+        fname = "pto_" + name
+        sfx, sig = SIGS[fname]
+        assert len(args) == len(sig), (name, sig, len(args))
+        ffi = self.ffi
+        p = ffi.new("void *[8]")
+        f = ffi.new("double[8]")
+        q = ffi.new("int64_t[8]")
+        keep = []
+        for k, (ch, a) in enumerate(zip(sig, args)):
+            if ch == "T":
+                if isinstance(a, tuple):  # (base array, byte offset)
+                    base, off = a
+                    buf = ffi.from_buffer(base.reshape(-1).view(np.uint8))
+                    keep.append(buf)
+                    p[k] = ffi.cast("char *", buf) + off
+                else:
+                    assert a.flags.c_contiguous
+                    buf = ffi.from_buffer(a.reshape(-1).view(np.uint8))
+                    keep.append(buf)
+                    p[k] = buf
+            elif ch == "S" and sfx in FLOATS:
+                f[k] = float(a)
+            else:
+                v = int(a)
+                q[k] = v - (1 << 64) if v >= (1 << 63) else v
+        return self.lib.tl_call(self.ids[fname], p, f, q)
+
+
+# A small set of entries for the A2/A3 cost-model module (costs only).
+COST_ENTRIES = [e for e in CATALOGUE if e[1] in ("f32", "f16", "i8")
+                and not e[0].startswith("pto_tcvt_")] + [
+    e for e in CATALOGUE if e[0] in ("pto_tcvt_f16_f32", "pto_tcvt_f32_f16", "pto_tload_f64")]
+
+
+@pytest.fixture(scope="module")
+def warn_check():
+    """Compile the full wrapper source with -Wall -Wextra -Werror in the background."""
+    _, src, _ = spec.wrappers(CATALOGUE)
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="tilelib-warn-"))
+    (d / "w.c").write_text(src)
+    cmd = ["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-c",
+           f"-I{runtime_dir()}", f"-I{sysconfig.get_paths()['include']}", str(d / "w.c"),
+           "-o", str(d / "w.o")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    yield proc
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def L(warn_check):
+    cdef, src, ids = spec.wrappers(CATALOGUE)
+    r = build_extension(cdef, src, name_hint="tilelib_test", define_macros=(("PTO_COST_MODEL", "0"),))
+    return Lib(r, ids)
+
+
+@pytest.fixture(scope="module")
+def L1():
+    cdef, src, ids = spec.wrappers(COST_ENTRIES)
+    r = build_extension(cdef, src, name_hint="tilelib_test_a2",
+                        define_macros=(("PTO_COST_MODEL", "1"),))
+    return Lib(r, ids)
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+
+def rand(sfx, shape, rng, scale=3.0):
+    if sfx in FLOATS:
+        return (rng.standard_normal(shape) * scale).astype(NP[sfx])
+    info = np.iinfo(NP[sfx])
+    return rng.integers(info.min, info.max, size=shape, dtype=NP[sfx], endpoint=True)
+
+
+def small_ints(sfx, shape, rng, lo=-20, hi=20):
+    if sfx in UINTS:
+        lo = 0
+    return rng.integers(lo, hi, size=shape).astype(NP[sfx])
+
+
+def assert_same(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if got.dtype.kind in "iub":
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+    else:
+        g, w = got.astype(np.float64), want.astype(np.float64)
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        m = ~np.isnan(g)
+        np.testing.assert_array_equal(g[m], w[m])
+
+
+def wrap(obj, sfx):
+    """Python ints -> dtype with two's-complement wrap-around."""
+    bits = 8 * spec.ESIZE[sfx]
+    u = np.array([int(v) % (1 << bits) for v in np.ravel(obj)], dtype=np.uint64)
+    return u.astype(np.dtype(f"u{bits // 8}")).view(NP[sfx]).reshape(np.shape(obj))
+
+
+def ordered(x):
+    """Float bits mapped to integers whose order (and differences) follow the float order."""
+    x = np.asarray(x)
+    bits = 8 * x.dtype.itemsize
+    u = x.view(np.dtype(f"u{bits // 8}")).astype(np.int64 if bits < 64 else object)
+    sign = 1 << (bits - 1)
+    return np.where(u >= sign, -(u - sign), u)
+
+
+def ulp_diff(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    both_nan = np.isnan(got.astype(np.float64)) & np.isnan(want.astype(np.float64))
+    d = np.abs(ordered(got) - ordered(want))
+    return np.where(both_nan, 0, d)
+
+
+def ref_int_binop(op, a, b, sfx):
+    bits = 8 * spec.ESIZE[sfx]
+    signed = sfx in SINTS
+    out = []
+    for x, y in zip(np.ravel(a).astype(object), np.ravel(b).astype(object)):
+        x, y = int(x), int(y)
+        if op == "add":
+            r = x + y
+        elif op == "sub":
+            r = x - y
+        elif op == "mul":
+            r = x * y
+        elif op == "div":
+            r = 0 if y == 0 else (abs(x) // abs(y)) * (1 if (x < 0) == (y < 0) else -1)
+        elif op == "rem":
+            r = 0 if y == 0 else x - y * ((abs(x) // abs(y)) * (1 if (x < 0) == (y < 0) else -1))
+        elif op == "max":
+            r = max(x, y)
+        elif op == "min":
+            r = min(x, y)
+        elif op == "and":
+            r = x & y
+        elif op == "or":
+            r = x | y
+        elif op == "xor":
+            r = x ^ y
+        elif op == "shl":
+            r = 0 if not 0 <= y < bits else x << y
+        elif op == "shr":
+            r = ((-1 if (signed and x < 0) else 0) if not 0 <= y < bits else x >> y)
+        else:
+            raise AssertionError(op)
+        out.append(r)
+    return wrap(np.array(out, dtype=object).reshape(np.shape(a)), sfx)
+
+
+def ref_float_binop(op, a, b):
+    with np.errstate(all="ignore"):
+        if op == "rem":
+            return np.fmod(a.astype(np.float64), np.asarray(b).astype(np.float64)).astype(a.dtype)
+        fn = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+              "max": np.maximum, "min": np.minimum}[op]
+        return fn(a, np.asarray(b, dtype=a.dtype)).astype(a.dtype)
+
+
+def binop_operands(sfx, op, rng, shape=(5, 24)):
+    a, b = rand(sfx, shape, rng), rand(sfx, shape, rng)
+    if sfx in FLOATS:
+        b.flat[:4] = np.array([0.0, -0.0, np.inf, np.nan]).astype(NP[sfx])
+        a.flat[4:8] = np.array([np.nan, 1.0, -np.inf, 0.0]).astype(NP[sfx])
+        b.flat[8:10] = a.flat[8:10]
+    else:
+        info = np.iinfo(NP[sfx])
+        b.flat[:4] = np.array([0, 1, info.max, info.min], dtype=NP[sfx])
+        a.flat[4:6] = info.min
+        if sfx in SINTS:
+            b.flat[4] = -1
+        if op in ("shl", "shr"):
+            bits = 8 * spec.ESIZE[sfx]
+            b[2:] = rng.integers(0, bits, size=b[2:].shape).astype(NP[sfx])
+    return a, b
+
+
+# ------------------------------------------------------------------------------------------
+# build
+
+def test_warning_free(L, warn_check):
+    out, _ = warn_check.communicate()
+    assert warn_check.returncode == 0, out
+
+
+def test_catalogue_is_complete(L):
+    assert L.lib.tl_count() == len(CATALOGUE)
+    assert len(CATALOGUE) > 850
+
+
+# ------------------------------------------------------------------------------------------
+# element-wise
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_binary(L, sfx):
+    rng = np.random.default_rng(1)
+    ops = ["add", "sub", "mul", "div", "max", "min", "rem"]
+    if sfx in INTS:
+        ops += ["and", "or", "xor", "shl", "shr"]
+    for op in ops:
+        a, b = binop_operands(sfx, op, rng)
+        dst = np.zeros_like(a)
+        cyc = L(f"t{op}_{sfx}", dst, a, b, 5, 24)
+        assert cyc == 5 * 24
+        want = ref_int_binop(op, a, b, sfx) if sfx in INTS else ref_float_binop(op, a, b)
+        assert_same(dst, want)
+        # tile-scalar forms: dst = src op s, and the reversed s - src, s / src
+        s = b.flat[7] if sfx in INTS else NP[sfx](-1.5)
+        L(f"t{op}s_{sfx}", dst, a, s, 5, 24)
+        sb = np.full_like(a, s)
+        want = ref_int_binop(op, a, sb, sfx) if sfx in INTS else ref_float_binop(op, a, sb)
+        assert_same(dst, want)
+        if op in ("sub", "div"):
+            L(f"t{op}s_rev_{sfx}", dst, s, a, 5, 24)
+            want = ref_int_binop(op, sb, a, sfx) if sfx in INTS else ref_float_binop(op, sb, a)
+            assert_same(dst, want)
+
+
+def test_inplace_elementwise(L):
+    a = np.arange(64, dtype=np.float32).reshape(4, 16)
+    b = np.full((4, 16), 0.5, np.float32)
+    want = a + b
+    L("tadd_f32", a, a, b, 4, 16)
+    assert_same(a, want)
+
+
+def test_int_division_by_zero_defined(L):
+    for sfx in INTS:
+        a = np.array([7, 0, 5, 1], dtype=NP[sfx]).reshape(1, 4)
+        z = np.zeros_like(a)
+        d = np.full_like(a, 3)
+        L(f"tdiv_{sfx}", d, a, z, 1, 4)
+        assert_same(d, np.zeros_like(a))
+        L(f"trem_{sfx}", d, a, z, 1, 4)
+        assert_same(d, np.zeros_like(a))
+        L(f"tdivs_{sfx}", d, a, 0, 1, 4)
+        assert_same(d, np.zeros_like(a))
+    a = np.array([[np.iinfo(np.int32).min, 9]], np.int32)
+    d = np.zeros_like(a)
+    L("tdiv_i32", d, a, np.array([[-1, -2]], np.int32), 1, 2)
+    assert_same(d, np.array([[np.iinfo(np.int32).min, -4]], np.int32))
+
+
+TRANS_REF = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1.0 / np.sqrt(x),
+             "recip": lambda x: 1.0 / x, "sin": np.sin, "cos": np.cos, "tanh": np.tanh}
+
+
+@pytest.mark.parametrize("sfx", FLOATS)
+def test_unary_float(L, sfx):
+    rng = np.random.default_rng(2)
+    a = rand(sfx, (6, 32), rng, scale=2.0)
+    a.flat[:6] = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0]).astype(NP[sfx])
+    dst = np.zeros_like(a)
+    with np.errstate(all="ignore"):
+        for op, fn in TRANS_REF.items():
+            assert L(f"t{op}_{sfx}", dst, a, 6, 32) == 6 * 32
+            want = fn(a.astype(np.float64)).astype(NP[sfx])
+            # f64: numpy's and glibc's libm differ by a few ulp; narrower: rounding of ~same f64
+            assert ulp_diff(dst, want).max() <= (4 if sfx == "f64" else 1), op
+        for op, fn in (("abs", np.abs), ("neg", np.negative),
+                       ("relu", lambda x: np.maximum(x, np.zeros_like(x)))):
+            L(f"t{op}_{sfx}", dst, a, 6, 32)
+            assert_same(dst, fn(a))
+        L(f"tabs_{sfx}", dst, a, 6, 32)
+        assert not np.signbit(dst.astype(np.float64)[~np.isnan(dst.astype(np.float64))]).any()
+
+
+@pytest.mark.parametrize("sfx", INTS)
+def test_unary_int(L, sfx):
+    rng = np.random.default_rng(3)
+    a = rand(sfx, (4, 16), rng)
+    a.flat[0] = np.iinfo(NP[sfx]).min
+    dst = np.zeros_like(a)
+    L(f"tneg_{sfx}", dst, a, 4, 16)
+    assert_same(dst, wrap(-a.astype(object), sfx))
+    L(f"tnot_{sfx}", dst, a, 4, 16)
+    assert_same(dst, np.invert(a))
+    if sfx in SINTS:
+        L(f"tabs_{sfx}", dst, a, 4, 16)
+        assert_same(dst, wrap(np.abs(a.astype(object)), sfx))
+        L(f"trelu_{sfx}", dst, a, 4, 16)
+        assert_same(dst, np.maximum(a, 0).astype(NP[sfx]))
+
+
+# ------------------------------------------------------------------------------------------
+# reductions and broadcasts
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_reductions(L, sfx):
+    rng = np.random.default_rng(4)
+    R, C = 7, 300  # C > 256 exercises the column-chunking of TCOL*
+    a = rand(sfx, (R, C), rng)
+    if sfx in FLOATS:
+        a[2, 5] = np.nan
+    acc = np.float32 if sfx in ("f16", "bf16", "f32") else (np.float64 if sfx == "f64" else None)
+    for axis, pre in ((1, "trow"), (0, "tcol")):
+        shape = (R, 1) if axis == 1 else (1, C)
+        dst = np.zeros(shape, NP[sfx])
+        assert L(f"{pre}sum_{sfx}", dst, a, R, C) == (R if axis == 1 else C)
+        if acc is not None:  # sequential accumulation in the accumulator type
+            want = np.cumsum(a.astype(acc), axis=axis, dtype=acc).take([-1], axis=axis)
+            want = want.astype(NP[sfx])
+        else:
+            want = np.add.reduce(a, axis=axis, dtype=NP[sfx], keepdims=True)
+        assert_same(dst, want)
+        for op, fn in (("max", np.max), ("min", np.min)):
+            L(f"{pre}{op}_{sfx}", dst, a, R, C)
+            with np.errstate(invalid="ignore"):
+                assert_same(dst, fn(a, axis=axis, keepdims=True))
+
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_broadcasts(L, sfx):
+    rng = np.random.default_rng(5)
+    R, C = 6, 40
+    a = rand(sfx, (R, C), rng)
+    rv = rand(sfx, (R, 1), rng)
+    cv = rand(sfx, (1, C), rng)
+    if sfx in INTS:
+        rv[0, 0] = 0
+        cv[0, 1] = 0
+    dst = np.zeros_like(a)
+    L(f"trowexpand_{sfx}", dst, rv, R, C)
+    assert_same(dst, np.broadcast_to(rv, (R, C)))
+    L(f"tcolexpand_{sfx}", dst, cv, R, C)
+    assert_same(dst, np.broadcast_to(cv, (R, C)))
+    for op in spec.EXPAND_OPS:
+        for pre, v in (("trowexpand", rv), ("tcolexpand", cv)):
+            assert L(f"{pre}{op}_{sfx}", dst, a, v, R, C) == R * C
+            vb = np.ascontiguousarray(np.broadcast_to(v, (R, C)))
+            want = ref_int_binop(op, a, vb, sfx) if sfx in INTS else ref_float_binop(op, a, vb)
+            assert_same(dst, want)
+
+
+# ------------------------------------------------------------------------------------------
+# matmul
+
+def seq_matmul(a, b, c0, acc):
+    """C = c0 + sum_k a[:, k] * b[k, :], accumulated sequentially in the accumulator type."""
+    c = c0.astype(acc).copy()
+    A, B = a.astype(acc), b.astype(acc)
+    for p in range(a.shape[1]):
+        if acc == np.int32:
+            c = (c.astype(np.int64) + A[:, p:p + 1].astype(np.int64) * B[p:p + 1, :]).astype(np.int64)
+            c = wrap(c.astype(object), "i32")
+        else:
+            c = (c + A[:, p:p + 1] * B[p:p + 1, :]).astype(acc)
+    return c
+
+
+@pytest.mark.parametrize("sfx", spec.MATMUL)
+@pytest.mark.parametrize("mkn", [(1, 1, 1), (7, 5, 13), (16, 32, 24), (33, 17, 70)])
+def test_matmul(L, sfx, mkn):
+    m, k, n = mkn
+    rng = np.random.default_rng(6)
+    acc = np.int32 if sfx == "i8" else np.float32
+    if sfx == "i8":
+        a, b = rand("i8", (m, k), rng), rand("i8", (k, n), rng)
+    else:
+        a, b = rand(sfx, (m, k), rng, 1.0), rand(sfx, (k, n), rng, 1.0)
+    c = np.full((m, n), 99, acc)
+    assert L(f"tmatmul_{sfx}", c, a, b, m, k, n) == m * k * n
+    want = seq_matmul(a, b, np.zeros((m, n), acc), acc)
+    assert_same(c, want)
+    if sfx != "i8":
+        np.testing.assert_allclose(c, a.astype(np.float64) @ b.astype(np.float64),
+                                   rtol=1e-4, atol=1e-4 * k)
+    c0 = rand("f32", (m, n), rng).astype(acc) if sfx != "i8" else rand("i32", (m, n), rng)
+    c = c0.copy()
+    L(f"tmatmul_acc_{sfx}", c, a, b, m, k, n)
+    assert_same(c, seq_matmul(a, b, c0, acc))
+
+
+def test_matmul_large_f16_uses_heap_scratch(L):
+    rng = np.random.default_rng(7)
+    m, k, n = 64, 96, 80  # m*k + k*n > 4096 floats of stack scratch
+    a, b = rand("f16", (m, k), rng, 1.0), rand("f16", (k, n), rng, 1.0)
+    c = np.zeros((m, n), np.float32)
+    L("tmatmul_f16", c, a, b, m, k, n)
+    assert_same(c, seq_matmul(a, b, np.zeros((m, n), np.float32), np.float32))
+
+
+# ------------------------------------------------------------------------------------------
+# loads and stores
+
+def view_args(base, view):
+    isz = base.itemsize
+    off = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0])
+    rs, cs = view.strides[0] // isz, view.strides[1] // isz
+    return (base, off), rs, cs
+
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_load_store_strided(L, sfx):
+    rng = np.random.default_rng(8)
+    base = rand(sfx, (20, 30), rng)
+    views = [base[2:10, 3:19], base[2:10:2, 29:3:-3], base.T[4:20, 1:9], base[::-1, ::-2][:7, :5],
+             base[5:6, :]]
+    for v in views:
+        r, c = v.shape
+        tile = np.zeros((r, c), NP[sfx])
+        g, rs, cs = view_args(base, v)
+        assert L(f"tload_{sfx}", tile, g, rs, cs, r, c) == r * c
+        assert_same(tile, np.ascontiguousarray(v))
+        out = np.zeros_like(base)
+        # store the tile into the same view position of a zero array
+        g2, rs2, cs2 = view_args(out, _same_view(out, base, v))
+        src = rand(sfx, (r, c), rng)
+        assert L(f"tstore_{sfx}", g2, src, rs2, cs2, r, c) == r * c
+        expect = np.zeros_like(base)
+        _same_view(expect, base, v)[...] = src
+        assert_same(out, expect)
+
+
+def _same_view(arr, base, v):
+    """The view of ``arr`` with the same offset and strides as ``v`` has in ``base``."""
+    off = v.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return np.lib.stride_tricks.as_strided(arr.reshape(-1)[off // base.itemsize:], v.shape,
+                                           v.strides)
