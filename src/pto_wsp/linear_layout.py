@@ -533,7 +533,8 @@ def compute_swizzle(layout: LinearLayout, bank_bits: int, vector_bits: int, *,
 
     ``layout`` relates logical tensor coordinates and hardware ``(thread, register, ...)``
     coordinates (either direction; it must be bijective). ``other`` is an optional second
-    access of the same tensor (e.g. the write and the read of a transpose). Memory has
+    access of the same tensor (e.g. the write and the read of a transpose); its first
+    ``vector_bits`` registers must be the same elements in the same order. Memory has
     ``2**bank_bits`` banks, each serving one vector of ``2**vector_bits`` elements per access:
     ``bank = (offset >> vector_bits) % 2**bank_bits``.
 
@@ -552,33 +553,55 @@ def compute_swizzle(layout: LinearLayout, bank_bits: int, vector_bits: int, *,
         raise _error(f"vector_bits={vector_bits} but a thread holds only {1 << len(regs)} registers",
                      f"use vector_bits <= {len(regs)}")
     vec = regs[:vector_bits]
+    # Every other hardware basis must land on vector-aligned offsets, so all bank and row
+    # bases are taken in W = span(the access's non-vector bases), a complement of span(vec).
+    rest = [b for name in hw.in_names for b in _logical_bases(hw, name)[
+        vector_bits if name == register_dim else 0:]]
+    project = _projector(vec, rest)
     lanes_b: list[int] = []
     if other is not None:
         hw_b, lanes_b, regs_b = _access_parts(other, thread_dim, register_dim)
         if hw_b.out_dims != hw.out_dims:
             raise _error(f"the two accesses cover different tensors: {hw.out_dims} vs {hw_b.out_dims}")
-        vb = _Basis.of(regs_b[:vector_bits])
-        if not all(vb.contains(v) for v in vec) or len(vb) != len(vec):
-            raise _error("the two accesses do not share their first vector_bits registers",
+        rest_b = [b for name in hw_b.in_names for b in _logical_bases(hw_b, name)[
+            vector_bits if name == register_dim else 0:]]
+        if regs_b[:vector_bits] != vec or any(project(b) != b for b in rest_b):
+            raise _error("the two accesses do not share the same contiguous vectors",
                          "lower vector_bits so both keep the same contiguous vectors")
-    v_basis = _Basis.of(vec)
-    p = [x for x in (v_basis.reduce(x)[0] for x in lanes_a) if x]
-    q = [x for x in (v_basis.reduce(x)[0] for x in lanes_b) if x]
+    p = [x for x in map(project, lanes_a) if x]
+    q = [x for x in map(project, lanes_b) if x]
     common = _intersection(p, q)
     p_ext = _extend(common, p)
     q_ext = _extend(common, q)
 
     rows_needed = max(n - vector_bits - bank_bits, 0)
     both = _Basis.of(vec + p + q)
-    outside = [1 << j for j in reversed(range(n)) if both.add(1 << j)]
+    units = [project(1 << j) for j in reversed(range(n))]
+    outside = [u for u in units if both.add(u)]
     pairs = [a ^ b for a, b in zip(p_ext, q_ext)]
-    units = [1 << j for j in reversed(range(n))]
     fallback = q_ext[len(pairs):] + p_ext[len(pairs):] + q_ext + p_ext + common + units
     span = _Basis.of(vec)
     rows = _pick(span, outside + pairs + fallback, rows_needed)
     banks = _pick(span, common + p_ext + q_ext + units, n - vector_bits - rows_needed)
     storage = LinearLayout.from_columns((("offset", 1 << n),), hw.out_dims, vec + banks + rows)
     return storage.inverse()
+
+
+def _projector(vec: list[int], rest: list[int]):
+    """Projection onto span(rest) along span(vec) (the two spans are complementary)."""
+    basis = _Basis()
+    for i, v in enumerate(vec + rest):
+        basis.add(v, 1 << i)
+
+    def project(x: int) -> int:
+        tag, out = basis.solve(x) >> len(vec), 0
+        for r in rest:
+            if tag & 1:
+                out ^= r
+            tag >>= 1
+        return out
+
+    return project
 
 
 def _pick(span: _Basis, candidates, count: int) -> list[int]:

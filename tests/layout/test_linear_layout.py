@@ -371,9 +371,48 @@ def test_swizzle_keeps_vectors_for_a_column_walk():
     assert bank_conflicts(swz, rows, 3, 1) == 16 * 1  # 16 threads on 8 banks: 2 wavefronts
     with pytest.raises(TypeCheckError, match="vector_bits"):
         compute_swizzle(store, 5, 5)
-    with pytest.raises(TypeCheckError, match="share their first vector_bits"):
+    with pytest.raises(TypeCheckError, match="same contiguous vectors"):
         compute_swizzle(rows, 3, 1, other=read)
     with pytest.raises(TypeCheckError, match="vector_bits"):
         bank_conflicts(plain, rows, 3, 6)
     with pytest.raises(TypeCheckError, match="no 'lane'"):
         compute_swizzle(store, 5, 0, thread_dim="lane")
+
+
+@st.composite
+def accesses(draw):
+    """Random bijective (register, thread) -> (dim0, dim1) access patterns of one tile."""
+    shape_bits = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    n = sum(shape_bits)
+    threads = draw(st.integers(0, n))
+
+    def one():
+        m = np.eye(n, dtype=np.uint8)[draw(st.permutations(range(n)))]
+        for i, j in draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=10)):
+            if i != j:
+                m[i] ^= m[j]
+        return LinearLayout.from_matrix(m, {"register": 1 << (n - threads), "thread": 1 << threads},
+                                        {f"dim{k}": 1 << b for k, b in enumerate(shape_bits)})
+
+    return one(), one(), shape_bits, threads
+
+
+@settings(max_examples=40, deadline=None)
+@given(accesses(), st.integers(1, 3), st.integers(0, 2))
+def test_swizzle_is_optimal_for_one_access_and_helps_pairs(case, bank_bits, vector_bits):
+    a, b, shape_bits, threads = case
+    n = sum(shape_bits)
+    vector_bits = min(vector_bits, n - threads)
+    plain = LinearLayout.row_major(*[1 << s for s in shape_bits])
+    swz = compute_swizzle(a, bank_bits, vector_bits)
+    instructions = 1 << (n - threads - vector_bits)
+    unavoidable = (1 << max(0, threads - min(bank_bits, n - vector_bits))) - 1
+    assert bank_conflicts(swz, a, bank_bits, vector_bits) == instructions * unavoidable
+    assert _vectors_contiguous(swz, a, vector_bits)
+    try:
+        both = compute_swizzle(a, bank_bits, vector_bits, other=b)
+    except TypeCheckError:  # b does not share a's vectors
+        return
+    assert _vectors_contiguous(both, a, vector_bits) and _vectors_contiguous(both, b, vector_bits)
+    assert sum(bank_conflicts(both, x, bank_bits, vector_bits) for x in (a, b)) <= \
+        sum(bank_conflicts(plain, x, bank_bits, vector_bits) for x in (a, b))
