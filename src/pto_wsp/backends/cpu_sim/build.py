@@ -89,7 +89,8 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
     """Build (or fetch from cache) and import a cffi extension.
 
     ``source`` is the C text cffi wraps (the module's own translation unit); ``extra_sources``
-    maps file names to the text of further translation units compiled and linked in.
+    maps file names to the text of further files written beside it: ``.c`` files are compiled
+    and linked in, others (headers) are only available to ``#include "..."``.
     ``runtime_c/`` is always on the include path. ``knob_values`` are folded into the key.
     """
     extra_sources = dict(extra_sources or {})
@@ -178,7 +179,8 @@ def _compile(root: Path, final: Path, modname: str, cdef: str, source: str,
     srcs = [str(mod_c)]
     for name, text in extra_sources.items():
         (stage / name).write_text(text)
-        srcs.append(str(stage / name))
+        if name.endswith(".c"):  # headers are only written beside the sources
+            srcs.append(str(stage / name))
     py_inc = sysconfig.get_paths()["include"]
     cmd = argv + [f"-I{i}" for i in incs] + [f"-I{py_inc}"] + srcs + [
         "-o", str(stage / (modname + _EXT)), "-lm"]

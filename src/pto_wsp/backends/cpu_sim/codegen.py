@@ -1,0 +1,115 @@
+"""The cpu_sim pipeline: named stages from IR to a built native module.
+
+Stages (each output can be dumped with ``PTO_WSP_DUMP=dir`` and is in ``program.sources``):
+
+1. ``ir``                  -- the verified module as ``.pto`` text
+2. ``lower_kernels``       -- per kernel: argument struct, tile buffers, tile-library calls
+3. ``lower_orchestration`` -- the workload as a tree of C statements + runtime config
+4. ``render``              -- Jinja2 templates -> ``kernels.h``, ``kernels.c``, ``orchestrate.c``
+5. ``build``               -- cffi + the C compiler -> cached extension module
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+
+import jinja2
+
+from ... import knobs
+from ...errors import CompileError
+from ...ir import nodes as ir
+from ...ir.verify import verify_module
+from ...resources import runtime_dir, templates_dir
+from .build import BuildResult, build_extension
+from .lower_kernel import KernelVM, ctype, lower_kernel, scalar_ctype
+from .lower_orch import MAX_RANK, Machine, OrchVM, lower_orchestration
+
+COST_MODELS = {"v9": 0, "a2a3": 1}
+
+
+@dataclass
+class Artifact:
+    build: BuildResult
+    sources: dict[str, str]
+    orch: OrchVM
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    env.globals.update(ctype=ctype, scalar_ctype=scalar_ctype)
+    return env
+
+
+def abi_cdef() -> str:
+    """The cffi cdef: ``runtime_c/pto_orch_abi.h`` without its preprocessor lines."""
+    text = (runtime_dir() / "pto_orch_abi.h").read_text()
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
+
+
+def generate(m: ir.Module, machine: Machine, v9_compat: bool
+             ) -> tuple[dict[str, str], list[KernelVM], OrchVM]:
+    """Stages 1-4: the C sources of a module."""
+    verify_module(m)
+    for t in m.tensors:
+        if len(t.shape) > MAX_RANK:
+            raise CompileError(f"tensor '{t.name}' has rank {len(t.shape)}; cpu_sim supports "
+                               f"up to {MAX_RANK}", t.loc)
+    stages: dict[str, str] = {}
+    try:
+        from ...ir.printer import print_module
+        stages["ir.pto"] = print_module(m)
+    except ImportError:  # pragma: no cover - printer is part of the package
+        stages["ir.pto"] = repr(m)
+    kvms = [lower_kernel(k) for k in m.kernels]
+    stages["lower_kernels.json"] = _dump(kvms)
+    orch = lower_orchestration(m, machine, v9_compat)
+    stages["lower_orchestration.json"] = _dump(orch)
+    env = _env()
+    stages["kernels.h"] = env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms)
+    stages["kernels.c"] = env.get_template("cpu_sim/kernels.c.j2").render(kernels=kvms)
+    stages["orchestrate.c"] = env.get_template("cpu_sim/orchestrate.c.j2").render(
+        config=orch.config, body=orch.body, trace=orch.trace)
+    _maybe_dump(m.name, stages)
+    return stages, kvms, orch
+
+
+def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False,
+          cost_model: str = "v9") -> Artifact:
+    """All stages: generate the C and build (or fetch from cache) the native module."""
+    if cost_model not in COST_MODELS:
+        raise CompileError(f"unknown cost_model {cost_model!r}",
+                           hint="use one of " + ", ".join(COST_MODELS))
+    stages, _, orch = generate(m, machine, v9_compat)
+    extra = {"kernels.h": stages["kernels.h"], "kernels.c": stages["kernels.c"]}
+    for p in sorted(runtime_dir().glob("pto_rt*.c")):
+        extra[p.name] = p.read_text()
+    res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
+                          extra_sources=extra,
+                          define_macros=(("PTO_COST_MODEL", str(COST_MODELS[cost_model])),))
+    return Artifact(res, stages, orch)
+
+
+def _dump(obj) -> str:
+    def conv(o):
+        if is_dataclass(o):
+            return {k: conv(v) for k, v in asdict(o).items()}
+        if isinstance(o, (list, tuple)):
+            return [conv(x) for x in o]
+        if isinstance(o, dict):
+            return {k: conv(v) for k, v in o.items()}
+        return o if isinstance(o, (int, float, str, bool, type(None))) else str(o)
+    return json.dumps(conv(obj), indent=1)
+
+
+def _maybe_dump(name: str, stages: dict[str, str]) -> None:
+    d = knobs.DUMP.get()
+    if not d:
+        return
+    out = Path(d) / name
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, text in stages.items():
+        (out / fname).write_text(text)

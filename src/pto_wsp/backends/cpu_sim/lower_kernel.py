@@ -1,0 +1,212 @@
+"""Stage ``lower_kernels``: kernel IR -> a view model of C (arg structs, tile buffers, calls).
+
+Each SSA tile value gets a stack buffer; buffers are reused once their value is dead
+(liveness over the straight-line op list), never aliasing an instruction's own operands
+(the tile library takes ``restrict`` pointers). ``tmatmul_acc`` accumulates in place when
+its accumulator dies there. The view model holds ready-made C strings; the template only
+loops over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...errors import CompileError
+from ...ir import nodes as ir
+from ...ir.ops import CMP_MODES, ROUND_MODES
+from ...types import DType
+
+
+def sfx(dt: DType) -> str:
+    """Tile-library type suffix of a dtype (bool tiles are u8)."""
+    return "u8" if dt is DType.BOOL else dt.value
+
+
+def ctype(dt: DType) -> str:
+    return {DType.BF16: "pto_bf16_t", DType.BOOL: "uint8_t"}.get(dt, dt.c_type)
+
+
+def c_float(v: float) -> str:
+    """An exact C literal for a Python float (hex float; inf/nan spelled out)."""
+    if v != v:
+        return "NAN"
+    if v in (float("inf"), float("-inf")):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    return f"({v.hex()})"
+
+
+def c_scalar(value, dt: DType) -> str:
+    if dt.is_float:
+        return c_float(float(value))
+    v = int(value)
+    if dt is DType.U64 or (dt.value.startswith("u")):
+        return f"UINT64_C({v})"
+    return f"INT64_C({v})"
+
+
+@dataclass
+class KernelVM:
+    name: str
+    c_name: str
+    fields: list[str] = field(default_factory=list)
+    buffers: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    custom: str | None = None
+    params: list[ir.Param] = field(default_factory=list)
+
+
+def lower_kernel(k: ir.Kernel) -> KernelVM:
+    vm = KernelVM(k.name, f"pto_kernel_{k.name}", params=list(k.params))
+    for p in k.params:
+        if isinstance(p.type, (ir.TileType, ir.TensorType)):
+            dt = p.type.dtype
+            vm.fields += [f"{ctype(dt) if dt else 'void'} *{p.name};",
+                          f"int64_t {p.name}_rs, {p.name}_cs, {p.name}_rows, {p.name}_cols;"]
+        else:
+            vm.fields.append(f"{scalar_ctype(p.type.dtype)} {p.name};")
+    if k.custom is not None:
+        if k.custom.kind != "body" or k.custom.language != "c":
+            raise CompileError(
+                f"kernel '{k.name}': custom {k.custom.language} {k.custom.kind}s are not built "
+                "by the cpu_sim backend yet", k.loc,
+                hint="write the body as a C snippet (cpp_src=... with language='c')")
+        vm.custom = k.custom.source
+        return vm
+    if not k.ops:
+        raise CompileError(f"kernel '{k.name}' has no body", k.loc,
+                           hint="write pto.* ops in it, or give a custom body with cpp_src=...")
+    _Lowerer(k, vm).run()
+    return vm
+
+
+def scalar_ctype(dt: DType) -> str:
+    """C type of a by-value scalar parameter (f16/bf16 scalars travel as float)."""
+    return {DType.F16: "float", DType.BF16: "float"}.get(dt, ctype(dt))
+
+
+class _Lowerer:
+    def __init__(self, k: ir.Kernel, vm: KernelVM):
+        self.k, self.vm = k, vm
+        self.buf_of: dict[int, int] = {}
+        self.buf_key: list[tuple[str, int]] = []
+        self.free: dict[tuple[str, int], list[int]] = {}
+        self.last_use: dict[int, int] = {}
+        for i, op in enumerate(k.ops):
+            for o in op.operands:
+                if isinstance(o, ir.ValueRef):
+                    self.last_use[o.index] = i
+        self.types: dict[int, ir.TileType] = {}
+
+    def run(self) -> None:
+        for i, op in enumerate(self.k.ops):
+            self.op(i, op)
+
+    # -- buffers --------------------------------------------------------------------
+    def alloc(self, v: int, t: ir.TileType, reuse: int | None = None) -> str:
+        key = (ctype(t.dtype), t.rows * t.cols)
+        if reuse is not None:
+            b = reuse
+        elif self.free.get(key):
+            b = self.free[key].pop()
+        else:
+            b = len(self.buf_key)
+            self.buf_key.append(key)
+            self.vm.buffers.append(f"_Alignas(64) {key[0]} b{b}[{key[1]}];")
+        self.buf_of[v] = b
+        self.types[v] = t
+        return f"b{b}"
+
+    def release_dead(self, i: int, operands) -> None:
+        for o in operands:
+            if isinstance(o, ir.ValueRef) and self.last_use.get(o.index) == i:
+                b = self.buf_of.pop(o.index, None)
+                if b is not None and b not in self.buf_of.values():
+                    self.free.setdefault(self.buf_key[b], []).append(b)
+
+    def ref(self, o) -> str:
+        if isinstance(o, ir.ValueRef):
+            return f"b{self.buf_of[o.index]}"
+        if isinstance(o, ir.ParamRef):
+            return f"a->{o.name}"
+        return c_scalar(o.value, o.dtype)
+
+    # -- instructions -----------------------------------------------------------------
+    def op(self, i: int, op: ir.KernelOp) -> None:
+        code, body = op.opcode, self.vm.body
+        ops = op.operands
+        if code == "tstore":
+            p, v = ops
+            t = self.types[v.index]
+            body.append(f"cyc += pto_tstore_{sfx(t.dtype)}(a->{p.name}, {self.ref(v)}, "
+                        f"a->{p.name}_rs, a->{p.name}_cs, {t.rows}, {t.cols});")
+            self.release_dead(i, ops)
+            return
+        if code == "tmatmul_acc" and self.last_use.get(ops[0].index) == i:
+            # accumulate in place: the accumulator dies here
+            t = op.types[0]
+            dst = self.alloc(op.results[0], t, reuse=self.buf_of.pop(ops[0].index))
+            srcs = [self.ref(o) for o in ops[1:]]
+            body.append(self._matmul(code, dst, srcs, ops))
+            self.release_dead(i, ops[1:])
+            return
+        srcs = [self.ref(o) for o in ops]
+        dsts = [self.alloc(r, t) for r, t in zip(op.results, op.types)]
+        body.append(self.call(op, dsts, srcs))
+        self.release_dead(i, ops)
+
+    def _matmul(self, code, dst, srcs, ops) -> str:
+        a, b = (self.types[o.index] for o in ops[-2:])
+        return (f"cyc += pto_{code}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
+                f"{a.rows}, {a.cols}, {b.cols});")
+
+    def call(self, op: ir.KernelOp, dsts: list[str], srcs: list[str]) -> str:
+        code = op.opcode
+        t = op.types[0]
+        R, C = t.rows, t.cols
+        attrs = dict(op.attrs)
+        src_t = [self.types[o.index] for o in op.operands if isinstance(o, ir.ValueRef)]
+        s0 = sfx(src_t[0].dtype) if src_t else sfx(t.dtype)
+        d = dsts[0]
+        if code == "tload":
+            p = op.operands[0].name
+            return (f"cyc += pto_tload_{sfx(t.dtype)}({d}, a->{p}, a->{p}_rs, a->{p}_cs, "
+                    f"{R}, {C});")
+        if code == "tmatmul":
+            return self._matmul(code, d, srcs, op.operands)
+        if code == "tmatmul_acc":
+            return f"memcpy({d}, {srcs[0]}, sizeof({d}));\n    " + \
+                self._matmul(code, d, srcs[1:], op.operands)
+        if code in ("trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin",
+                    "tslice_even", "tslice_odd"):
+            st = src_t[0]
+            return f"cyc += pto_{code}_{s0}({d}, {srcs[0]}, {st.rows}, {st.cols});"
+        if code == "tinterleave":
+            st = src_t[0]
+            return f"cyc += pto_{code}_{s0}({d}, {srcs[0]}, {srcs[1]}, {st.rows}, {st.cols});"
+        if code == "tcvt":
+            mode = f"PTO_RM_{attrs['round'].upper()}"
+            assert attrs["round"] in ROUND_MODES
+            return (f"cyc += pto_tcvt_{sfx(t.dtype)}_{s0}({d}, {srcs[0]}, {mode}, {R}, {C});")
+        if code in ("tcmp", "tcmps"):
+            assert attrs["mode"] in CMP_MODES
+            mode = f"PTO_CMP_{attrs['mode'].upper()}"
+            return f"cyc += pto_{code}_{s0}({d}, {', '.join(srcs)}, {mode}, {R}, {C});"
+        if code == "texpands":
+            return f"cyc += pto_texpands_{sfx(t.dtype)}({d}, {srcs[0]}, {R}, {C});"
+        if code == "tci":
+            dt = t.dtype
+            return (f"cyc += pto_tci_{sfx(dt)}({d}, {c_scalar(attrs['start'], dt)}, "
+                    f"{c_scalar(attrs['step'], dt)}, {R}, {C});")
+        if code == "tsort32":
+            idx = f"ix{len(self.vm.body)}"
+            self.vm.buffers.append(f"_Alignas(64) uint32_t {idx}[{R * C}];")
+            return (f"for (int r = 0; r < {R}; ++r) for (int c = 0; c < {C}; ++c) "
+                    f"{idx}[r * {C} + c] = (uint32_t)c;\n    "
+                    f"cyc += pto_tsort32_{s0}({d}, (uint32_t *){dsts[1]}, {srcs[0]}, {idx}, "
+                    f"{R}, {C});")
+        if code in ("trsubs", "trdivs"):
+            return f"cyc += pto_{code}_{s0}({d}, {srcs[1]}, {srcs[0]}, {R}, {C});"
+        if code == "tsel":
+            return f"cyc += pto_tsel_{sfx(t.dtype)}({d}, {', '.join(srcs)}, {R}, {C});"
+        # element-wise, scalar forms, unary, mov: (dst, srcs..., R, C)
+        return f"cyc += pto_{code}_{s0}({d}, {', '.join(srcs)}, {R}, {C});"

@@ -1,0 +1,384 @@
+"""Stage ``lower_orchestration``: workload IR + schedule -> a view model of ``orchestrate.c``.
+
+The workload becomes C that submits tasks to the runtime (``runtime_c/pto_rt.h``): loops over
+axes (dynamic sizes, ragged lengths and CSR arrays are read from the inputs at run time),
+``P.when`` branches, slot operations, and per kernel call an argument block and tensor
+regions computed from the view expressions and the arrays' real strides. Every dynamic index
+is bounds-checked; a failure reports its call site. Program structure is passed to the
+runtime as scopes (PAR/SEQ).
+
+The view model is a tree of nodes ``{"open": str, "body": [...], "close": str}`` and
+``{"line": str}``; the template renders it recursively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import CompileError, SourceLoc
+from ...ir import expr as irx
+from ...ir import nodes as ir
+from ...schedule import Schedule, TaskGraph
+from ...types import DType
+from .lower_kernel import c_float, ctype, scalar_ctype
+
+MAX_RANK = 8  # PTO_ORCH_MAX_RANK in runtime_c/pto_orch.h
+
+_DEPS = {"tensor_map_exact": "PTO_RT_DEPS_TENSOR_MAP_EXACT",
+         "bytes_overlap": "PTO_RT_DEPS_BYTES_OVERLAP", "explicit": "PTO_RT_DEPS_EXPLICIT",
+         "hybrid": "PTO_RT_DEPS_HYBRID"}
+_READY = {"fifo": "PTO_RT_READY_FIFO", "work_steal": "PTO_RT_READY_WORK_STEAL",
+          "priority": "PTO_RT_READY_PRIORITY"}
+_POOLS = {"single": "PTO_RT_POOLS_SINGLE", "by_exec_unit": "PTO_RT_POOLS_BY_EXEC_UNIT",
+          "custom": "PTO_RT_POOLS_CUSTOM"}
+_DISPATCH = {"round_robin": "PTO_RT_DISPATCH_ROUND_ROBIN", "affinity": "PTO_RT_DISPATCH_AFFINITY",
+             "hash": "PTO_RT_DISPATCH_HASH", "dispatch_by": "PTO_RT_DISPATCH_BY",
+             "work_steal": "PTO_RT_DISPATCH_WORK_STEAL"}
+_TIMING = {"immediate": "PTO_RT_TIMING_IMMEDIATE", "batched": "PTO_RT_TIMING_BATCHED",
+           "interleaved": "PTO_RT_TIMING_INTERLEAVED", "rate_limit": "PTO_RT_TIMING_RATE_LIMIT"}
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The simulated target: AICPUs (dispatch targets) and AICore lanes per AICPU."""
+
+    num_aicpus: int | None = None  # default: the dispatch policy's n, else 4
+    vector_lanes: int = 1
+    cube_lanes: int = 1
+
+
+@dataclass
+class Site:
+    """A place in user code the generated C can report an error from."""
+
+    loc: SourceLoc | None
+    what: str
+
+
+@dataclass
+class OrchVM:
+    config: list[str]
+    body: list[dict]
+    kernels: list[dict]
+    sites: list[Site]
+    num_tensors: int
+    max_rank: int = MAX_RANK
+    trace: bool = False
+
+
+def _ctype_of(dt: DType) -> str:
+    if dt.is_float:
+        return "double"
+    if dt is DType.U64:
+        return "uint64_t"
+    if dt is DType.BOOL:
+        return "int64_t"
+    return "int64_t"
+
+
+class OrchLowerer:
+    def __init__(self, m: ir.Module, machine: Machine, v9_compat: bool):
+        self.m = m
+        self.machine = machine
+        self.v9_compat = v9_compat
+        self.tensor_id = {t.name: i for i, t in enumerate(m.tensors)}
+        self.axis_id = {a.name: i for i, a in enumerate(m.axes)}
+        self.symbol_id = {s.name: i for i, s in enumerate(m.symbols)}
+        self.kernel_id = {k.name: i for i, k in enumerate(m.kernels)}
+        self.sites: list[Site] = []
+        self.sched = m.schedule
+        self.tg = m.schedule.task_graph or TaskGraph()
+        self.tmp = 0
+
+    def site(self, loc, what: str) -> int:
+        self.sites.append(Site(loc, what))
+        return len(self.sites) - 1
+
+    def fresh(self, base: str) -> str:
+        self.tmp += 1
+        return f"{base}{self.tmp}"
+
+    # -- expressions ----------------------------------------------------------------
+    def expr(self, e: irx.ScalarExpr) -> str:
+        if isinstance(e, irx.Const):
+            if e.dtype is DType.BOOL:
+                return "INT64_C(1)" if e.value else "INT64_C(0)"
+            if e.dtype.is_float:
+                return c_float(float(e.value))
+            return f"UINT64_C({e.value})" if e.dtype is DType.U64 else f"INT64_C({e.value})"
+        if isinstance(e, irx.Var):
+            return f"v_{e.name}"
+        if isinstance(e, irx.Symbol):
+            i = self.symbol_id[e.name]
+            return f"in->sym_f[{i}]" if e.dtype.is_float else \
+                f"(({_ctype_of(e.dtype)})in->sym_u[{i}])"
+        if isinstance(e, irx.Slot):
+            return f"slots[{e.index}]"
+        if isinstance(e, irx.AxisSize):
+            a = self.m.axis(e.axis)
+            i = self.axis_id[e.axis]
+            if a.kind in ("dense", "dense_dyn"):
+                return f"in->axis_size[{i}]"
+            o = self.row_index(e.outer, a, e.loc)
+            if a.kind == "ragged":
+                return f"in->axis_a[{i}][{o}]"
+            return f"(in->axis_a[{i}][{o} + 1] - in->axis_a[{i}][{o}])"
+        if isinstance(e, irx.Binary):
+            return self.binary(e)
+        if isinstance(e, irx.Unary):
+            x = self.expr(e.operand)
+            return {"neg": f"(-({x}))", "not": f"((int64_t)!({x}))", "inv": f"(~({x}))"}[e.op]
+        if isinstance(e, irx.Where):
+            t = _ctype_of(e.dtype)
+            return (f"(({self.expr(e.cond)}) ? ({t})({self.expr(e.then)}) : "
+                    f"({t})({self.expr(e.other)}))")
+        if isinstance(e, irx.Cast):
+            x = self.expr(e.operand)
+            if e.to is DType.BOOL:
+                return f"((int64_t)(({x}) != 0))"
+            if e.to.is_float:
+                return f"((double)({'(float)' if e.to is DType.F32 else ''}({x})))"
+            return f"(({_ctype_of(e.to)})({ctype(e.to)})({x}))"
+        raise CompileError(f"cannot lower expression {e!r}", getattr(e, "loc", None))
+
+    def binary(self, e: irx.Binary) -> str:
+        a, b = self.expr(e.lhs), self.expr(e.rhs)
+        kind = irx.BINARY_OPS[e.op][2]
+        pt = irx.promote(e.lhs.dtype, e.rhs.dtype)
+        t = _ctype_of(pt)
+        if kind == "logic":
+            return f"((int64_t)(({a}) {irx.BINARY_OPS[e.op][1]} ({b})))"
+        if kind == "cmp":
+            return f"((int64_t)(({t})({a}) {irx.BINARY_OPS[e.op][1]} ({t})({b})))"
+        if e.op == "div":
+            return f"((double)({a}) / (double)({b}))"
+        if e.op in ("floordiv", "mod", "shl", "shr") or kind == "minmax":
+            if pt.is_float and e.op in ("mod", "floordiv", "shl", "shr"):
+                raise CompileError(f"'{irx.BINARY_OPS[e.op][0]}' needs integer operands", e.loc)
+            if e.op in ("floordiv", "mod"):
+                site = self.site(e.loc, f"'{irx.BINARY_OPS[e.op][0]}' by zero")
+                return f"PTO_X_{e.op.upper()}({t}, ({t})({a}), ({t})({b}), {site})"
+            suffix = {"int64_t": "i64", "uint64_t": "u64", "double": "f64"}[t]
+            return f"pto_x_{e.op}_{suffix}(({t})({a}), ({t})({b}))"
+        if kind == "int" and pt.is_float:
+            raise CompileError(f"'{irx.BINARY_OPS[e.op][0]}' needs integer operands", e.loc)
+        return f"(({t})({a}) {irx.BINARY_OPS[e.op][1]} ({t})({b}))"
+
+    def row_index(self, outer: irx.ScalarExpr, a: ir.AxisDecl, loc) -> str:
+        site = self.site(loc, f"row index of axis '{a.name}' out of range")
+        return f"PTO_ROW({self.expr(outer)}, {a.size}, {site})"
+
+    # -- statements -----------------------------------------------------------------
+    def stmts(self, body) -> list[dict]:
+        out: list[dict] = []
+        for s in body:
+            out += self.stmt(s)
+        return out
+
+    def scope(self, kind: str, inner: list[dict]) -> list[dict]:
+        return [{"line": f"PTO_CHK(pto_rt_scope_begin(rt, PTO_RT_SCOPE_{kind}));"},
+                *inner, {"line": "PTO_CHK(pto_rt_scope_end(rt));"}]
+
+    def stmt(self, s) -> list[dict]:
+        if isinstance(s, ir.Call):
+            return [self.call(s)]
+        if isinstance(s, ir.For):
+            return self.loop(s)
+        if isinstance(s, ir.When):
+            nodes = []
+            for i, (cond, body) in enumerate(s.branches):
+                kw = "if" if i == 0 else "else if"
+                nodes.append({"open": f"{kw} ({self.expr(cond)}) {{", "body": self.stmts(body),
+                              "close": "}"})
+            if s.otherwise is not None:
+                nodes.append({"open": "else {", "body": self.stmts(s.otherwise), "close": "}"})
+            return self.scope("PAR", nodes)
+        if isinstance(s, ir.Block):
+            inner: list[dict] = []
+            for i, part in enumerate(s.parts):
+                if i and s.kind == "seq":
+                    inner.append({"line": "PTO_CHK(pto_rt_scope_next(rt));"})
+                inner += self.stmts(part)
+            return self.scope(s.kind.upper(), inner)
+        if isinstance(s, ir.SlotSet):
+            return [{"line": f"slots[{s.slot}] = (uint64_t)({self.expr(s.value)});"}]
+        if isinstance(s, ir.SlotLoad):
+            return [self.slot_load(s)]
+        raise CompileError(
+            f"{type(s).__name__} statements (CSP pipelines) are not executable by the cpu_sim "
+            "backend yet", getattr(s, "loc", None),
+            hint="express the pipeline with P.seq loops and data dependencies for now")
+
+    def loop(self, s: ir.For) -> list[dict]:
+        a = self.m.axis(s.domain.axis)
+        i = self.axis_id[a.name]
+        v = f"v_{s.var}"
+        body = self.stmts(s.body)
+        if s.kind == "seq":
+            body = [{"line": f"if ({v} > 0) PTO_CHK(pto_rt_scope_next(rt));"}] + body
+        kind = "SEQ" if s.kind == "seq" else "PAR"
+        if a.kind in ("dense", "dense_dyn"):
+            bound = str(a.size) if a.kind == "dense" else f"in->axis_size[{i}]"
+            loop = {"open": f"for (int64_t {v} = 0; {v} < {bound}; ++{v}) {{", "body": body,
+                    "close": "}"}
+            return self.scope(kind, [loop])
+        o = self.fresh("o_")
+        pre = {"line": f"const int64_t {o} = {self.row_index(s.domain.outer, a, s.loc)};"}
+        if a.kind == "ragged":
+            loop = {"open": f"for (int64_t {v} = 0; {v} < in->axis_a[{i}][{o}]; ++{v}) {{",
+                    "body": body, "close": "}"}
+            return [{"open": "{", "body": [pre] + self.scope(kind, [loop]), "close": "}"}]
+        j = self.fresh("j_")
+        loop = {"open": f"for (int64_t {j} = in->axis_a[{i}][{o}]; {j} < in->axis_a[{i}][{o} + 1]; "
+                        f"++{j}) {{",
+                "body": [{"line": f"const int64_t {v} = in->axis_b[{i}][{j}];"}] + body,
+                "close": "}"}
+        return [{"open": "{", "body": [pre] + self.scope(kind, [loop]), "close": "}"}]
+
+    # -- views and calls ------------------------------------------------------------
+    def view(self, v: ir.ViewExpr, loc, what: str) -> tuple[list[str], str, list[str], list[int]]:
+        """C lines computing the element offset ``off`` of a view, the offset variable, the
+        kept dimensions' stride expressions and sizes."""
+        t = self.m.tensor(v.tensor)
+        ti = self.tensor_id[t.name]
+        off = self.fresh("off_")
+        lines = [f"int64_t {off} = 0;"]
+        kept_strides, kept_sizes = [], []
+        for dim, it in enumerate(v.items):
+            stride = f"in->strides[{ti * MAX_RANK + dim}]"
+            if isinstance(it, ir.Index):
+                site = self.site(loc, f"index into '{t.name}' dimension {dim} (size "
+                                      f"{t.shape[dim]}) out of bounds in {what}")
+                lines.append(f"{off} += PTO_IDX({self.expr(it.expr)}, {t.shape[dim]}, {site}) "
+                             f"* {stride};")
+            else:
+                last = (it.size - 1) * it.step
+                site = self.site(loc, f"slice of '{t.name}' dimension {dim} (size "
+                                      f"{t.shape[dim]}) out of bounds in {what}")
+                lines.append(f"{off} += PTO_IDX({self.expr(it.start)}, {t.shape[dim] - last}, "
+                             f"{site}) * {stride};")
+                kept_strides.append(f"({it.step} * {stride})")
+                kept_sizes.append(it.size)
+        for dim in range(len(v.items), len(t.shape)):
+            kept_strides.append(f"in->strides[{ti * MAX_RANK + dim}]")
+            kept_sizes.append(t.shape[dim])
+        return lines, off, kept_strides, kept_sizes
+
+    def call(self, c: ir.Call) -> dict:
+        k = self.m.kernel(c.kernel)
+        kid = self.kernel_id[k.name]
+        args = dict(c.args)
+        lines = [f"pto_args_{k.name} a_ = {{0}};", "pto_rt_region reg_[PTO_RT_MAX_REGIONS];"]
+        nreg = 0
+        for p in k.params:
+            a = args.get(p.name)
+            if isinstance(p.type, ir.ScalarType):
+                val = self.expr(a) if a is not None else (
+                    c_float(float(p.default)) if p.type.dtype.is_float else str(int(p.default)))
+                lines.append(f"a_.{p.name} = ({scalar_ctype(p.type.dtype)})({val});")
+                continue
+            t = self.m.tensor(a.tensor)
+            vlines, off, strides, sizes = self.view(a, c.loc, f"call of '{k.name}'")
+            while len(sizes) > 2 and sizes[0] == 1:
+                sizes, strides = sizes[1:], strides[1:]
+            if len(sizes) > 2:
+                raise CompileError(f"argument '{p.name}' of '{k.name}' is a {len(sizes)}-D view; "
+                                   "kernels take views of rank <= 2", a.loc or c.loc,
+                                   hint="index the leading dimensions")
+            rows, cols = (sizes if len(sizes) == 2 else [1, sizes[0]])
+            rs, cs = (strides if len(strides) == 2 else [f"{cols} * {strides[0]}", strides[0]])
+            el = t.dtype.itemsize
+            mode = {"in": "PTO_RT_READ", "out": "PTO_RT_WRITE", "inout": "PTO_RT_READWRITE"}[
+                p.direction]
+            lines += vlines + [
+                f"a_.{p.name} = ({ctype(t.dtype)} *)in->tensors[{self.tensor_id[t.name]}] + {off};",
+                f"a_.{p.name}_rs = {rs}; a_.{p.name}_cs = {cs};",
+                f"a_.{p.name}_rows = {rows}; a_.{p.name}_cols = {cols};",
+                f"reg_[{nreg}] = (pto_rt_region){{(uintptr_t)a_.{p.name}, {rows}, {cols}, "
+                f"a_.{p.name}_rs * {el}, a_.{p.name}_cs * {el}, {el}, "
+                f"{self.tensor_id[t.name]}, {mode}}};",
+            ]
+            nreg += 1
+        if nreg > 16:
+            raise CompileError(f"kernel '{k.name}' accesses {nreg} tensors; the runtime allows "
+                               "16 per task", k.loc)
+        sched = self.sched
+        dkey = self.expr(sched.dispatch.key) if sched.dispatch and sched.dispatch.key else "0"
+        skey = self.expr(sched.stream_by) if sched.stream_by is not None else "0"
+        prio = self.expr(self.tg.ready.key) if self.tg.ready.key is not None else "0"
+        unit = "PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR"
+        pool = "1" if (k.exec_unit == "cube" and self.tg.pools.kind == "custom") else "0"
+        lines += [
+            f"pto_rt_task task_ = {{{k_fn(k)}, &a_, sizeof a_, {nreg}, reg_, {unit}, {pool}, "
+            f"(uint64_t)({dkey}), (uint64_t)({skey}), (int32_t)({prio}), {kid}, "
+            f"\"{k.name}\"}};",
+            "PTO_SUBMIT(rt, &task_);",
+        ]
+        return {"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}
+
+    def slot_load(self, s: ir.SlotLoad) -> dict:
+        t = self.m.tensor(s.view.tensor)
+        vlines, off, strides, sizes = self.view(s.view, s.loc, "slot_load_u64")
+        while len(sizes) < 2:
+            sizes, strides = [1] + sizes, ["0"] + strides
+        el = t.dtype.itemsize
+        ptr = self.fresh("p_")
+        lines = vlines + [
+            f"{ctype(t.dtype)} *{ptr} = ({ctype(t.dtype)} *)in->tensors[{self.tensor_id[t.name]}]"
+            f" + {off} + {s.row} * {strides[-2]} + {s.col} * {strides[-1]};",
+            f"pto_rt_region r_ = {{(uintptr_t){ptr}, 1, 1, {el}, {el}, {el}, "
+            f"{self.tensor_id[t.name]}, PTO_RT_READ}};",
+            "PTO_CHK(pto_rt_wait_region(rt, &r_));",
+            f"slots[{s.slot}] = (uint64_t)*{ptr};",
+        ]
+        return {"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}
+
+    # -- configuration ----------------------------------------------------------------
+    def config(self) -> list[str]:
+        s: Schedule = self.sched
+        tg = self.tg
+        d = s.dispatch
+        n = self.machine.num_aicpus or (d.num_aicpus if d and d.num_aicpus else 4)
+        cfg = [
+            f"cfg.deps = {_DEPS[tg.deps.kind]};",
+            f"cfg.ready = {_READY[tg.ready.kind]};",
+            f"cfg.pools = {_POOLS[tg.pools.kind]};",
+            f"cfg.dispatch = {_DISPATCH[d.kind if d else 'round_robin']};",
+            f"cfg.num_aicpus = {n};",
+            f"cfg.vector_lanes = {self.machine.vector_lanes};",
+            f"cfg.cube_lanes = {self.machine.cube_lanes};",
+            f"cfg.num_streams = {s.streams or 0};",
+            f"cfg.v9_compat = {1 if self.v9_compat else 0};",
+        ]
+        if tg.pools.kind == "custom":
+            cfg += ["cfg.num_pools = 2;",
+                    f"cfg.pool_workers[0] = {tg.pools.vector_workers};",
+                    f"cfg.pool_workers[1] = {tg.pools.cube_workers};"]
+        if s.timing is not None:
+            cfg += [f"cfg.timing = {_TIMING[s.timing.kind]};",
+                    f"cfg.timing_param = {s.timing.value};"]
+        if tg.window is not None:
+            w = tg.window
+            cfg += [f"cfg.window_size = {w.size};",
+                    f"cfg.window_unit = PTO_RT_WINDOW_{w.unit.upper()};",
+                    f"cfg.window_mode = PTO_RT_WINDOW_{w.mode.name};"]
+        cfg.append("cfg.start = PTO_RT_START_AFTER_ORCHESTRATION;" if tg.start.kind ==
+                   "after_orchestration" else
+                   f"cfg.start = PTO_RT_START_THRESHOLD; cfg.start_threshold = {tg.start.n};")
+        bits = ["PTO_RT_TRACE_CYCLES"] * tg.trace.sim + ["PTO_RT_TRACE_WALL"] * tg.trace.wall
+        if bits:
+            cfg.append(f"cfg.trace = {' | '.join(bits)};")
+        return cfg
+
+
+def k_fn(k: ir.Kernel) -> str:
+    return f"pto_kernel_{k.name}"
+
+
+def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> OrchVM:
+    low = OrchLowerer(m, machine, v9_compat)
+    body = low.stmts(m.workload.body)
+    tg = m.schedule.task_graph or TaskGraph()
+    return OrchVM(low.config(), body, [{"name": k.name} for k in m.kernels], low.sites,
+                  len(m.tensors), trace=tg.trace.sim or tg.trace.wall)
+

@@ -1,0 +1,372 @@
+"""``compile()`` and :class:`Program`: a built workload bound to numpy arrays (spec 5).
+
+``execute()`` starts the native run on a background thread (the C call releases the GIL) and
+returns; ``synchronize()`` waits and raises any error of the run. Runtime inputs -- dynamic
+axis sizes, ragged lengths, CSR arrays, symbols and tensor data of the same shape -- change
+without rebuilding. Arrays are passed zero-copy after their shapes, dtypes and strides are
+checked against the declarations.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import (CompileError, DeadlockError, ExecutionError, KernelError, PtoError,
+                     ScheduleError, SourceLoc, TypeCheckError, WindowOverflowError,
+                     user_location)
+from .ir import nodes as ir
+from .types import check_csr
+
+TARGETS = ("cpu_sim", "ascend_npu")
+
+# runtime error codes (runtime_c/pto_rt.h) and PTO_ORCH_ESITE (runtime_c/pto_orch.h)
+_E_KERNEL, _E_WINDOW, _E_DEADLOCK, _E_SITE = 3, 4, 5, 100
+
+
+@dataclass
+class ProgramStats:
+    compile_time_ms: float = 0.0
+    execute_time_ms: float = 0.0
+    task_count: int = 0
+    total_cycles: int = 0
+    executed: int = 0
+    cancelled: int = 0
+    window_overflows: int = 0
+    window_stalls: int = 0
+    max_in_flight: int = 0
+    num_workers: int = 0
+    compiled: bool = False
+
+
+def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | None,
+                   *, num_threads: int = 0, num_aicpus: int | None = None,
+                   vector_lanes: int = 1, cube_lanes: int = 1, cost_model: str = "v9",
+                   v9_compat: bool = False, output_dir: str | None = None):
+    """Compile ``m`` for ``target``. See :meth:`Workload.compile`."""
+    if target not in TARGETS:
+        raise CompileError(f"unknown target {target!r}", loc,
+                           hint="use one of " + ", ".join(TARGETS))
+    if target == "ascend_npu":
+        from .backends.ascend import emit_tree
+        return emit_tree(m, output_dir, loc)
+    from .backends.cpu_sim.codegen import build
+    from .backends.cpu_sim.lower_orch import Machine
+    for what, v in (("vector_lanes", vector_lanes), ("cube_lanes", cube_lanes)):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ScheduleError(f"{what} must be a positive int, got {v!r}", loc)
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
+        raise ScheduleError(f"num_threads must be an int >= 0 (0 = all cores), got "
+                            f"{num_threads!r}", loc)
+    t0 = time.perf_counter()
+    art = build(m, machine=Machine(num_aicpus, vector_lanes, cube_lanes), v9_compat=v9_compat,
+                cost_model=cost_model)
+    prog = Program(m, art, tensors, num_threads)
+    prog._compile_ms = (time.perf_counter() - t0) * 1e3
+    return prog
+
+
+class Program:
+    """A compiled cpu_sim workload. Bind arrays, execute, read stats and traces."""
+
+    def __init__(self, m: ir.Module, artifact, tensors: dict, num_threads: int = 0):
+        self.module = m
+        self._art = artifact
+        self._lib = artifact.build.lib
+        self._ffi = artifact.build.ffi
+        self.num_threads = num_threads
+        self._arrays: dict[str, np.ndarray] = {}
+        for t in m.tensors:
+            src = tensors.get(t.name)
+            if src is not None and getattr(src, "data", None) is not None:
+                self._arrays[t.name] = src.data
+        self._axis_size = {a.name: a.size for a in m.axes}
+        self._axis_arrays = {a.name: (np.asarray(a.lengths or a.indptr, np.int64),
+                                      np.asarray(a.indices, np.int64)) for a in m.axes}
+        self._symbols = {s.name: s.default for s in m.symbols}
+        self._thread: threading.Thread | None = None
+        self._result: tuple | None = None
+        self._stats = ProgramStats(compiled=artifact.build.compiled)
+        self._compile_ms = 0.0
+        self._trace_dir: Path | None = None
+        self.slots = np.zeros(64, np.uint64)
+
+    # -- introspection ----------------------------------------------------------------
+    @property
+    def sources(self) -> dict[str, str]:
+        """Every lowering stage's output (IR text, view models, generated C)."""
+        return dict(self._art.sources)
+
+    @property
+    def codegen_artifact_dir(self) -> str:
+        """Directory of the built module and its C sources."""
+        return str(self._art.build.directory)
+
+    @property
+    def stats(self) -> ProgramStats:
+        self._stats.compile_time_ms = self._compile_ms
+        return self._stats
+
+    # -- runtime inputs -----------------------------------------------------------------
+    def set_tensor(self, name: str, array: np.ndarray) -> None:
+        """Bind new data (same shape and dtype as declared) to tensor ``name``."""
+        decl = self.module.tensor(name)
+        if decl is None:
+            raise TypeCheckError(f"no tensor named '{name}'", user_location(),
+                                 hint="tensors: " + ", ".join(t.name for t in self.module.tensors))
+        self._check_array(decl, array, user_location())
+        self._arrays[name] = array
+
+    def set_axis_sizes(self, **sizes: int) -> None:
+        """Change dynamic (DenseDyn) axis sizes; no rebuild."""
+        loc = user_location()
+        for name, n in sizes.items():
+            a = self.module.axis(name)
+            if a is None or a.kind != "dense_dyn":
+                raise TypeCheckError(f"'{name}' is not a DenseDyn axis of this program", loc)
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+                raise TypeCheckError(f"axis size must be an int >= 0, got {n!r}", loc)
+            self._axis_size[name] = int(n)
+
+    def set_axis_data(self, name: str, *, lengths=None, indptr=None, indices=None) -> None:
+        """New ragged ``lengths`` or sparse ``indptr``/``indices`` (same outer size)."""
+        loc = user_location()
+        a = self.module.axis(name)
+        if a is None or a.kind not in ("ragged", "sparse"):
+            raise TypeCheckError(f"'{name}' is not a Ragged or Sparse axis of this program", loc)
+        if a.kind == "ragged":
+            arr = np.asarray(lengths, np.int64)
+            if lengths is None or arr.shape != (a.size,) or (arr < 0).any():
+                raise TypeCheckError(f"ragged axis '{name}' needs {a.size} lengths >= 0", loc)
+            self._axis_arrays[name] = (arr, np.zeros(0, np.int64))
+        else:
+            ip, ix = np.asarray(indptr, np.int64), np.asarray(indices, np.int64)
+            check_csr(a.size, ip, ix, loc)
+            if (ix < 0).any():
+                raise TypeCheckError("sparse indices must be >= 0", loc)
+            self._axis_arrays[name] = (ip, ix)
+
+    def _set_symbol(self, name, value, kind) -> None:
+        loc = user_location()
+        decl = next((s for s in self.module.symbols if s.name == name), None)
+        if decl is None:
+            raise TypeCheckError(f"the program has no symbol '{name}'", loc,
+                                 hint="symbols: " + ", ".join(s.name for s in
+                                                              self.module.symbols) or "none")
+        if (kind == "float") != decl.dtype.is_float:
+            raise TypeCheckError(f"symbol '{name}' is {decl.dtype.value}", loc)
+        self._symbols[name] = value
+
+    def set_symbol_u64(self, name: str, value: int) -> None:
+        self._set_symbol(name, int(value) & (2**64 - 1), "int")
+
+    def set_symbol_i64(self, name: str, value: int) -> None:
+        self._set_symbol(name, int(value) & (2**64 - 1), "int")
+
+    def set_symbol_f32(self, name: str, value: float) -> None:
+        self._set_symbol(name, float(np.float32(value)), "float")
+
+    def set_symbol_ptr(self, name: str, value: int) -> None:
+        self._set_symbol(name, int(value) & (2**64 - 1), "int")
+
+    # -- running ------------------------------------------------------------------------
+    def execute(self, **arrays) -> None:
+        """Start running (asynchronously); ``arrays`` rebind tensors by name first."""
+        loc = user_location()
+        if self._thread is not None and self._thread.is_alive():
+            raise ExecutionError("the program is already running", loc,
+                                 hint="call synchronize() first")
+        for name, arr in arrays.items():
+            self.set_tensor(name, arr)
+        inputs, keep = self._inputs(loc)
+        self._result = None
+
+        def run():
+            out = self._ffi.new("pto_outputs *")
+            t0 = time.perf_counter()
+            rc = self._lib.pto_run(inputs, out)
+            self._result = (rc, out, (time.perf_counter() - t0) * 1e3, keep)
+        self._thread = threading.Thread(target=run, name="pto_wsp.execute", daemon=True)
+        self._thread.start()
+
+    def is_complete(self) -> bool:
+        return self._thread is not None and not self._thread.is_alive()
+
+    def synchronize(self) -> None:
+        """Wait for the run to finish; raise its error, if any."""
+        if self._thread is None:
+            raise ExecutionError("synchronize() before execute()", user_location())
+        self._thread.join()
+        rc, out, ms, _keep = self._result
+        self._thread = None
+        s = self._stats
+        s.execute_time_ms = ms
+        s.task_count, s.total_cycles = int(out.task_count), int(out.total_cycles)
+        s.executed, s.cancelled = int(out.executed), int(out.cancelled)
+        s.window_overflows, s.window_stalls = int(out.window_overflows), int(out.window_stalls)
+        s.max_in_flight, s.num_workers = int(out.max_in_flight), int(out.num_workers)
+        self.slots = np.frombuffer(self._ffi.buffer(out.slots), np.uint64).copy()
+        if rc != 0:
+            raise self._error(out)
+
+    def run(self, **arrays) -> ProgramStats:
+        """``execute`` then ``synchronize``; returns the stats."""
+        self.execute(**arrays)
+        self.synchronize()
+        return self.stats
+
+    def _error(self, out) -> PtoError:
+        msg = self._ffi.string(out.message).decode(errors="replace")
+        code = int(out.code)
+        if code == _E_SITE:
+            site = self._art.orch.sites[int(out.site)]
+            return ExecutionError(f"{site.what} (value {int(out.bad_value)})", site.loc)
+        if code == _E_KERNEL:
+            k = self.module.kernels[int(out.kernel_id)]
+            return KernelError(f"kernel '{k.name}' failed in task {int(out.task_id)} "
+                               f"(returned {int(out.kernel_rc)}); its dependents were cancelled",
+                               k.loc)
+        if code == _E_WINDOW:
+            return WindowOverflowError(msg or "task window overflow", None,
+                                       hint="enlarge TaskWindow(size) or use WindowMode.STALL")
+        if code == _E_DEADLOCK:
+            return DeadlockError(msg or "deadlock", None,
+                                 hint="a StartPolicy.threshold larger than a STALL window can "
+                                      "never start")
+        return ExecutionError(f"run failed (code {code}): {msg}")
+
+    # -- input marshalling ----------------------------------------------------------------
+    def _check_array(self, decl: ir.TensorDecl, arr, loc) -> None:
+        if not isinstance(arr, np.ndarray):
+            raise TypeCheckError(f"tensor '{decl.name}' needs a numpy array, got "
+                                 f"{type(arr).__name__}", loc)
+        if arr.shape != decl.shape:
+            raise TypeCheckError(f"tensor '{decl.name}' is declared {list(decl.shape)}, the "
+                                 f"array has shape {list(arr.shape)}", loc)
+        if arr.dtype != decl.dtype.np:
+            raise TypeCheckError(f"tensor '{decl.name}' is declared {decl.dtype.value}, the "
+                                 f"array is {arr.dtype}", loc,
+                                 hint=f"use arr.astype({decl.dtype.np.name})")
+        if any(s % arr.itemsize for s in arr.strides):
+            raise TypeCheckError(f"array for '{decl.name}' has strides {arr.strides} that are "
+                                 "not multiples of its element size", loc,
+                                 hint="pass np.ascontiguousarray(arr)")
+
+    def _written(self) -> set[str]:
+        out = set()
+        kernels = {k.name: k for k in self.module.kernels}
+        for s in ir.walk_stmts(self.module.workload.body):
+            if isinstance(s, ir.Call):
+                for name, a in s.args:
+                    p = kernels[s.kernel].param(name)
+                    if p.direction in ("out", "inout"):
+                        out.add(a.tensor)
+        return out
+
+    def _inputs(self, loc):
+        m, ffi = self.module, self._ffi
+        written = self._written()
+        arrays = []
+        for t in m.tensors:
+            arr = self._arrays.get(t.name)
+            if arr is None:
+                raise ExecutionError(f"tensor '{t.name}' has no data", loc,
+                                     hint=f"program.set_tensor('{t.name}', array) or "
+                                          f"execute({t.name}=array)")
+            self._check_array(t, arr, loc)
+            if t.name in written:
+                if not arr.flags.writeable:
+                    raise TypeCheckError(f"tensor '{t.name}' is written but its array is "
+                                         "read-only", loc)
+                if 0 in arr.strides and arr.size > 1:
+                    raise TypeCheckError(f"tensor '{t.name}' is written but its array has a "
+                                         "zero stride (a broadcast view)", loc)
+            arrays.append(arr)
+        self._check_aliasing(arrays, written, loc)
+        keep = list(arrays)
+        ptrs = ffi.new("void *[]", max(1, len(arrays)))
+        from .backends.cpu_sim.lower_orch import MAX_RANK
+        strides = np.zeros(max(1, len(arrays)) * MAX_RANK, np.int64)
+        for i, arr in enumerate(arrays):
+            ptrs[i] = ffi.cast("void *", arr.__array_interface__["data"][0])
+            strides[i * MAX_RANK:i * MAX_RANK + arr.ndim] = [s // arr.itemsize
+                                                              for s in arr.strides]
+        n_ax = max(1, len(m.axes))
+        sizes = np.zeros(n_ax, np.int64)
+        ax_a = ffi.new("int64_t *[]", n_ax)
+        ax_b = ffi.new("int64_t *[]", n_ax)
+        for i, a in enumerate(m.axes):
+            sizes[i] = self._axis_size[a.name]
+            aa, bb = (np.ascontiguousarray(x) for x in self._axis_arrays[a.name])
+            keep += [aa, bb]
+            ax_a[i] = ffi.cast("int64_t *", ffi.from_buffer(aa))
+            ax_b[i] = ffi.cast("int64_t *", ffi.from_buffer(bb))
+        n_sym = max(1, len(m.symbols))
+        sym_u = np.zeros(n_sym, np.uint64)
+        sym_f = np.zeros(n_sym, np.float64)
+        for i, s in enumerate(m.symbols):
+            v = self._symbols[s.name]
+            if s.dtype.is_float:
+                sym_f[i] = float(v)
+            else:
+                sym_u[i] = int(v) & (2**64 - 1)
+        inp = ffi.new("pto_inputs *")
+        inp.tensors = ptrs
+        inp.strides = ffi.cast("int64_t *", ffi.from_buffer(strides))
+        inp.axis_size = ffi.cast("int64_t *", ffi.from_buffer(sizes))
+        inp.axis_a = ax_a
+        inp.axis_b = ax_b
+        inp.sym_u = ffi.cast("uint64_t *", ffi.from_buffer(sym_u))
+        inp.sym_f = ffi.cast("double *", ffi.from_buffer(sym_f))
+        inp.num_threads = self.num_threads
+        keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f]
+        if self._art.orch.trace:
+            self._trace_dir = Path(tempfile.mkdtemp(prefix="pto_trace_"))
+            tp = ffi.new("char[]", str(self._trace_dir / "trace.json").encode())
+            dp = ffi.new("char[]", str(self._trace_dir / "graph.dot").encode())
+            inp.trace_path, inp.dot_path, inp.dot_max_nodes = tp, dp, 2000
+            keep += [tp, dp]
+        return inp, keep
+
+    def _check_aliasing(self, arrays, written, loc) -> None:
+        """Distinct tensors may share memory only if dependencies look at bytes."""
+        deps = (self.module.schedule.task_graph.deps.kind
+                if self.module.schedule.task_graph else "tensor_map_exact")
+        if deps in ("bytes_overlap", "hybrid"):
+            return
+        names = [t.name for t in self.module.tensors]
+        for i in range(len(arrays)):
+            for j in range(i + 1, len(arrays)):
+                if (names[i] in written or names[j] in written) and \
+                        np.may_share_memory(arrays[i], arrays[j]):
+                    raise TypeCheckError(
+                        f"tensors '{names[i]}' and '{names[j]}' share memory and one is "
+                        "written: exact-region dependency tracking cannot order them", loc,
+                        hint="use .task_graph(deps=Deps.infer_bytes_overlap())")
+
+    # -- traces -------------------------------------------------------------------------
+    def _trace_file(self, name: str) -> Path:
+        if not self._art.orch.trace:
+            raise ExecutionError("this program was compiled without tracing", user_location(),
+                                 hint="schedule .task_graph(trace=TracePolicy.cycles())")
+        if self._trace_dir is None or not (self._trace_dir / name).exists():
+            raise ExecutionError("no trace yet: execute() and synchronize() first",
+                                 user_location())
+        return self._trace_dir / name
+
+    def trace(self) -> dict:
+        """The last run's Chrome trace (as a dict)."""
+        return json.loads(self._trace_file("trace.json").read_text())
+
+    def to_chrome_trace(self, path: str) -> None:
+        shutil.copyfile(self._trace_file("trace.json"), path)
+
+    def to_dot(self, path: str) -> None:
+        shutil.copyfile(self._trace_file("graph.dot"), path)
