@@ -459,3 +459,297 @@ def _same_view(arr, base, v):
     off = v.__array_interface__["data"][0] - base.__array_interface__["data"][0]
     return np.lib.stride_tricks.as_strided(arr.reshape(-1)[off // base.itemsize:], v.shape,
                                            v.strides)
+
+
+# ------------------------------------------------------------------------------------------
+# compare / select / fill / iota / data movement / sort
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_compare_select(L, sfx):
+    rng = np.random.default_rng(9)
+    R, C = 4, 20
+    a, b = small_ints(sfx, (R, C), rng, -3, 3), small_ints(sfx, (R, C), rng, -3, 3)
+    if sfx in FLOATS:
+        a.flat[0] = np.nan
+        b.flat[1] = np.nan
+        a.flat[2], b.flat[2] = NP[sfx](-0.0), NP[sfx](0.0)
+    m = np.zeros((R, C), np.uint8)
+    ops = {"EQ": np.equal, "NE": np.not_equal, "LT": np.less, "LE": np.less_equal,
+           "GT": np.greater, "GE": np.greater_equal}
+    s = NP[sfx](1)
+    with np.errstate(invalid="ignore"):
+        for name, fn in ops.items():
+            assert L(f"tcmp_{sfx}", m, a, b, CMP[name], R, C) == R * C
+            assert_same(m, fn(a, b).astype(np.uint8))
+            L(f"tcmps_{sfx}", m, a, s, CMP[name], R, C)
+            assert_same(m, fn(a, s).astype(np.uint8))
+    m.fill(7)
+    L(f"tcmp_{sfx}", m, a, b, 99, R, C)  # unknown mode: all false, never garbage
+    assert not m.any()
+    mask = (rng.random((R, C)) < 0.5).astype(np.uint8)
+    dst = np.zeros_like(a)
+    assert L(f"tsel_{sfx}", dst, mask, a, b, R, C) == R * C
+    assert_same(dst, np.where(mask.astype(bool), a, b))
+    L(f"tsels_{sfx}", dst, mask, a, NP[sfx](2), R, C)
+    assert_same(dst, np.where(mask.astype(bool), a, NP[sfx](2)))
+
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_fill_iota_moves(L, sfx):
+    rng = np.random.default_rng(10)
+    R, C = 3, 16
+    dst = np.zeros((R, C), NP[sfx])
+    assert L(f"texpands_{sfx}", dst, NP[sfx](5), R, C) == R * C
+    assert_same(dst, np.full((R, C), 5, NP[sfx]))
+    idx = np.arange(R * C).reshape(R, C)
+    L(f"tci_{sfx}", dst, NP[sfx](3), NP[sfx](2), R, C)
+    assert_same(dst, (3 + 2 * idx).astype(NP[sfx]))
+    if sfx in INTS:  # descending; unsigned wraps modulo 2^bits
+        L(f"tci_{sfx}", dst, NP[sfx](10), (1 << (8 * spec.ESIZE[sfx])) - 1 if sfx in UINTS else -1,
+          R, C)
+        assert_same(dst, wrap(10 - idx.astype(object), sfx))
+    else:
+        L(f"tci_{sfx}", dst, NP[sfx](10), NP[sfx](-0.5), R, C)
+        assert_same(dst, (10 - 0.5 * idx).astype(NP[sfx]))
+    a, b = rand(sfx, (R, C), rng), rand(sfx, (R, C), rng)
+    L(f"tmov_{sfx}", dst, a, R, C)
+    assert_same(dst, a)
+    half = np.zeros((R, C // 2), NP[sfx])
+    L(f"tslice_even_{sfx}", half, a, R, C // 2)
+    assert_same(half, a[:, 0::2])
+    L(f"tslice_odd_{sfx}", half, a, R, C // 2)
+    assert_same(half, a[:, 1::2])
+    a2, b2 = a[:, :C // 2].copy(), b[:, :C // 2].copy()
+    assert L(f"tinterleave_{sfx}", dst, a2, b2, R, C) == R * C
+    want = np.empty((R, C), NP[sfx])
+    want[:, 0::2], want[:, 1::2] = a2, b2
+    assert_same(dst, want)
+
+
+def ref_sort32(vals, idx):
+    R, C = vals.shape
+    ov, oi = np.empty_like(vals), np.empty_like(idx)
+    v64 = vals.astype(np.float64)
+    for i in range(R):
+        for j0 in range(0, C, 32):
+            v = v64[i, j0:j0 + 32]
+            nan = np.isnan(v)
+            order = np.lexsort((np.arange(len(v)), -np.where(nan, 0, v), -nan.astype(int)))
+            ov[i, j0:j0 + 32] = vals[i, j0:j0 + 32][order]
+            oi[i, j0:j0 + 32] = idx[i, j0:j0 + 32][order]
+    return ov, oi
+
+
+@pytest.mark.parametrize("sfx", ALL)
+def test_sort32(L, sfx):
+    rng = np.random.default_rng(11)
+    R, C = 3, 72  # two full blocks and a partial block of 8 per row
+    vals = small_ints(sfx, (R, C), rng, -4, 4)  # many ties: stability matters
+    if sfx in FLOATS:
+        vals[0, 3] = vals[0, 10] = np.nan
+        vals[1, 0], vals[1, 1] = NP[sfx](-0.0), NP[sfx](0.0)
+        vals[2, 5], vals[2, 6] = NP[sfx](np.inf), NP[sfx](-np.inf)
+    idx = rng.permutation(R * C).astype(np.uint32).reshape(R, C)
+    dv, di = np.zeros_like(vals), np.zeros_like(idx)
+    assert L(f"tsort32_{sfx}", dv, di, vals, idx, R, C) == 5 * R * C
+    wv, wi = ref_sort32(vals, idx)
+    assert_same(dv, wv)
+    assert_same(di, wi)
+    if sfx in FLOATS:  # -0.0 and +0.0 are equal: original order kept
+        assert np.signbit(dv.astype(np.float64)[1][dv[1].astype(np.float64) == 0][0])
+    # cross-check a no-tie f32 block against argsort(kind="stable")
+    if sfx == "f32":
+        v = rng.standard_normal((1, 32)).astype(np.float32)
+        ii = np.arange(32, dtype=np.uint32).reshape(1, 32)
+        dv, di = np.zeros_like(v), np.zeros_like(ii)
+        L("tsort32_f32", dv, di, v, ii, 1, 32)
+        order = np.argsort(-v[0], kind="stable")
+        assert_same(di[0], order)
+
+
+# ------------------------------------------------------------------------------------------
+# TCVT: exact references from rational arithmetic
+
+FMT = {"f16": (11, -14, 15), "bf16": (8, -126, 127), "f32": (24, -126, 127),
+       "f64": (53, -1022, 1023)}
+
+
+def _round_int(x: Fraction, mode: str) -> int:
+    fl = x.numerator // x.denominator
+    fr = x - fl
+    if fr == 0:
+        return fl
+    if mode == "FLOOR":
+        return fl
+    if mode == "CEIL":
+        return fl + 1
+    if mode == "TRUNC":
+        return fl if x > 0 else fl + 1
+    if mode == "ODD":
+        t = fl if x > 0 else fl + 1
+        return t if t % 2 else (t + 1 if x > 0 else t - 1)
+    if mode == "ROUND":
+        if fr == Fraction(1, 2):
+            return fl + 1 if x > 0 else fl
+        return fl + (1 if fr > Fraction(1, 2) else 0)
+    # RINT / NONE
+    if fr == Fraction(1, 2):
+        return fl if fl % 2 == 0 else fl + 1
+    return fl + (1 if fr > Fraction(1, 2) else 0)
+
+
+def round_to_format(x: Fraction, fmt: str, mode: str) -> float:
+    """Correctly rounded value of x in the format under the mode (IEEE overflow rules)."""
+    p, emin, emax = FMT[fmt]
+    if x == 0:
+        return 0.0
+    neg = x < 0
+    a = -x if neg else x
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    if Fraction(2) ** e > a:
+        e -= 1
+    e = max(e, emin)
+    q = Fraction(2) ** (e - p + 1)
+    # round the signed quantum count so FLOOR/CEIL act on the signed value
+    mq = _round_int(x / q, mode)
+    val = mq * q
+    big = (2 - Fraction(2) ** (1 - p)) * Fraction(2) ** emax
+    if abs(val) > big:
+        to_inf = {"RINT": True, "NONE": True, "ROUND": True, "TRUNC": False, "ODD": False,
+                  "FLOOR": neg, "CEIL": not neg}[mode]
+        return (-1 if neg else 1) * (float("inf") if to_inf else float(big))
+    if val == 0:
+        return -0.0 if neg else 0.0
+    return float(val)
+
+
+def exact(v) -> Fraction | float:
+    if isinstance(v, (np.integer, int)):
+        return Fraction(int(v))
+    f = float(v)
+    return f if not np.isfinite(f) else Fraction(f)
+
+
+def ref_cvt(src, D, mode):
+    out = []
+    for v in np.ravel(src):
+        x = exact(v)
+        if D in FLOATS:
+            if isinstance(x, float) or x == 0:
+                out.append(float(v))  # inf, nan, signed zero pass through
+            else:
+                out.append(round_to_format(x, D, mode))
+        else:
+            info = np.iinfo(NP[D])
+            if isinstance(x, float):
+                out.append(0 if np.isnan(x) else (info.max if x > 0 else info.min))
+            elif isinstance(v, (np.integer, int)):
+                out.append(int(wrap(np.array([int(v)], dtype=object), D)[0]))
+            else:
+                out.append(min(max(_round_int(x, mode), int(info.min)), int(info.max)))
+    if D in FLOATS:
+        return np.array(out, dtype=np.float64).reshape(np.shape(src))
+    return np.array(out, dtype=object).reshape(np.shape(src))
+
+
+def check_cvt(got, want, D, ctx):
+    if D in FLOATS:
+        g = got.astype(np.float64)
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(want), err_msg=ctx)
+        m = ~np.isnan(g)
+        np.testing.assert_array_equal(g[m], want[m], err_msg=ctx)
+        np.testing.assert_array_equal(np.signbit(g[m]), np.signbit(want[m]), err_msg=ctx)
+    else:
+        assert [int(v) for v in got.ravel()] == [int(v) for v in want.ravel()], ctx
+
+
+def cvt_inputs(S, D, rng, n=96):
+    """Values of dtype S: random ones, exact ties/quarter points of D's grid, specials."""
+    vals: list = []
+    if S in FLOATS:
+        x = rand(S, (n,), rng, 40.0).astype(np.float64)
+        vals += list(x)
+        if D in FLOATS:
+            # D-grid neighbours, midpoints and quarter points around random D values
+            p, emin, emax = FMT[D]
+            ps, emins, emaxs = FMT[S]
+            for _ in range(n):
+                e = int(rng.integers(max(emin, emins) - 3, min(emax, emaxs) + 1))
+                m = int(rng.integers(1 << (p - 1), 1 << p))
+                ulp = Fraction(2) ** (max(e, emin) - p + 1)
+                base = Fraction(m) * Fraction(2) ** (e - p + 1)
+                sgn = -1 if rng.random() < 0.5 else 1
+                for frac in (Fraction(1, 2), Fraction(1, 4), Fraction(3, 4)):
+                    vals.append(sgn * (base + frac * ulp))
+            big = (2 - Fraction(2) ** (1 - p)) * Fraction(2) ** emax
+            tiny = Fraction(2) ** (emin - p + 1)
+            vals += [big, -big, big + Fraction(2) ** (emax - p), big * Fraction(3, 2), tiny,
+                     tiny / 2, -tiny / 2, tiny * Fraction(3, 2), tiny / 4]
+        else:
+            vals += [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.7, -3.7, 1e30, -1e30, 1e10, -1e10]
+        vals += [0.0, -0.0, float("inf"), float("-inf"), float("nan")]
+        out = []
+        for v in vals:
+            try:
+                fv = float(v)
+            except OverflowError:
+                continue
+            if not np.isfinite(fv):
+                out.append(fv)
+                continue
+            with np.errstate(all="ignore"):
+                cv = np.array([fv]).astype(NP[S])
+            if isinstance(v, Fraction) and (not np.isfinite(float(cv[0])) or
+                                           Fraction(float(cv[0])) != v):
+                continue  # not representable in S
+            out.append(float(cv[0]))
+        with np.errstate(all="ignore"):
+            return np.array(out, dtype=np.float64).astype(NP[S])
+    info = np.iinfo(NP[S])
+    ints = list(rand(S, (n,), rng).astype(object))
+    ints += [0, 1, -1, info.max, info.min, info.max - 1, (1 << 24) + 1, (1 << 24) + 3,
+             (1 << 53) + 1, (1 << 53) + 3, -(1 << 24) - 1, 2049, 2051, 257, 259, 65519, 65520]
+    ints = [v for v in ints if info.min <= v <= info.max]
+    return np.array(ints, dtype=object).astype(NP[S])
+
+
+@pytest.mark.parametrize("S", ALL)
+def test_cvt_all_pairs_rint(L, S):
+    rng = np.random.default_rng(12)
+    for D in ALL:
+        x = cvt_inputs(S, D, rng, n=24).reshape(1, -1)
+        dst = np.zeros(x.shape, NP[D])
+        assert L(f"tcvt_{D}_{S}", dst, x, RM["RINT"], 1, x.shape[1]) == x.shape[1]
+        check_cvt(dst, ref_cvt(x, D, "RINT"), D, f"{S}->{D}")
+
+
+CVT_MODE_PAIRS = [("f64", "f32"), ("f32", "f16"), ("f32", "bf16"), ("f64", "f16"),
+                  ("f64", "bf16"), ("f16", "bf16"), ("bf16", "f16"), ("i64", "f32"),
+                  ("i64", "f64"), ("u64", "f64"), ("u64", "bf16"), ("i32", "f16"), ("u32", "f32"),
+                  ("f32", "i32"), ("f64", "i64"), ("f16", "i8"), ("f32", "u8"), ("f64", "u64"),
+                  ("bf16", "i16"), ("f32", "f32")]
+
+
+@pytest.mark.parametrize("S,D", CVT_MODE_PAIRS)
+def test_cvt_round_modes(L, S, D):
+    rng = np.random.default_rng(13)
+    x = cvt_inputs(S, D, rng).reshape(1, -1)
+    for mode in RM:
+        dst = np.zeros(x.shape, NP[D])
+        L(f"tcvt_{D}_{S}", dst, x, RM[mode], 1, x.shape[1])
+        check_cvt(dst, ref_cvt(x, D, mode), D, f"{S}->{D} {mode}")
+
+
+def test_bf16_helpers_match_ml_dtypes(L):
+    rng = np.random.default_rng(14)
+    bits = rng.integers(0, 1 << 32, size=4096, dtype=np.uint64).astype(np.uint32)
+    x = bits.view(np.float32).reshape(64, 64)
+    dst = np.zeros((64, 64), BF16)
+    L("tcvt_bf16_f32", dst, x, RM["RINT"], 64, 64)
+    with np.errstate(invalid="ignore"):
+        assert_same(dst, x.astype(BF16))
+    back = np.zeros((64, 64), np.float32)
+    L("tcvt_f32_bf16", back, dst, RM["RINT"], 64, 64)
+    assert_same(back, dst.astype(np.float32))
+    nan = np.isnan(x)
+    assert np.isnan(dst.astype(np.float32)[nan]).all()
