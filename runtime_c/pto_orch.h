@@ -19,26 +19,26 @@
 /* i in [0, n) else fail at site */
 #define PTO_IDX(i, n, site)                                                                  \
     ({                                                                                       \
-        const int64_t i_ = (int64_t)(i);                                                     \
-        if ((uint64_t)i_ >= (uint64_t)(n)) PTO_FAIL_SITE(site, i_);                          \
-        i_;                                                                                  \
+        const int64_t pto_idx_ = (int64_t)(i);                                               \
+        if ((uint64_t)pto_idx_ >= (uint64_t)(n)) PTO_FAIL_SITE(site, pto_idx_);              \
+        pto_idx_;                                                                            \
     })
 #define PTO_ROW(i, n, site) PTO_IDX(i, n, site)
 
 #define PTO_CHK(call)                                                                        \
     do {                                                                                     \
-        const int r_ = (call);                                                               \
-        if (r_) {                                                                            \
-            rc = r_;                                                                         \
+        const int pto_chk_rc_ = (call);                                                      \
+        if (pto_chk_rc_) {                                                                   \
+            rc = pto_chk_rc_;                                                                \
             goto done;                                                                       \
         }                                                                                    \
     } while (0)
 
 #define PTO_SUBMIT(rt, task)                                                                 \
     do {                                                                                     \
-        const int64_t id_ = pto_rt_submit((rt), (task));                                     \
-        if (id_ < 0) {                                                                       \
-            rc = (int)-id_;                                                                  \
+        const int64_t pto_sub_id_ = pto_rt_submit((rt), (task));                             \
+        if (pto_sub_id_ < 0) {                                                               \
+            rc = (int)-pto_sub_id_;                                                          \
             goto done;                                                                       \
         }                                                                                    \
     } while (0)
@@ -46,19 +46,19 @@
 /* Python semantics: floor division and modulo with the divisor's sign; /0 fails at site. */
 #define PTO_X_FLOORDIV(T, a, b, site)                                                        \
     ({                                                                                       \
-        const T a_ = (a), b_ = (b);                                                          \
-        if (b_ == 0) PTO_FAIL_SITE(site, 0);                                                 \
-        T q_ = a_ / b_;                                                                      \
-        if ((T)(q_ * b_) != a_ && ((a_ < 0) != (b_ < 0))) q_ -= 1;                           \
-        q_;                                                                                  \
+        const T pto_xa_ = (a), pto_xb_ = (b);                                                          \
+        if (pto_xb_ == 0) PTO_FAIL_SITE(site, 0);                                                 \
+        T pto_xq_ = pto_xa_ / pto_xb_;                                                                      \
+        if ((T)(pto_xq_ * pto_xb_) != pto_xa_ && ((pto_xa_ < 0) != (pto_xb_ < 0))) pto_xq_ -= 1;                           \
+        pto_xq_;                                                                                  \
     })
 #define PTO_X_MOD(T, a, b, site)                                                             \
     ({                                                                                       \
-        const T a_ = (a), b_ = (b);                                                          \
-        if (b_ == 0) PTO_FAIL_SITE(site, 0);                                                 \
-        T m_ = a_ % b_;                                                                      \
-        if (m_ != 0 && ((m_ < 0) != (b_ < 0))) m_ += b_;                                     \
-        m_;                                                                                  \
+        const T pto_xa_ = (a), pto_xb_ = (b);                                                          \
+        if (pto_xb_ == 0) PTO_FAIL_SITE(site, 0);                                                 \
+        T pto_xm_ = pto_xa_ % pto_xb_;                                                                      \
+        if (pto_xm_ != 0 && ((pto_xm_ < 0) != (pto_xb_ < 0))) pto_xm_ += pto_xb_;                                     \
+        pto_xm_;                                                                                  \
     })
 
 static inline int64_t pto_x_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }

@@ -49,14 +49,14 @@ class ProgramStats:
 def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | None,
                    *, num_threads: int = 0, num_aicpus: int | None = None,
                    vector_lanes: int = 1, cube_lanes: int = 1, cost_model: str = "v9",
-                   v9_compat: bool = False, output_dir: str | None = None):
+                   v9_compat: bool = False):
     """Compile ``m`` for ``target``. See :meth:`Workload.compile`."""
     if target not in TARGETS:
         raise CompileError(f"unknown target {target!r}", loc,
                            hint="use one of " + ", ".join(TARGETS))
     if target == "ascend_npu":
-        from .backends.ascend import emit_tree
-        return emit_tree(m, output_dir, loc)
+        raise CompileError("the ascend_npu backend (Ascend source tree emission) is not "
+                           "implemented yet", loc, hint="use target='cpu_sim'")
     from .backends.cpu_sim.codegen import build
     from .backends.cpu_sim.lower_orch import Machine
     for what, v in (("vector_lanes", vector_lanes), ("cube_lanes", cube_lanes)):

@@ -220,13 +220,17 @@ def affine(e: ScalarExpr) -> dict[str, int] | None:
                 a, b = b, a
             if set(b) != {""}:
                 return None
-            return {k: v * b[""] for k, v in a.items()}
+            return _nonzero({k: v * b[""] for k, v in a.items()})
         sign = 1 if e.op == "add" else -1
         out = dict(a)
         for k, v in b.items():
             out[k] = out.get(k, 0) + sign * v
-        return out
+        return _nonzero(out)
     return None
+
+
+def _nonzero(form: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in form.items() if v or k == ""}
 
 
 def interval(e: ScalarExpr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int] | None:

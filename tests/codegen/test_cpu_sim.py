@@ -1,0 +1,212 @@
+"""End-to-end cpu_sim: generated kernels + orchestration against numpy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pto_wsp import (DType, Dense, DenseDyn, Deps, DispatchPolicy, ExecutionError, In, InOut,
+                     KernelError, Out, P, Ragged, Scalar, Sparse, Tensor, Tile, TypeCheckError,
+                     kernel, pto, slot_load_u64, slot_u64, symbol_u64, workload)
+
+F32 = DType.F32
+
+
+@kernel
+def rmsnorm_tile(x: In[Tile[16, 128, F32]], out: Out[Tile[16, 128, F32]]):
+    inv = pto.rsqrt(pto.rowmean(pto.mul(x, x)))
+    pto.store(out, pto.mul(x, inv))
+
+
+def _rms_ref(x):
+    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True))
+
+
+def _rmsnorm_workload(X, Y, n):
+    tiles = Dense[n]
+
+    @workload
+    def rmsnorm():
+        for t in P(tiles):
+            rmsnorm_tile[t](x=X[t], out=Y[t])
+    return rmsnorm()
+
+
+# v9 cost model: TLOAD 2048 + TMUL 2048 + TROWSUM 16 + TMULS 16 + TRSQRT 16
+#                + TROWEXPANDMUL 2048 + TSTORE 2048
+RMS_TASK_CYCLES = 4 * 2048 + 3 * 16
+
+
+def test_rmsnorm_matches_numpy_and_reports_cycles():
+    x = np.random.default_rng(1).standard_normal((8, 16, 128), np.float32)
+    y = np.zeros_like(x)
+    w = _rmsnorm_workload(Tensor(data=x), Tensor(data=y), 8)
+    prog = w.dispatch(DispatchPolicy.round_robin(2)).compile()
+    prog.execute()
+    prog.synchronize()
+    np.testing.assert_allclose(y, _rms_ref(x), rtol=1e-5, atol=1e-6)
+    assert prog.stats.task_count == 8
+    # 8 independent tasks round-robin over 2 simulated AICPUs: 4 back to back on each
+    assert prog.stats.total_cycles == 4 * RMS_TASK_CYCLES
+
+
+def test_parallel_equals_one_thread_and_rerun_does_not_compile():
+    x = np.random.default_rng(2).standard_normal((16, 16, 128), np.float32)
+    y1, y2 = np.zeros_like(x), np.zeros_like(x)
+    X, Y = Tensor(data=x, name="X"), Tensor(data=y1, name="Y")
+    w = _rmsnorm_workload(X, Y, 16)
+    p1 = w.compile(num_threads=1)
+    p1.run()
+    p2 = w.compile(num_threads=2)
+    assert not p2.stats.compiled  # same C, same cache entry
+    p2.run(Y=y2)
+    np.testing.assert_array_equal(y1, y2)
+    assert p1.stats.total_cycles == p2.stats.total_cycles
+    # new data of the same shape: no rebuild, new results
+    x2 = x * 2
+    p2.run(X=x2, Y=y2)
+    np.testing.assert_allclose(y2, _rms_ref(x2), rtol=1e-5, atol=1e-6)
+
+
+def test_non_contiguous_input_views_are_read_through_their_strides():
+    base = np.random.default_rng(3).standard_normal((128, 4, 16), np.float32)
+    x = base.transpose(1, 2, 0)  # [4, 16, 128], strided
+    assert not x.flags.c_contiguous
+    y = np.zeros((4, 16, 128), np.float32)
+    _rmsnorm_workload(Tensor(data=x), Tensor(data=y), 4).compile().run()
+    np.testing.assert_allclose(y, _rms_ref(np.ascontiguousarray(x)), rtol=1e-5, atol=1e-6)
+
+
+@kernel
+def mm_acc(a: In[Tile[16, 16, F32]], b: In[Tile[16, 16, F32]], c: InOut[Tile[16, 16, F32]]):
+    pto.store(c, pto.matmul(a, b, acc=c))
+
+
+def test_tiled_matmul_with_seq_reduction_loop():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((32, 48), np.float32)
+    B = rng.standard_normal((48, 32), np.float32)
+    C = np.zeros((32, 32), np.float32)
+    TA, TB, TC = Tensor(data=A), Tensor(data=B), Tensor(data=C)
+    mi, nj, kk = Dense[2], Dense[2], Dense[3]
+
+    @workload
+    def matmul():
+        for i, j in P(mi, nj):
+            for k in P.seq(kk):
+                mm_acc[i, j, k](a=TA[i * 16:i * 16 + 16, k * 16:k * 16 + 16],
+                                b=TB[k * 16:k * 16 + 16, j * 16:j * 16 + 16],
+                                c=TC[i * 16:i * 16 + 16, j * 16:j * 16 + 16])
+    prog = matmul().compile()
+    prog.run()
+    np.testing.assert_allclose(C, A @ B, rtol=1e-4, atol=1e-4)
+    assert prog.stats.task_count == 12
+
+
+def test_dynamic_axis_size_changes_without_rebuild_and_is_bounds_checked():
+    x = np.ones((6, 16, 128), np.float32)
+    y = np.zeros_like(x)
+    X, Y = Tensor(data=x), Tensor(data=y)
+    n = DenseDyn(2)
+
+    @workload
+    def dyn():
+        for t in P(n):
+            rmsnorm_tile[t](x=X[t], out=Y[t])
+    prog = dyn().compile()
+    assert prog.run().task_count == 2
+    prog.set_axis_sizes(n=6)
+    assert prog.run().task_count == 6
+    prog.set_axis_sizes(n=7)
+    with pytest.raises(ExecutionError) as ei:
+        prog.run()
+    assert "out of bounds" in str(ei.value) and "(value 6)" in str(ei.value)
+    assert ei.value.loc is not None and ei.value.loc.file == __file__
+
+
+@kernel
+def scale_row(x: In[Tile[1, 32, F32]], out: Out[Tile[1, 32, F32]], s: Scalar[F32] = 2.0):
+    pto.store(out, pto.mul(x, s))
+
+
+def test_ragged_sparse_when_symbols_and_slots():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 32), np.float32)
+    y = np.zeros_like(x)
+    flags = np.array([[7, 0]], np.int64)
+    X, Y, F = Tensor(data=x), Tensor(data=y), Tensor(data=flags)
+    b = Dense[3]
+    lens = Ragged(b, [1, 4, 2])
+    routing = Sparse(b, [0, 1, 1, 3], [2, 0, 3])
+    cut = symbol_u64("cut")
+
+    @workload
+    def dynamic():
+        slot_load_u64(0, F, 0, 0)
+        for i in P(b):
+            for t in P(lens[i]):
+                with P.when(t < cut):
+                    scale_row[i, t](x=X[i, t], out=Y[i, t], s=3.0)
+                with P.otherwise():
+                    scale_row[i, t](x=X[i, t], out=Y[i, t])
+            for e in P.sel(routing[i]):
+                with P.when(slot_u64(0) == 7):
+                    scale_row[i, e](x=X[i, e], out=Y[i, e], s=-1.0)
+    prog = dynamic().compile()
+    prog.set_symbol_u64("cut", 1)
+    prog.run()
+    ref = np.zeros_like(x)
+    for i, n in enumerate([1, 4, 2]):
+        for t in range(n):
+            ref[i, t] = x[i, t] * (3.0 if t < 1 else 2.0)
+    for i, cols in enumerate([[2], [], [0, 3]]):
+        for e in cols:
+            ref[i, e] = -x[i, e]
+    np.testing.assert_array_equal(y, ref)
+    assert prog.stats.task_count == 7 + 3
+    assert prog.slots[0] == 7
+    # new ragged lengths without a rebuild
+    prog.set_axis_data("lens", lengths=[0, 0, 1])
+    assert prog.run().task_count == 1 + 3
+
+
+def test_kernel_failure_surfaces_with_the_kernel_name():
+    @kernel(cpp_src="(void)x; (void)out; return 3;")
+    def failing(x: In[Tile[16, 128, F32]], out: Out[Tile[16, 128, F32]]):
+        pass
+
+    x = np.zeros((2, 16, 128), np.float32)
+    X, Y = Tensor(data=x), Tensor(data=np.zeros_like(x))
+    n = Dense[2]
+
+    @workload
+    def wl():
+        for t in P(n):
+            failing[t](x=X[t], out=Y[t])
+    with pytest.raises(KernelError, match="kernel 'failing' failed"):
+        wl().compile().run()
+
+
+def test_array_checks_before_running():
+    x = np.zeros((2, 16, 128), np.float32)
+    X, Y = Tensor(data=x), Tensor(data=np.zeros_like(x), name="Y")
+    prog = _rmsnorm_workload(X, Y, 2).compile()
+    with pytest.raises(TypeCheckError, match="declared f32"):
+        prog.run(Y=np.zeros((2, 16, 128), np.float64))
+    with pytest.raises(TypeCheckError, match="shape"):
+        prog.run(Y=np.zeros((2, 16, 64), np.float32))
+    ro = np.zeros((2, 16, 128), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(TypeCheckError, match="read-only"):
+        prog.run(Y=ro)
+
+
+def test_aliasing_outputs_need_byte_overlap_deps():
+    buf = np.random.default_rng(6).standard_normal((2, 16, 128), np.float32)
+    X, Y = Tensor(data=buf, name="X"), Tensor(data=buf[:, :, :], name="Y")  # same memory
+    w = _rmsnorm_workload(X, Y, 2)
+    with pytest.raises(TypeCheckError, match="share memory"):
+        w.compile().run()
+    ref = _rms_ref(buf.copy())
+    w.task_graph(deps=Deps.infer_bytes_overlap()).compile().run()
+    np.testing.assert_allclose(buf, ref, rtol=1e-5, atol=1e-6)
