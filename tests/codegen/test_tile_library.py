@@ -753,3 +753,130 @@ def test_bf16_helpers_match_ml_dtypes(L):
     assert_same(back, dst.astype(np.float32))
     nan = np.isnan(x)
     assert np.isnan(dst.astype(np.float32)[nan]).all()
+
+
+# ------------------------------------------------------------------------------------------
+# cycle cost models (docs/tile-library.md, "Cycle cost models")
+
+_ALU_SIMPLE = {"tadd", "tsub", "tmul", "tmax", "tmin", "tand", "tor", "txor", "tshl", "tshr",
+               "tabs", "tneg", "trelu", "tnot", "tcmp", "tcmps", "tsel", "tsels", "texpands",
+               "tci", "tmov", "tslice_even", "tslice_odd", "tinterleave", "tcolexpand",
+               "tsubs_rev"}
+_TRANS = {"tdiv", "trem", "tdivs", "trems", "tdivs_rev", "tcolexpanddiv"} | {
+    t for t in spec.TRANSC}
+
+
+def _split(name):
+    """'pto_tadds_f32' -> ('tadds', 'f32'); tcvt -> ('tcvt', (dst, src))."""
+    body = name[4:]
+    if body.startswith("tcvt_"):
+        _, d, s = body.split("_")
+        return "tcvt", (d, s)
+    op, sfx = body.rsplit("_", 1)
+    return op, sfx
+
+
+def cost_class(op):
+    if op in _TRANS:
+        return "TRANS"
+    if op in ("trowsum", "tcolsum"):
+        return "REDSUM"
+    if op in ("trowmax", "trowmin", "tcolmax", "tcolmin"):
+        return "REDMAX"
+    if op == "trowexpand":
+        return "EXPAND"
+    if op.startswith("trowexpand"):
+        return "EXPANDOP"
+    if (op in _ALU_SIMPLE or op == "tcvt" or op.startswith("tcolexpand")
+            or (op.endswith("s") and op[:-1] in _ALU_SIMPLE)):
+        return "ALU"
+    raise AssertionError(op)
+
+
+def a2_vec(cls, rows, cols, esize):
+    n = rows * cols
+    rep = -(-n * esize // 256)
+    floor16 = 16 if (cols * esize) % 256 else 0
+    if cls == "TRANS":
+        return (314 * n + 301000 + 5000) // 10000  # round(0.0314 n + 30.1)
+    if cls == "REDSUM":
+        return 4 * rep + 62 + floor16
+    if cls == "REDMAX":
+        return 4 * rep + 48 + floor16
+    if cls == "EXPAND":
+        return (753 * rep + 3450 + 50) // 100 + floor16  # round(7.53 rep + 34.5)
+    if cls == "EXPANDOP":
+        return (964 * rep + 3450 + 50) // 100 + floor16  # round(9.64 rep + 34.5)
+    return (211 * rep + 50) // 100 + 24 + floor16  # round(2.11 rep) + 24
+
+
+def expected_cost(model, name, R, C, mkn):
+    op, sfx = _split(name)
+    if op.startswith("tmatmul"):
+        m, k, n = mkn
+        if model == 0:
+            return m * k * n
+        esz = spec.ESIZE[sfx]
+        kk = 32 // esz
+        krep = 2 if sfx == "f32" else 1
+        return 6 + krep * -(-m // 16) * -(-k // kk) * -(-n // 16)
+    if op == "tsort32":
+        return 5 * R * C if model == 0 else (211 * 4 * R * -(-C // 32) + 50) // 100 + 24
+    if op in ("tload", "tstore"):
+        if model == 0:
+            return R * C
+        nbytes = R * C * spec.ESIZE[sfx]
+        bw = 1009 if op == "tload" else 1885  # 100.9 / 188.5 GB/s at 1.85 GHz
+        return -(-nbytes * 18_500_000_000 // (bw * 2 ** 30))
+    esize = (max(spec.ESIZE[sfx[0]], spec.ESIZE[sfx[1]]) if op == "tcvt" else spec.ESIZE[sfx])
+    cls = cost_class(op)
+    if model == 0:
+        if cls.startswith("RED"):
+            return R if op.startswith("trow") else C
+        return R * C
+    return a2_vec(cls, R, C, esize)
+
+
+def call_for_cost(lib, name, R, C, mkn):
+    """Call any library function on zero-filled buffers with dims (R, C) (or mkn)."""
+    _, sig = SIGS[name]
+    dims = list(mkn) if name.startswith("pto_tmatmul") else [R, C]
+    bufs = iter([np.zeros(1 << 17, np.uint8) for _ in range(4)])
+    strides = iter([C, 1])
+    args = []
+    for k, ch in enumerate(sig):
+        if ch == "T":
+            args.append(next(bufs))
+        elif ch == "S":
+            args.append(1)
+        elif ch == "l":  # tload/tstore strides: row-major contiguous
+            args.append(next(strides))
+        elif k >= len(sig) - len(dims):
+            args.append(dims[k - (len(sig) - len(dims))])
+        else:
+            args.append(0)  # round / compare mode
+    return lib(name[4:], *args)
+
+
+@pytest.mark.parametrize("model", [0, 1])
+def test_cost_tables(L, L1, model):
+    lib = L if model == 0 else L1
+    entries = CATALOGUE if model == 0 else COST_ENTRIES
+    for R, C, mkn in ((32, 128, (64, 64, 64)), (3, 10, (7, 5, 13)), (1, 300, (128, 64, 256))):
+        for name, _, _ in entries:
+            got = call_for_cost(lib, name, R, C, mkn)
+            assert got == expected_cost(model, name, R, C, mkn), (name, R, C, model)
+
+
+def test_cost_anchors_a2(L1):
+    """Published A2/A3 anchors (pto-isa.md 2.4) reproduced by the A2/A3-like model."""
+    c = lambda n, R=32, C=128, mkn=(64, 64, 64): call_for_cost(L1, "pto_" + n, R, C, mkn)  # noqa
+    assert c("tadd_f32") == 159           # 2.11 * 64 repeats + 24
+    assert c("trowsum_f32") == 318        # 0.0625 * 4096 + 61.5
+    assert c("trowexpand_f32") == 516     # 0.1176 * 4096 + 34.5
+    assert c("texp_f32") == 159           # 0.0314 * 4096 + 30.1
+    assert c("tload_f32") == 280          # 16 KB GM->UB
+    assert c("tstore_f32") == 150         # 16 KB UB->GM
+    assert c("tmatmul_f16") == 70         # 64^3 f16
+    assert c("tmatmul_f32") == 262        # 64^3 f32
+    assert c("tmatmul_f16", mkn=(128, 64, 256)) == 518
