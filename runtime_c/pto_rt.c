@@ -1,0 +1,1689 @@
+/* pto_rt.c - the pto-wsp task-graph runtime: submission, dependency inference, worker pools,
+ * ready policies, task window, retirement and the deterministic machine simulation.
+ * Design notes: docs/runtime.md. Tracing export lives in pto_rt_trace.c. */
+#define _GNU_SOURCE
+#include "pto_rt_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ========================================================================================
+ * Small utilities
+ * ====================================================================================== */
+static inline uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline void spin_lock(atomic_flag *f) {
+    unsigned n = 0;
+    while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+        if (++n < 64) cpu_relax();
+        else { sched_yield(); n = 0; }
+    }
+}
+static inline void spin_unlock(atomic_flag *f) { atomic_flag_clear_explicit(f, memory_order_release); }
+
+static inline uint64_t splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static inline uint64_t umax(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static inline size_t round16(size_t x) { return (x + 15u) & ~(size_t)15u; }
+
+const char *pto_rt_strerror(int code) {
+    switch (code) {
+    case PTO_RT_OK: return "ok";
+    case PTO_RT_EINVAL: return "invalid argument";
+    case PTO_RT_ENOMEM: return "out of memory";
+    case PTO_RT_EKERNEL: return "kernel failed";
+    case PTO_RT_EWINDOW: return "task window overflow";
+    case PTO_RT_EDEADLOCK: return "deadlock";
+    case PTO_RT_ESCOPE: return "unbalanced scopes";
+    case PTO_RT_ETOOBIG: return "task too big";
+    case PTO_RT_EIO: return "i/o error";
+    case PTO_RT_ESTATE: return "invalid state";
+    default: return "unknown error";
+    }
+}
+
+static void fill_error(pto_rt_error *e, int code, const rt_task *t, int krc, const char *fmt,
+                       va_list ap) {
+    memset(e, 0, sizeof *e);
+    e->code = code;
+    e->kernel_rc = krc;
+    e->task_id = t ? t->task_index : -1;
+    e->kernel_id = t ? t->kernel_id : 0;
+    e->task_name = t ? t->name : NULL;
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+}
+
+/* Record the first error of the run. Fatal errors (everything but a kernel failure) also
+ * stop the run: unstarted tasks are cancelled and further submissions refused. */
+static void set_error(pto_rt *rt, int code, const rt_task *t, int krc, const char *fmt, ...) {
+    if (code != PTO_RT_EKERNEL) atomic_store(&rt->aborting, 1);
+    int exp = 0;
+    if (!atomic_compare_exchange_strong(&rt->err_set, &exp, 1)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fill_error(&rt->err, code, t, krc, fmt, ap);
+    va_end(ap);
+    atomic_store(&rt->err_set, 2);
+}
+
+static int err_code(const pto_rt *rt) {
+    return atomic_load(&((pto_rt *)rt)->err_set) == 2 ? rt->err.code : 0;
+}
+
+static void err_out(pto_rt_error *err, int code, const char *fmt, ...) {
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fill_error(err, code, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t pto_rt_task_bytes(uint32_t args_size, uint32_t num_regions) {
+    return sizeof(rt_task) + round16(args_size) + (uint64_t)num_regions * sizeof(rt_acc);
+}
+
+/* ========================================================================================
+ * Descriptor and edge-chunk pools. The orchestrating thread allocates from a private free
+ * list; the retiring thread returns descriptors on a lock-free stack that the orchestrator
+ * takes whole (no ABA: the consumer only ever exchanges the head with NULL).
+ * ====================================================================================== */
+static int add_slab(pto_rt *rt, void *p) {
+    if (rt->nslabs == rt->capslabs) {
+        size_t nc = rt->capslabs ? rt->capslabs * 2 : 64;
+        void **ns = realloc(rt->slabs, nc * sizeof *ns);
+        if (!ns) return -1;
+        rt->slabs = ns;
+        rt->capslabs = nc;
+    }
+    rt->slabs[rt->nslabs++] = p;
+    return 0;
+}
+
+#define RT_SLAB_TASKS 256
+
+static rt_task *alloc_task(pto_rt *rt, int large) {
+    rt_task **loc = large ? &rt->free_large : &rt->free_small;
+    _Atomic(rt_task *) *ret = large ? &rt->ret_large : &rt->ret_small;
+    if (!*loc) *loc = atomic_exchange_explicit(ret, NULL, memory_order_acquire);
+    if (!*loc) {
+        size_t stride = round16(sizeof(rt_task) + (large ? RT_PAYLOAD_LARGE : RT_PAYLOAD_SMALL));
+        unsigned char *slab = aligned_alloc(64, stride * RT_SLAB_TASKS);
+        if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
+        memset(slab, 0, stride * RT_SLAB_TASKS);
+        for (int i = RT_SLAB_TASKS - 1; i >= 0; i--) {
+            rt_task *t = (rt_task *)(slab + (size_t)i * stride);
+            t->large = (uint8_t)large;
+            t->qnext = *loc;
+            *loc = t;
+        }
+    }
+    rt_task *t = *loc;
+    *loc = t->qnext;
+    return t;
+}
+
+static void init_task(rt_task *t, int kind) {
+    t->seq = 0;
+    atomic_store_explicit(&t->succ, NULL, memory_order_relaxed);
+    atomic_store_explicit(&t->pending, 1, memory_order_relaxed);
+    atomic_store_explicit(&t->state, ST_PENDING, memory_order_relaxed);
+    atomic_store_explicit(&t->poisoned, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->refs, 1, memory_order_relaxed);
+    atomic_store_explicit(&t->next_in_order, NULL, memory_order_relaxed);
+    t->qnext = NULL;
+    t->fn = NULL;
+    t->name = NULL;
+    t->task_index = -1;
+    t->kernel_id = 0;
+    t->kind = (uint8_t)kind;
+    t->unit = 0;
+    t->nacc = 0;
+    t->scope_kind = 0;
+    t->pool = 0;
+    t->args_size = 0;
+    t->priority = 0;
+    t->aicpu = 0;
+    t->stream = 0;
+    t->iq = 0;
+    t->win_bytes = 0;
+    t->worker = -1;
+    t->rc = 0;
+    t->cycles = 0;
+    t->wall_begin = t->wall_end = 0;
+    t->last_pred = NULL;
+    t->n_inl = 0;
+    t->chunks = NULL;
+}
+
+static rt_edge_chunk *alloc_chunk(pto_rt *rt) {
+    if (!rt->free_chunks)
+        rt->free_chunks = atomic_exchange_explicit(&rt->ret_chunks, NULL, memory_order_acquire);
+    if (!rt->free_chunks) {
+        enum { N = 64 };
+        rt_edge_chunk *slab = calloc(N, sizeof *slab);
+        if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
+        for (int i = N - 1; i >= 0; i--) {
+            slab[i].next = rt->free_chunks;
+            rt->free_chunks = &slab[i];
+        }
+    }
+    rt_edge_chunk *c = rt->free_chunks;
+    rt->free_chunks = c->next;
+    c->next = NULL;
+    c->used = 0;
+    return c;
+}
+
+/* Retiring thread (or orchestrator dropping a gate): give a descriptor back. */
+static void free_task_shared(pto_rt *rt, rt_task *t) {
+    if (t->chunks) {
+        rt_edge_chunk *last = t->chunks;
+        while (last->next) last = last->next;
+        rt_edge_chunk *h = atomic_load_explicit(&rt->ret_chunks, memory_order_relaxed);
+        do { last->next = h; } while (!atomic_compare_exchange_weak_explicit(
+            &rt->ret_chunks, &h, t->chunks, memory_order_release, memory_order_relaxed));
+        t->chunks = NULL;
+    }
+    _Atomic(rt_task *) *ret = t->large ? &rt->ret_large : &rt->ret_small;
+    rt_task *h = atomic_load_explicit(ret, memory_order_relaxed);
+    do { t->qnext = h; } while (!atomic_compare_exchange_weak_explicit(
+        ret, &h, t, memory_order_release, memory_order_relaxed));
+}
+
+static void release_task(pto_rt *rt, rt_task *t) {
+    if (t == &rt->dummy) return;
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) free_task_shared(rt, t);
+}
+
+static inline unsigned char *task_args(rt_task *t) { return t->payload; }
+static inline rt_acc *task_accs(rt_task *t) {
+    return (rt_acc *)(t->payload + round16(t->args_size));
+}
+
+/* ========================================================================================
+ * Ready queues
+ * ====================================================================================== */
+static int deque_push(rt_deque *d, rt_task *t) {
+    spin_lock(&d->lock);
+    if (d->bot - d->top == d->cap) {
+        uint64_t nc = d->cap ? d->cap * 2 : 256;
+        rt_task **nb = malloc(nc * sizeof *nb);
+        if (!nb) { spin_unlock(&d->lock); return -1; }
+        for (uint64_t i = d->top; i < d->bot; i++) nb[i & (nc - 1)] = d->buf[i & (d->cap - 1)];
+        free(d->buf);
+        d->buf = nb;
+        d->cap = nc;
+    }
+    d->buf[d->bot & (d->cap - 1)] = t;
+    d->bot++;
+    spin_unlock(&d->lock);
+    return 0;
+}
+
+static rt_task *deque_pop_bottom(rt_deque *d) {
+    rt_task *t = NULL;
+    spin_lock(&d->lock);
+    if (d->bot > d->top) t = d->buf[--d->bot & (d->cap - 1)];
+    spin_unlock(&d->lock);
+    return t;
+}
+
+static rt_task *deque_pop_top(rt_deque *d) {
+    rt_task *t = NULL;
+    spin_lock(&d->lock);
+    if (d->bot > d->top) t = d->buf[d->top++ & (d->cap - 1)];
+    spin_unlock(&d->lock);
+    return t;
+}
+
+static inline int prio_before(const rt_task *a, const rt_task *b) {
+    return a->priority > b->priority || (a->priority == b->priority && a->seq < b->seq);
+}
+
+static int heap_push(rt_pool *p, rt_task *t) {
+    if (p->hn == p->hcap) {
+        size_t nc = p->hcap ? p->hcap * 2 : 256;
+        rt_task **nh = realloc(p->heap, nc * sizeof *nh);
+        if (!nh) return -1;
+        p->heap = nh;
+        p->hcap = nc;
+    }
+    size_t i = p->hn++;
+    while (i > 0) {
+        size_t par = (i - 1) / 2;
+        if (!prio_before(t, p->heap[par])) break;
+        p->heap[i] = p->heap[par];
+        i = par;
+    }
+    p->heap[i] = t;
+    return 0;
+}
+
+static rt_task *heap_pop(rt_pool *p) {
+    if (!p->hn) return NULL;
+    rt_task *top = p->heap[0];
+    rt_task *last = p->heap[--p->hn];
+    size_t i = 0, n = p->hn;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && prio_before(p->heap[c + 1], p->heap[c])) c++;
+        if (!prio_before(p->heap[c], last)) break;
+        p->heap[i] = p->heap[c];
+        i = c;
+    }
+    if (n) p->heap[i] = last;
+    return top;
+}
+
+static void wake_pool(rt_pool *p, int all) {
+    pthread_mutex_lock(&p->mu);
+    if (all) pthread_cond_broadcast(&p->cv);
+    else pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void wake_orch(pto_rt *rt) {
+    if (atomic_load(&rt->orch_sleeping)) wake_pool(&rt->pools[0], 1);
+}
+
+/* WORK_STEAL placement: the dispatch target's worker, else the pushing worker. */
+static uint32_t ws_target(pto_rt *rt, rt_worker *w, rt_task *t) {
+    rt_pool *p = &rt->pools[t->pool];
+    if (rt->cfg.dispatch != PTO_RT_DISPATCH_WORK_STEAL && t->kind == K_TASK)
+        return p->first + (uint32_t)(t->aicpu % p->n);
+    if (w && w->pool == t->pool) return w->id;
+    return p->first + (uint32_t)(w ? (w->rng++ % p->n) : 0);
+}
+
+static void push_task(pto_rt *rt, rt_worker *w, rt_task *t) {
+    rt_pool *p = &rt->pools[t->pool];
+    int fail = 0;
+    switch (rt->cfg.ready) {
+    case PTO_RT_READY_FIFO:
+        t->qnext = NULL;
+        spin_lock(&p->qlock);
+        if (p->qtail) p->qtail->qnext = t;
+        else p->qhead = t;
+        p->qtail = t;
+        spin_unlock(&p->qlock);
+        break;
+    case PTO_RT_READY_PRIORITY:
+        spin_lock(&p->qlock);
+        fail = heap_push(p, t);
+        spin_unlock(&p->qlock);
+        break;
+    default:
+        fail = deque_push(&rt->workers[ws_target(rt, w, t)].dq, t);
+        break;
+    }
+    if (fail) { /* out of memory growing a queue: nothing sane is left to do */
+        fprintf(stderr, "pto_rt: out of memory in a ready queue\n");
+        abort();
+    }
+    atomic_fetch_add(&p->avail, 1);
+    if (atomic_load(&p->sleepers) > 0) wake_pool(p, 0);
+}
+
+static rt_task *pop_task(pto_rt *rt, rt_worker *w) {
+    rt_pool *p = &rt->pools[w->pool];
+    if (atomic_load_explicit(&p->avail, memory_order_relaxed) <= 0) return NULL;
+    rt_task *t = NULL;
+    switch (rt->cfg.ready) {
+    case PTO_RT_READY_FIFO:
+        spin_lock(&p->qlock);
+        t = p->qhead;
+        if (t) {
+            p->qhead = t->qnext;
+            if (!p->qhead) p->qtail = NULL;
+        }
+        spin_unlock(&p->qlock);
+        break;
+    case PTO_RT_READY_PRIORITY:
+        spin_lock(&p->qlock);
+        t = heap_pop(p);
+        spin_unlock(&p->qlock);
+        break;
+    default:
+        t = deque_pop_bottom(&w->dq);
+        if (!t && p->n > 1) {
+            uint32_t start = (uint32_t)(w->rng++ % p->n);
+            for (uint32_t k = 0; k < p->n && !t; k++) {
+                uint32_t v = p->first + (start + k) % p->n;
+                if (v == w->id) continue;
+                t = deque_pop_top(&rt->workers[v].dq);
+            }
+            if (t) w->steals++;
+        }
+        break;
+    }
+    if (t) atomic_fetch_sub(&p->avail, 1);
+    return t;
+}
+
+static void start_now(pto_rt *rt) {
+    if (atomic_load(&rt->started)) return;
+    atomic_store(&rt->started, 1);
+    for (uint32_t i = 0; i < rt->npools; i++) wake_pool(&rt->pools[i], 1);
+}
+
+/* ========================================================================================
+ * Edges
+ * ====================================================================================== */
+static rt_edge *edge_node(pto_rt *rt, rt_task *t) {
+    if (t->n_inl < RT_INLINE_EDGES) return &t->inl[t->n_inl++];
+    if (!t->chunks || t->chunks->used == RT_EDGE_CHUNK) {
+        rt_edge_chunk *c = alloc_chunk(rt);
+        if (!c) return NULL;
+        c->next = t->chunks;
+        t->chunks = c;
+    }
+    return &t->chunks->e[t->chunks->used++];
+}
+
+static void edge_unuse(rt_task *t) {
+    if (t->chunks) t->chunks->used--;
+    else t->n_inl--;
+}
+
+static void trace_edge(pto_rt *rt, int64_t from, int64_t to) {
+    if (from < 0 || to < 0 || from == to) return;
+    if (rt->nted == rt->capted) {
+        size_t nc = rt->capted ? rt->capted * 2 : 1024;
+        rt_trace_edge *n = realloc(rt->ted, nc * sizeof *n);
+        if (!n) return;
+        rt->ted = n;
+        rt->capted = nc;
+    }
+    rt->ted[rt->nted].from = from;
+    rt->ted[rt->nted].to = to;
+    rt->nted++;
+}
+
+/* Add pred -> t unless pred already finished. A finished-but-failed strong pred poisons t.
+ * The caller guarantees pred has not been recycled (sequence check or a held reference). */
+static int add_edge(pto_rt *rt, rt_task *pred, rt_task *t, int strong) {
+    if (pred == t) return 0;
+    if (t->last_pred == pred && !strong) return 0;
+    int st = atomic_load_explicit(&pred->state, memory_order_acquire);
+    if (st == ST_PENDING) {
+        rt_edge *e = edge_node(rt, t);
+        if (!e) return -1;
+        e->succ = t;
+        e->strong = (uint32_t)strong;
+        atomic_fetch_add_explicit(&t->pending, 1, memory_order_relaxed);
+        rt_edge *h = atomic_load_explicit(&pred->succ, memory_order_relaxed);
+        for (;;) {
+            if (h == RT_CLOSED) {
+                atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
+                edge_unuse(t);
+                st = atomic_load_explicit(&pred->state, memory_order_acquire);
+                break;
+            }
+            e->next = h;
+            if (atomic_compare_exchange_weak_explicit(&pred->succ, &h, e, memory_order_release,
+                                                      memory_order_relaxed)) {
+                rt->edges++;
+                t->last_pred = pred;
+                if (rt->cfg.trace && pred->kind == K_TASK && t->kind == K_TASK)
+                    trace_edge(rt, pred->task_index, t->task_index);
+                return 0;
+            }
+        }
+    }
+    if (strong && (st == ST_FAILED || st == ST_CANCELLED))
+        atomic_store_explicit(&t->poisoned, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* ========================================================================================
+ * Region entries: exact table + overlap neighbour graph
+ * ====================================================================================== */
+static void region_span(const pto_rt_region *r, uintptr_t *lo, uintptr_t *hi) {
+    int64_t dr = (r->rows - 1) * r->row_stride, dc = (r->cols - 1) * r->col_stride;
+    int64_t mn = (dr < 0 ? dr : 0) + (dc < 0 ? dc : 0);
+    int64_t mx = (dr > 0 ? dr : 0) + (dc > 0 ? dc : 0);
+    *lo = (uintptr_t)((intptr_t)r->addr + mn);
+    *hi = (uintptr_t)((intptr_t)r->addr + mx + (int64_t)r->elem_size);
+}
+
+static uint64_t region_hash(const pto_rt_region *r) {
+    uint64_t h = splitmix64((uint64_t)r->addr);
+    h = splitmix64(h ^ (uint64_t)r->rows);
+    h = splitmix64(h ^ (uint64_t)r->cols * 0x100000001b3ull);
+    h = splitmix64(h ^ (uint64_t)r->row_stride);
+    h = splitmix64(h ^ (uint64_t)r->col_stride ^ ((uint64_t)r->elem_size << 48));
+    return h;
+}
+
+static inline int entry_matches(const rt_entry *e, const pto_rt_region *r) {
+    return e->addr == r->addr && e->rows == r->rows && e->cols == r->cols &&
+           e->rs == r->row_stride && e->cs == r->col_stride && e->elem == r->elem_size;
+}
+
+typedef struct { uintptr_t s, e; } rt_run;
+
+static int run_cmp(const void *a, const void *b) {
+    const rt_run *x = a, *y = b;
+    return x->s < y->s ? -1 : x->s > y->s;
+}
+
+#define RT_MAX_RUNS (1u << 22)
+
+/* Byte runs of a box that intersect [clo, chi), sorted and merged. Returns the count, or
+ * SIZE_MAX when the box has too many runs (caller falls back to "overlaps"). */
+static size_t box_runs(const rt_entry *x, uintptr_t clo, uintptr_t chi, rt_run **out) {
+    intptr_t base = (intptr_t)x->addr;
+    int64_t rs = x->rs, cs = x->cs, R = x->rows, C = x->cols, E = x->elem;
+    if (rs < 0) { base += (R - 1) * rs; rs = -rs; }
+    if (cs < 0) { base += (C - 1) * cs; cs = -cs; }
+    int64_t nruns, len, step, inner;
+    if (C == 1 || cs == E) { nruns = R; step = rs; len = (C - 1) * cs + E; inner = 0; }
+    else if (R == 1 || rs == E) { nruns = C; step = cs; len = (R - 1) * rs + E; inner = 0; }
+    else { nruns = R * C; step = 0; len = E; inner = 1; }
+    if (nruns > (int64_t)RT_MAX_RUNS) return SIZE_MAX;
+    rt_run *v = malloc((size_t)nruns * sizeof *v);
+    if (!v) return SIZE_MAX;
+    size_t n = 0;
+    int sorted = 1;
+    for (int64_t k = 0; k < nruns; k++) {
+        intptr_t s = inner ? base + (k / C) * rs + (k % C) * cs : base + k * step;
+        uintptr_t us = (uintptr_t)s, ue = (uintptr_t)(s + len);
+        if (ue <= clo || us >= chi) continue;
+        if (n && us < v[n - 1].s) sorted = 0;
+        v[n].s = us;
+        v[n].e = ue;
+        n++;
+    }
+    if (!sorted) qsort(v, n, sizeof *v, run_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && v[i].s <= v[m - 1].e) { if (v[i].e > v[m - 1].e) v[m - 1].e = v[i].e; }
+        else v[m++] = v[i];
+    }
+    *out = v;
+    return m;
+}
+
+/* Exact test: does any byte belong to both strided boxes? */
+static int boxes_overlap(const rt_entry *a, const rt_entry *b) {
+    uintptr_t lo = a->lo > b->lo ? a->lo : b->lo, hi = a->hi < b->hi ? a->hi : b->hi;
+    if (lo >= hi) return 0;
+    rt_run *ra = NULL, *rb = NULL;
+    size_t na = box_runs(a, lo, hi, &ra);
+    if (na == SIZE_MAX) return 1;
+    size_t nb = box_runs(b, lo, hi, &rb);
+    if (nb == SIZE_MAX) { free(ra); return 1; }
+    int hit = 0;
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (ra[i].e <= rb[j].s) i++;
+        else if (rb[j].e <= ra[i].s) j++;
+        else { hit = 1; break; }
+    }
+    free(ra);
+    free(rb);
+    return hit;
+}
+
+int pto_rt__boxes_overlap(const pto_rt_region *a, const pto_rt_region *b); /* test hook */
+int pto_rt__boxes_overlap(const pto_rt_region *a, const pto_rt_region *b) {
+    rt_entry x, y;
+    memset(&x, 0, sizeof x);
+    memset(&y, 0, sizeof y);
+    x.addr = a->addr; x.rows = a->rows; x.cols = a->cols; x.rs = a->row_stride;
+    x.cs = a->col_stride; x.elem = a->elem_size;
+    y.addr = b->addr; y.rows = b->rows; y.cols = b->cols; y.rs = b->row_stride;
+    y.cs = b->col_stride; y.elem = b->elem_size;
+    region_span(a, &x.lo, &x.hi);
+    region_span(b, &y.lo, &y.hi);
+    return boxes_overlap(&x, &y);
+}
+
+static int nbr_append(rt_entry *e, rt_entry *n) {
+    unsigned c = atomic_load_explicit(&e->nnb, memory_order_relaxed);
+    unsigned slot = c % RT_NBR_CHUNK;
+    if (slot == 0) {
+        rt_nbr_chunk *ch = calloc(1, sizeof *ch);
+        if (!ch) return -1;
+        if (e->nb_tail) e->nb_tail->next = ch;
+        else e->nb_head = ch;
+        e->nb_tail = ch;
+    }
+    e->nb_tail->e[slot] = n;
+    atomic_store_explicit(&e->nnb, c + 1, memory_order_release);
+    return 0;
+}
+
+#define RT_CHUNK_SHIFT 12
+#define RT_MAX_ENTRY_CHUNKS 1024
+
+static rt_chunk_slot *chunk_slot(pto_rt *rt, uint64_t chunk, int create) {
+    uint64_t key = chunk + 1;
+    if (create && (rt->ccount + 1) * 2 > rt->ccap) {
+        size_t nc = rt->ccap ? rt->ccap * 2 : 1024;
+        rt_chunk_slot *nt = calloc(nc, sizeof *nt);
+        if (!nt) return NULL;
+        for (size_t i = 0; i < rt->ccap; i++) {
+            if (!rt->ctab[i].key) continue;
+            size_t j = splitmix64(rt->ctab[i].key) & (nc - 1);
+            while (nt[j].key) j = (j + 1) & (nc - 1);
+            nt[j] = rt->ctab[i];
+        }
+        free(rt->ctab);
+        rt->ctab = nt;
+        rt->ccap = nc;
+    }
+    if (!rt->ccap) return NULL;
+    size_t j = splitmix64(key) & (rt->ccap - 1);
+    while (rt->ctab[j].key) {
+        if (rt->ctab[j].key == key) return &rt->ctab[j];
+        j = (j + 1) & (rt->ccap - 1);
+    }
+    if (!create) return NULL;
+    rt->ctab[j].key = key;
+    rt->ccount++;
+    return &rt->ctab[j];
+}
+
+static int consider_neighbour(pto_rt *rt, rt_entry *e, rt_entry *x) {
+    if (x == e || x->stamp == rt->stamp) return 0;
+    x->stamp = rt->stamp;
+    if (!boxes_overlap(e, x)) return 0;
+    if (nbr_append(e, x) || nbr_append(x, e)) return -1;
+    return 0;
+}
+
+/* Compute a new entry's overlap neighbours and register it in the chunk index. */
+static int index_entry(pto_rt *rt, rt_entry *e) {
+    rt->stamp++;
+    e->stamp = rt->stamp;
+    uint64_t c0 = e->lo >> RT_CHUNK_SHIFT, c1 = (e->hi - 1) >> RT_CHUNK_SHIFT;
+    for (size_t i = 0; i < rt->nlarge; i++)
+        if (consider_neighbour(rt, e, rt->large_list[i])) return -1;
+    if (c1 - c0 + 1 > RT_MAX_ENTRY_CHUNKS) {
+        /* large region: compare against every entry, keep it on the large list */
+        for (size_t i = 0; i < rt->ecap; i++)
+            if (rt->etab[i] && consider_neighbour(rt, e, rt->etab[i])) return -1;
+        if (rt->nlarge == rt->caplarge) {
+            size_t nc = rt->caplarge ? rt->caplarge * 2 : 16;
+            rt_entry **nl = realloc(rt->large_list, nc * sizeof *nl);
+            if (!nl) return -1;
+            rt->large_list = nl;
+            rt->caplarge = nc;
+        }
+        rt->large_list[rt->nlarge++] = e;
+        return 0;
+    }
+    for (uint64_t c = c0; c <= c1; c++) {
+        rt_chunk_slot *s = chunk_slot(rt, c, 1);
+        if (!s) return -1;
+        for (uint32_t i = 0; i < s->n; i++)
+            if (consider_neighbour(rt, e, s->v[i])) return -1;
+        if (s->n == s->cap) {
+            uint32_t nc = s->cap ? s->cap * 2 : 4;
+            rt_entry **nv = realloc(s->v, nc * sizeof *nv);
+            if (!nv) return -1;
+            s->v = nv;
+            s->cap = nc;
+        }
+        s->v[s->n++] = e;
+    }
+    e->chunk_count = (uint32_t)(c1 - c0 + 1);
+    return 0;
+}
+
+static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
+    uint64_t h = region_hash(r);
+    if (rt->ecap) {
+        size_t j = h & (rt->ecap - 1);
+        while (rt->etab[j]) {
+            if (rt->etab[j]->hash == h && entry_matches(rt->etab[j], r)) return rt->etab[j];
+            j = (j + 1) & (rt->ecap - 1);
+        }
+    }
+    if ((rt->ecount + 1) * 2 > rt->ecap) {
+        size_t nc = rt->ecap ? rt->ecap * 2 : 1024;
+        rt_entry **nt = calloc(nc, sizeof *nt);
+        if (!nt) return NULL;
+        for (size_t i = 0; i < rt->ecap; i++) {
+            if (!rt->etab[i]) continue;
+            size_t j = rt->etab[i]->hash & (nc - 1);
+            while (nt[j]) j = (j + 1) & (nc - 1);
+            nt[j] = rt->etab[i];
+        }
+        free(rt->etab);
+        rt->etab = nt;
+        rt->ecap = nc;
+    }
+    rt_entry *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->addr = r->addr;
+    e->rows = r->rows;
+    e->cols = r->cols;
+    e->rs = r->row_stride;
+    e->cs = r->col_stride;
+    e->elem = r->elem_size;
+    e->buf_id = r->buf_id;
+    e->hash = h;
+    e->w_index = -1;
+    region_span(r, &e->lo, &e->hi);
+    if (rt->use_overlap && index_entry(rt, e)) { free(e); return NULL; }
+    size_t j = h & (rt->ecap - 1);
+    while (rt->etab[j]) j = (j + 1) & (rt->ecap - 1);
+    rt->etab[j] = e;
+    rt->ecount++;
+    return e;
+}
+
+/* Iterate an entry and (overlap modes) its neighbours. */
+#define FOR_ENTRY_AND_NBRS(rt_, e_, X_, BODY)                                                 \
+    do {                                                                                      \
+        rt_entry *X_ = (e_);                                                                  \
+        BODY;                                                                                 \
+        if ((rt_)->use_overlap) {                                                             \
+            unsigned n__ = atomic_load_explicit(&(e_)->nnb, memory_order_acquire);            \
+            rt_nbr_chunk *c__ = (e_)->nb_head;                                                \
+            for (unsigned i__ = 0; i__ < n__; i__++) {                                        \
+                if (i__ && i__ % RT_NBR_CHUNK == 0) c__ = c__->next;                          \
+                X_ = c__->e[i__ % RT_NBR_CHUNK];                                              \
+                BODY;                                                                         \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
+static int add_reader(rt_entry *e, rt_task *t) {
+    if (e->nrd == e->caprd) {
+        /* drop finished readers before growing */
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < e->nrd; i++) {
+            rt_tref r = e->rd[i];
+            if (r.t->seq == r.seq &&
+                atomic_load_explicit(&r.t->state, memory_order_relaxed) == ST_PENDING)
+                e->rd[m++] = r;
+        }
+        e->nrd = m;
+        if (m * 2 > e->caprd || e->caprd == 0) {
+            uint32_t nc = e->caprd ? e->caprd * 2 : 4;
+            rt_tref *n = realloc(e->rd, nc * sizeof *n);
+            if (!n) return -1;
+            e->rd = n;
+            e->caprd = nc;
+        }
+    }
+    e->rd[e->nrd].t = t;
+    e->rd[e->nrd].seq = t->seq;
+    e->nrd++;
+    return 0;
+}
+
+/* ========================================================================================
+ * In-order list, retirement and the simulation
+ * ====================================================================================== */
+static void link_task(pto_rt *rt, rt_task *t) {
+    t->seq = rt->next_seq++;
+    atomic_store_explicit(&rt->tail->next_in_order, t, memory_order_release);
+    rt->tail = t;
+}
+
+static uint32_t pick_lane(pto_rt *rt, rt_task *t) {
+    const pto_rt_config *c = &rt->cfg;
+    uint32_t A = c->num_aicpus;
+    if (c->v9_compat) {
+        if (t->aicpu != UINT32_MAX) return t->aicpu;
+        uint32_t best = 0;
+        for (uint32_t a = 1; a < A; a++)
+            if (rt->lane_free[a] < rt->lane_free[best]) best = a;
+        return best;
+    }
+    uint32_t V = c->vector_lanes, C = c->cube_lanes, G = V + C;
+    uint32_t off = t->unit == PTO_RT_UNIT_CUBE ? V : 0, cnt = t->unit == PTO_RT_UNIT_CUBE ? C : V;
+    uint32_t best = UINT32_MAX;
+    uint32_t a0 = t->aicpu, a1 = t->aicpu + 1;
+    if (t->aicpu == UINT32_MAX) { a0 = 0; a1 = A; }
+    for (uint32_t a = a0; a < a1; a++)
+        for (uint32_t l = a * G + off; l < a * G + off + cnt; l++)
+            if (best == UINT32_MAX || rt->lane_free[l] < rt->lane_free[best]) best = l;
+    return best;
+}
+
+static void v9_heap_push(pto_rt *rt, uint64_t v) {
+    size_t i = rt->v9_hn++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (rt->v9_heap[p] <= v) break;
+        rt->v9_heap[i] = rt->v9_heap[p];
+        i = p;
+    }
+    rt->v9_heap[i] = v;
+}
+
+static uint64_t v9_heap_pop(pto_rt *rt) {
+    uint64_t top = rt->v9_heap[0], last = rt->v9_heap[--rt->v9_hn];
+    size_t i = 0, n = rt->v9_hn;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && rt->v9_heap[c + 1] < rt->v9_heap[c]) c++;
+        if (rt->v9_heap[c] >= last) break;
+        rt->v9_heap[i] = rt->v9_heap[c];
+        i = c;
+    }
+    if (n) rt->v9_heap[i] = last;
+    return top;
+}
+
+static int wq_push(pto_rt *rt, uint64_t r, uint64_t b) {
+    if (rt->wq_n == rt->wq_cap) {
+        size_t nc = rt->wq_cap ? rt->wq_cap * 2 : 1024;
+        uint64_t *nr = malloc(nc * sizeof *nr), *nb = malloc(nc * sizeof *nb);
+        if (!nr || !nb) { free(nr); free(nb); return -1; }
+        for (size_t i = 0; i < rt->wq_n; i++) {
+            nr[i] = rt->wq_r[(rt->wq_head + i) % rt->wq_cap];
+            nb[i] = rt->wq_b[(rt->wq_head + i) % rt->wq_cap];
+        }
+        free(rt->wq_r);
+        free(rt->wq_b);
+        rt->wq_r = nr;
+        rt->wq_b = nb;
+        rt->wq_cap = nc;
+        rt->wq_head = 0;
+    }
+    size_t k = (rt->wq_head + rt->wq_n) % rt->wq_cap;
+    rt->wq_r[k] = r;
+    rt->wq_b[k] = b;
+    rt->wq_n++;
+    rt->wq_bytes += b;
+    return 0;
+}
+
+static void trace_task(pto_rt *rt, rt_task *t, int st, uint32_t lane, uint64_t s, uint64_t e) {
+    if (rt->ntev == rt->captev) {
+        size_t nc = rt->captev ? rt->captev * 2 : 1024;
+        rt_trace_ev *n = realloc(rt->tev, nc * sizeof *n);
+        if (!n) return;
+        rt->tev = n;
+        rt->captev = nc;
+    }
+    rt_trace_ev *v = &rt->tev[rt->ntev++];
+    v->task_index = t->task_index;
+    v->seq = t->seq;
+    v->name = t->name;
+    v->kernel_id = t->kernel_id;
+    v->lane = lane;
+    v->worker = t->worker;
+    v->status = st;
+    v->sim_start = s;
+    v->sim_end = e;
+    v->wall_begin = t->wall_begin;
+    v->wall_end = t->wall_end;
+}
+
+/* Simulate one retired item. Runs in submission order on the retiring thread, so the result
+ * depends only on the submitted program and the kernels' reported cycles. */
+static void simulate(pto_rt *rt, rt_task *t, int st) {
+    const pto_rt_config *c = &rt->cfg;
+    rt_sframe *top = &rt->sframes[rt->sdepth];
+    if (t->kind == K_BEGIN) {
+        if (rt->sdepth < (int)PTO_RT_MAX_SCOPE_DEPTH) {
+            rt_sframe *f = &rt->sframes[++rt->sdepth];
+            f->kind = t->scope_kind;
+            f->base = top->base;
+            f->cur_end = top->base;
+        }
+        return;
+    }
+    if (t->kind == K_NEXT) {
+        top->base = umax(top->base, top->cur_end);
+        return;
+    }
+    if (t->kind == K_END) {
+        if (rt->sdepth > 0) {
+            rt_sframe *ch = top;
+            rt_sframe *par = &rt->sframes[--rt->sdepth];
+            par->cur_end = umax(par->cur_end, umax(ch->cur_end, ch->base));
+        }
+        return;
+    }
+    uint64_t cyc = (st == ST_DONE || st == ST_FAILED) ? t->cycles : 0;
+    uint64_t k = rt->sim_k++;
+    uint64_t ready = 0, issue = 0, start, end;
+    uint32_t lane;
+    rt_acc *acc = task_accs(t);
+    if (c->v9_compat) {
+        ready = top->base;
+        issue = umax(rt->v9_issue, ready);
+        if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK &&
+            rt->v9_hn >= c->window_size)
+            issue = umax(issue, v9_heap_pop(rt));
+        rt->v9_issue = issue;
+        lane = pick_lane(rt, t);
+        start = umax(rt->lane_free[lane], issue);
+        end = start + cyc;
+        if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) v9_heap_push(rt, end);
+    } else {
+        if (rt->use_struct) ready = top->base;
+        for (uint32_t i = 0; i < t->nacc; i++) {
+            uint32_t m = acc[i].mode;
+            FOR_ENTRY_AND_NBRS(rt, acc[i].e, X, {
+                ready = umax(ready, X->sim_w_end);
+                if (m & PTO_RT_WRITE) ready = umax(ready, X->sim_r_end);
+            });
+        }
+        if (c->num_streams) issue = umax(issue, rt->stream_end[t->stream]);
+        if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
+            uint64_t b = c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes;
+            while (rt->wq_n && rt->wq_bytes + b > c->window_size) {
+                issue = umax(issue, rt->wq_r[rt->wq_head]);
+                rt->wq_bytes -= rt->wq_b[rt->wq_head];
+                rt->wq_head = (rt->wq_head + 1) % rt->wq_cap;
+                rt->wq_n--;
+            }
+        }
+        switch (c->timing) {
+        case PTO_RT_TIMING_BATCHED:
+            issue = umax(issue, rt->batch_release);
+            break;
+        case PTO_RT_TIMING_RATE_LIMIT: {
+            unsigned __int128 q = (unsigned __int128)k * c->clock_khz;
+            uint64_t lim = (uint64_t)((q + c->timing_param - 1) / c->timing_param);
+            issue = umax(issue, lim);
+            break;
+        }
+        case PTO_RT_TIMING_INTERLEAVED:
+            issue = umax(umax(issue, ready), rt->iclock[t->iq]);
+            rt->iclock[t->iq] = issue;
+            break;
+        default:
+            break;
+        }
+        lane = pick_lane(rt, t);
+        start = umax(umax(ready, issue), rt->lane_free[lane]);
+        end = start + cyc;
+        for (uint32_t i = 0; i < t->nacc; i++) {
+            rt_entry *e = acc[i].e;
+            if (acc[i].mode & PTO_RT_WRITE) { e->sim_w_end = end; e->sim_r_end = 0; }
+            else e->sim_r_end = umax(e->sim_r_end, end);
+        }
+        if (c->num_streams) rt->stream_end[t->stream] = end;
+        if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
+            rt->wq_prefix = umax(rt->wq_prefix, end);
+            if (wq_push(rt, rt->wq_prefix,
+                        c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes))
+                set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory in the simulated window");
+        }
+        if (c->timing == PTO_RT_TIMING_BATCHED) {
+            rt->batch_max = umax(rt->batch_max, end);
+            if ((k + 1) % c->timing_param == 0) {
+                rt->batch_release = umax(rt->batch_release, rt->batch_max);
+                rt->batch_max = 0;
+            }
+        }
+    }
+    rt->lane_free[lane] = end;
+    rt->lane_tasks[lane]++;
+    rt->lane_busy[lane] += cyc;
+    top->cur_end = umax(top->cur_end, end);
+    rt->makespan = umax(rt->makespan, end);
+    if (c->trace) trace_task(rt, t, st, lane, start, end);
+}
+
+static void publish_retired(pto_rt *rt, uint64_t nt, uint64_t nb) {
+    if (nt) atomic_store(&rt->retired_tasks, atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed) + nt);
+    if (nb) atomic_store(&rt->retired_bytes, atomic_load_explicit(&rt->retired_bytes, memory_order_relaxed) + nb);
+}
+
+static void try_retire(pto_rt *rt) {
+    for (;;) {
+        if (atomic_exchange(&rt->retire_busy, 1)) return;
+        rt_task *a = rt->anchor;
+        uint64_t nt = 0, nb = 0;
+        int progressed = 0;
+        for (;;) {
+            rt_task *t = atomic_load_explicit(&a->next_in_order, memory_order_acquire);
+            if (!t) break;
+            int st = atomic_load(&t->state);
+            if (st == ST_PENDING) break;
+            simulate(rt, t, st);
+            if (t->kind == K_TASK) { nt++; nb += t->win_bytes; }
+            release_task(rt, a);
+            a = t;
+            progressed = 1;
+            atomic_store(&rt->retire_next, t->seq + 1);
+            if (nt >= 64) { publish_retired(rt, nt, nb); nt = nb = 0; }
+        }
+        rt->anchor = a;
+        publish_retired(rt, nt, nb);
+        atomic_store(&rt->retire_busy, 0);
+        if (progressed) wake_orch(rt);
+        rt_task *t = atomic_load(&a->next_in_order);
+        if (!t || atomic_load(&t->state) == ST_PENDING) return;
+    }
+}
+
+/* ========================================================================================
+ * Execution
+ * ====================================================================================== */
+static inline int can_run_here(pto_rt *rt, rt_worker *w, rt_task *s) {
+    if (s->pool != w->pool || rt->cfg.ready == PTO_RT_READY_PRIORITY) return 0;
+    if (rt->cfg.ready == PTO_RT_READY_WORK_STEAL && s->kind == K_TASK &&
+        rt->cfg.dispatch != PTO_RT_DISPATCH_WORK_STEAL)
+        return ws_target(rt, w, s) == w->id;
+    return 1;
+}
+
+/* Publish t's final state, release its successors; returns one successor to run next on
+ * this thread (no queue round trip) or NULL. */
+static rt_task *complete(pto_rt *rt, rt_worker *w, rt_task *t, int status) {
+    uint64_t seq = t->seq;
+    if (status != ST_DONE && t->kind == K_TASK) {
+        rt_acc *acc = task_accs(t);
+        for (uint32_t i = 0; i < t->nacc; i++)
+            if (acc[i].mode & PTO_RT_WRITE) atomic_store(&acc[i].e->poisoned, 1);
+    }
+    atomic_store(&t->state, status);
+    rt_edge *e = atomic_exchange(&t->succ, RT_CLOSED);
+    rt_task *next = NULL;
+    while (e) {
+        rt_edge *nx = e->next;
+        rt_task *s = e->succ;
+        if (status != ST_DONE && e->strong)
+            atomic_store_explicit(&s->poisoned, 1, memory_order_relaxed);
+        if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1) {
+            if (!next && w && can_run_here(rt, w, s)) next = s;
+            else push_task(rt, w, s);
+        }
+        e = nx;
+    }
+    if (seq == atomic_load(&rt->retire_next)) try_retire(rt);
+    wake_orch(rt);
+    return next;
+}
+
+static rt_task *execute(pto_rt *rt, rt_worker *w, rt_task *t) {
+    int status;
+    int poisoned = atomic_load_explicit(&t->poisoned, memory_order_relaxed);
+    if (t->kind != K_TASK) {
+        status = poisoned ? ST_CANCELLED : ST_DONE;
+    } else if (poisoned || atomic_load_explicit(&rt->aborting, memory_order_relaxed)) {
+        status = ST_CANCELLED;
+        w->cancelled++;
+    } else if (rt->cfg.window_mode == PTO_RT_WINDOW_BENCHMARK) {
+        status = ST_DONE;
+        t->worker = (int32_t)w->id;
+    } else {
+        uint64_t cyc = 0;
+        int wall = (rt->cfg.trace & PTO_RT_TRACE_WALL) != 0;
+        if (wall) t->wall_begin = now_ns() - rt->t0_ns;
+        int rc = t->fn ? t->fn(task_args(t), &cyc) : 0;
+        if (wall) t->wall_end = now_ns() - rt->t0_ns;
+        t->cycles = cyc;
+        t->rc = rc;
+        t->worker = (int32_t)w->id;
+        w->executed++;
+        status = ST_DONE;
+        if (rc) {
+            status = ST_FAILED;
+            w->failed++;
+            set_error(rt, PTO_RT_EKERNEL, t, rc, "kernel '%s' (id %u) of task %lld failed with %d",
+                      t->name ? t->name : "?", t->kernel_id, (long long)t->task_index, rc);
+        }
+    }
+    return complete(rt, w, t, status);
+}
+
+#define RT_SPIN 4000
+
+static _Thread_local int32_t tl_worker = -1;
+
+int32_t pto_rt_self_worker(void) { return tl_worker; }
+
+static void *worker_main(void *arg) {
+    rt_worker *w = arg;
+    pto_rt *rt = w->rt;
+    rt_pool *p = &rt->pools[w->pool];
+    tl_worker = (int32_t)w->id;
+    for (;;) {
+        if (atomic_load_explicit(&rt->stop, memory_order_relaxed)) break;
+        if (atomic_load_explicit(&rt->started, memory_order_acquire)) {
+            rt_task *t = pop_task(rt, w);
+            if (t) {
+                while (t) t = execute(rt, w, t);
+                continue;
+            }
+            int k;
+            for (k = 0; k < RT_SPIN; k++) {
+                if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 ||
+                    atomic_load_explicit(&rt->stop, memory_order_relaxed))
+                    break;
+                cpu_relax();
+            }
+            if (k < RT_SPIN) continue;
+        }
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add(&p->sleepers, 1);
+        while (!atomic_load(&rt->stop) && !(atomic_load(&rt->started) && atomic_load(&p->avail) > 0))
+            pthread_cond_wait(&p->cv, &p->mu);
+        atomic_fetch_sub(&p->sleepers, 1);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+typedef int (*rt_cond_fn)(pto_rt *rt, void *arg);
+
+/* The orchestrating thread waits for cond, executing pool-0 tasks meanwhile. */
+static void orch_wait(pto_rt *rt, rt_cond_fn cond, void *arg) {
+    start_now(rt);
+    rt_worker *w = &rt->workers[0];
+    rt_pool *p = &rt->pools[0];
+    int32_t saved = tl_worker;
+    tl_worker = 0;
+    for (;;) {
+        if (cond(rt, arg)) { tl_worker = saved; return; }
+        rt_task *t = pop_task(rt, w);
+        if (t) {
+            while (t) t = execute(rt, w, t);
+            continue;
+        }
+        int k;
+        for (k = 0; k < RT_SPIN; k++) {
+            if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 || cond(rt, arg)) break;
+            cpu_relax();
+        }
+        if (k < RT_SPIN) continue;
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&rt->orch_sleeping, 1);
+        atomic_fetch_add(&p->sleepers, 1);
+        while (!cond(rt, arg) && atomic_load(&p->avail) <= 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+        }
+        atomic_fetch_sub(&p->sleepers, 1);
+        atomic_store(&rt->orch_sleeping, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static int cond_all_retired(pto_rt *rt, void *arg) {
+    (void)arg;
+    return atomic_load(&rt->retire_next) == rt->next_seq;
+}
+
+typedef struct { uint64_t bytes; } rt_win_arg;
+
+static int window_full(pto_rt *rt, uint64_t bytes) {
+    const pto_rt_config *c = &rt->cfg;
+    if (c->window_unit == PTO_RT_WINDOW_TASKS)
+        return rt->submitted_tasks - atomic_load(&rt->retired_tasks) >= c->window_size;
+    return rt->submitted_bytes - atomic_load(&rt->retired_bytes) + bytes > c->window_size;
+}
+
+static int cond_window_room(pto_rt *rt, void *arg) {
+    return !window_full(rt, ((rt_win_arg *)arg)->bytes) || atomic_load(&rt->aborting);
+}
+
+typedef struct { rt_tref *v; size_t n; } rt_wait_set;
+
+static int cond_refs_done(pto_rt *rt, void *arg) {
+    (void)rt;
+    rt_wait_set *s = arg;
+    while (s->n) {
+        rt_tref r = s->v[s->n - 1];
+        if (r.t->seq == r.seq && atomic_load(&r.t->state) == ST_PENDING) return 0;
+        s->n--;
+    }
+    return 1;
+}
+
+/* ========================================================================================
+ * Public API
+ * ====================================================================================== */
+void pto_rt_config_default(pto_rt_config *c) {
+    memset(c, 0, sizeof *c);
+    c->num_threads = 0;
+    c->deps = PTO_RT_DEPS_BYTES_OVERLAP;
+    c->ready = PTO_RT_READY_FIFO;
+    c->pools = PTO_RT_POOLS_SINGLE;
+    c->dispatch = PTO_RT_DISPATCH_ROUND_ROBIN;
+    c->num_aicpus = 1;
+    c->vector_lanes = 1;
+    c->cube_lanes = 1;
+    c->timing = PTO_RT_TIMING_IMMEDIATE;
+    c->clock_khz = 1000000;
+    c->window_size = 8192;
+    c->window_unit = PTO_RT_WINDOW_TASKS;
+    c->window_mode = PTO_RT_WINDOW_STALL;
+    c->start = PTO_RT_START_AFTER_ORCHESTRATION;
+}
+
+static int validate(const pto_rt_config *c, pto_rt_error *err) {
+#define BAD(...) do { err_out(err, PTO_RT_EINVAL, __VA_ARGS__); return -1; } while (0)
+    if (c->deps > PTO_RT_DEPS_HYBRID) BAD("deps mode %u is not one of TENSOR_MAP_EXACT/BYTES_OVERLAP/EXPLICIT/HYBRID", c->deps);
+    if (c->ready > PTO_RT_READY_PRIORITY) BAD("ready policy %u is not one of FIFO/WORK_STEAL/PRIORITY", c->ready);
+    if (c->pools > PTO_RT_POOLS_CUSTOM) BAD("pools kind %u is not one of SINGLE/BY_EXEC_UNIT/CUSTOM", c->pools);
+    if (c->dispatch > PTO_RT_DISPATCH_WORK_STEAL) BAD("dispatch policy %u is unknown", c->dispatch);
+    if (c->num_aicpus < 1 || c->num_aicpus > 65536) BAD("num_aicpus must be in 1..65536 (got %u)", c->num_aicpus);
+    if (c->vector_lanes < 1 || c->cube_lanes < 1 || c->vector_lanes > 1024 || c->cube_lanes > 1024)
+        BAD("vector_lanes and cube_lanes must be in 1..1024 (got %u, %u)", c->vector_lanes, c->cube_lanes);
+    if (c->num_streams > 65536) BAD("num_streams must be <= 65536 (got %u)", c->num_streams);
+    if (c->timing > PTO_RT_TIMING_RATE_LIMIT) BAD("timing policy %u is unknown", c->timing);
+    if (c->timing != PTO_RT_TIMING_IMMEDIATE && c->timing_param < 1)
+        BAD("timing policy %u needs timing_param >= 1", c->timing);
+    if (c->timing == PTO_RT_TIMING_INTERLEAVED && c->timing_param > 65536)
+        BAD("TIMING_INTERLEAVED supports at most 65536 queues (got %llu)", (unsigned long long)c->timing_param);
+    if (c->clock_khz < 1) BAD("clock_khz must be >= 1");
+    if (c->window_unit > PTO_RT_WINDOW_BYTES) BAD("window unit %u is not TASKS or BYTES", c->window_unit);
+    if (c->window_mode > PTO_RT_WINDOW_BENCHMARK) BAD("window mode %u is not STALL/ABORT/BENCHMARK", c->window_mode);
+    if (c->start > PTO_RT_START_THRESHOLD) BAD("start policy %u is unknown", c->start);
+    if (c->start == PTO_RT_START_THRESHOLD && c->start_threshold < 1) BAD("START_THRESHOLD needs start_threshold >= 1");
+    if (c->trace & ~3u) BAD("trace flags 0x%x: only PTO_RT_TRACE_CYCLES|PTO_RT_TRACE_WALL exist", c->trace);
+    if (c->v9_compat && c->window_size && c->window_unit != PTO_RT_WINDOW_TASKS)
+        BAD("v9 compatibility timing supports TASKS windows only");
+    if (c->pools == PTO_RT_POOLS_CUSTOM && (c->num_pools < 1 || c->num_pools > PTO_RT_MAX_POOLS))
+        BAD("POOLS_CUSTOM needs num_pools in 1..%u (got %u)", PTO_RT_MAX_POOLS, c->num_pools);
+    if (c->pools == PTO_RT_POOLS_CUSTOM)
+        for (uint32_t i = 0; i < c->num_pools; i++)
+            if (c->pool_workers[i] < 1 || c->pool_workers[i] > 1024)
+                BAD("pool %u needs 1..1024 workers (got %u): a pool without workers would deadlock", i, c->pool_workers[i]);
+    if (c->pools == PTO_RT_POOLS_BY_EXEC_UNIT && (c->pool_workers[0] || c->pool_workers[1]) &&
+        (c->pool_workers[0] < 1 || c->pool_workers[1] < 1 || c->pool_workers[0] > 1024 || c->pool_workers[1] > 1024))
+        BAD("POOLS_BY_EXEC_UNIT needs 1..1024 vector and cube workers (got %u, %u)", c->pool_workers[0], c->pool_workers[1]);
+    if (c->num_threads > 1024) BAD("num_threads must be <= 1024 (got %u)", c->num_threads);
+#undef BAD
+    return 0;
+}
+
+pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
+    pto_rt_config cfg;
+    if (cfg_in) cfg = *cfg_in;
+    else pto_rt_config_default(&cfg);
+    if (validate(&cfg, err)) return NULL;
+    pto_rt *rt = aligned_alloc(64, (sizeof(pto_rt) + 63) & ~(size_t)63);
+    if (!rt) { err_out(err, PTO_RT_ENOMEM, "out of memory"); return NULL; }
+    memset(rt, 0, sizeof *rt);
+    rt->cfg = cfg;
+    uint32_t nthreads = cfg.num_threads;
+    if (!nthreads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = n > 0 ? (uint32_t)n : 1;
+    }
+    uint32_t counts[PTO_RT_MAX_POOLS] = {0};
+    if (cfg.pools == PTO_RT_POOLS_SINGLE) {
+        rt->npools = 1;
+        counts[0] = nthreads;
+    } else if (cfg.pools == PTO_RT_POOLS_BY_EXEC_UNIT) {
+        rt->npools = 2;
+        if (cfg.pool_workers[0]) { counts[0] = cfg.pool_workers[0]; counts[1] = cfg.pool_workers[1]; }
+        else {
+            uint32_t n = nthreads < 2 ? 2 : nthreads;
+            counts[1] = n / 2;
+            counts[0] = n - n / 2;
+        }
+    } else {
+        rt->npools = cfg.num_pools;
+        for (uint32_t i = 0; i < cfg.num_pools; i++) counts[i] = cfg.pool_workers[i];
+    }
+    rt->nworkers = 0;
+    for (uint32_t i = 0; i < rt->npools; i++) rt->nworkers += counts[i];
+    rt->use_data = cfg.deps != PTO_RT_DEPS_EXPLICIT;
+    rt->use_overlap = cfg.deps == PTO_RT_DEPS_BYTES_OVERLAP || cfg.deps == PTO_RT_DEPS_HYBRID;
+    rt->use_struct = cfg.deps == PTO_RT_DEPS_EXPLICIT || cfg.deps == PTO_RT_DEPS_HYBRID;
+    rt->use_markers = rt->use_struct || cfg.v9_compat;
+    rt->nlanes = cfg.v9_compat ? cfg.num_aicpus : cfg.num_aicpus * (cfg.vector_lanes + cfg.cube_lanes);
+    rt->workers = aligned_alloc(64, ((rt->nworkers * sizeof(rt_worker)) + 63) & ~(size_t)63);
+    rt->lane_free = calloc(rt->nlanes, sizeof(uint64_t));
+    rt->lane_tasks = calloc(rt->nlanes, sizeof(uint64_t));
+    rt->lane_busy = calloc(rt->nlanes, sizeof(uint64_t));
+    if (cfg.num_streams) {
+        rt->stream_end = calloc(cfg.num_streams, sizeof(uint64_t));
+        rt->stream_last = calloc(cfg.num_streams, sizeof(rt_tref));
+    }
+    if (cfg.timing == PTO_RT_TIMING_INTERLEAVED) rt->iclock = calloc(cfg.timing_param, sizeof(uint64_t));
+    if (cfg.v9_compat && cfg.window_size) rt->v9_heap = malloc((cfg.window_size + 1) * sizeof(uint64_t));
+    if (!rt->workers || !rt->lane_free || !rt->lane_tasks || !rt->lane_busy ||
+        (cfg.num_streams && (!rt->stream_end || !rt->stream_last)) ||
+        (cfg.timing == PTO_RT_TIMING_INTERLEAVED && !rt->iclock) ||
+        (cfg.v9_compat && cfg.window_size && !rt->v9_heap)) {
+        err_out(err, PTO_RT_ENOMEM, "out of memory creating the runtime");
+        free(rt->workers); free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
+        free(rt->stream_end); free(rt->stream_last); free(rt->iclock); free(rt->v9_heap);
+        free(rt);
+        return NULL;
+    }
+    memset(rt->workers, 0, rt->nworkers * sizeof(rt_worker));
+    init_task(&rt->dummy, K_BEGIN);
+    atomic_store(&rt->dummy.state, ST_DONE);
+    rt->tail = rt->anchor = &rt->dummy;
+    rt->next_seq = 1;
+    atomic_store(&rt->retire_next, 1);
+    rt->t0_ns = now_ns();
+    uint32_t wid = 0;
+    for (uint32_t p = 0; p < rt->npools; p++) {
+        rt_pool *pl = &rt->pools[p];
+        pl->first = wid;
+        pl->n = counts[p];
+        atomic_flag_clear(&pl->qlock);
+        pthread_mutex_init(&pl->mu, NULL);
+        pthread_cond_init(&pl->cv, NULL);
+        for (uint32_t i = 0; i < counts[p]; i++, wid++) {
+            rt_worker *w = &rt->workers[wid];
+            w->rt = rt;
+            w->id = wid;
+            w->pool = p;
+            w->idx = i;
+            w->rng = splitmix64(wid + 1);
+            atomic_flag_clear(&w->dq.lock);
+        }
+    }
+    atomic_store(&rt->started, cfg.start == PTO_RT_START_IMMEDIATE);
+    for (uint32_t i = 1; i < rt->nworkers; i++) {
+        rt_worker *w = &rt->workers[i];
+        if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+            err_out(err, PTO_RT_ENOMEM, "could not start worker thread %u", i);
+            pto_rt_destroy(rt);
+            return NULL;
+        }
+        w->has_thread = 1;
+    }
+    return rt;
+}
+
+static int64_t fail_submit(pto_rt *rt, int code, const char *fmt, const char *name, unsigned a,
+                           unsigned b) {
+    set_error(rt, code, NULL, 0, fmt, name ? name : "?", a, b);
+    return -(int64_t)code;
+}
+
+static int struct_edges(pto_rt *rt, rt_task *t) {
+    rt_frame *f = &rt->frames[rt->depth];
+    if (f->gate && add_edge(rt, f->gate, t, 1)) return -1;
+    if (f->join && add_edge(rt, t, f->join, 1)) return -1;
+    return 0;
+}
+
+int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
+    const pto_rt_config *c = &rt->cfg;
+    if (atomic_load_explicit(&rt->aborting, memory_order_relaxed)) {
+        int code = err_code(rt);
+        return -(int64_t)(code ? code : PTO_RT_ESTATE);
+    }
+    if (!rt->submitted_any) { rt->submitted_any = 1; rt->first_submit_ns = now_ns(); }
+    if (d->args_size > PTO_RT_MAX_ARGS_BYTES)
+        return fail_submit(rt, PTO_RT_ETOOBIG, "task '%s': argument block of %u bytes exceeds the %u-byte limit",
+                           d->name, d->args_size, PTO_RT_MAX_ARGS_BYTES);
+    if (d->num_regions > PTO_RT_MAX_REGIONS)
+        return fail_submit(rt, PTO_RT_ETOOBIG, "task '%s': %u region accesses exceed the limit of %u",
+                           d->name, d->num_regions, PTO_RT_MAX_REGIONS);
+    if (d->exec_unit > PTO_RT_UNIT_CUBE)
+        return fail_submit(rt, PTO_RT_EINVAL, "task '%s': exec_unit %u is not VECTOR(0) or CUBE(1) (%u)", d->name, d->exec_unit, d->exec_unit);
+    uint32_t pool = 0;
+    if (c->pools == PTO_RT_POOLS_BY_EXEC_UNIT) pool = d->exec_unit;
+    else if (c->pools == PTO_RT_POOLS_CUSTOM) {
+        if (d->pool >= rt->npools)
+            return fail_submit(rt, PTO_RT_EINVAL, "task '%s': pool %u does not exist (%u pools)", d->name, d->pool, rt->npools);
+        pool = d->pool;
+    }
+    if (c->dispatch == PTO_RT_DISPATCH_BY && d->dispatch_key >= c->num_aicpus)
+        return fail_submit(rt, PTO_RT_EINVAL, "task '%s': dispatch_by chose AICPU %u but only %u exist",
+                           d->name, (unsigned)d->dispatch_key, c->num_aicpus);
+    for (uint32_t i = 0; i < d->num_regions; i++) {
+        const pto_rt_region *r = &d->regions[i];
+        if (r->rows < 0 || r->cols < 0 || r->elem_size < 1 || r->mode < 1 || r->mode > 3)
+            return fail_submit(rt, PTO_RT_EINVAL, "task '%s': region %u is malformed (negative extent, zero element size or bad mode %u)",
+                               d->name, i, r->mode);
+    }
+    uint64_t bytes = pto_rt_task_bytes(d->args_size, d->num_regions);
+    /* ---- task window ---- */
+    if (c->window_size) {
+        if (c->window_unit == PTO_RT_WINDOW_BYTES && bytes > c->window_size)
+            return fail_submit(rt, PTO_RT_EDEADLOCK, "task '%s' needs %u bytes of metadata but the task window holds only %u bytes",
+                               d->name, (unsigned)bytes, (unsigned)c->window_size);
+        if (window_full(rt, bytes)) {
+            rt->overflows++;
+            if (c->window_mode == PTO_RT_WINDOW_ABORT) {
+                set_error(rt, PTO_RT_EWINDOW, NULL, 0,
+                          "task window of %llu %s overflowed at task %llu ('%s') in ABORT mode",
+                          (unsigned long long)c->window_size,
+                          c->window_unit == PTO_RT_WINDOW_TASKS ? "tasks" : "bytes",
+                          (unsigned long long)rt->submitted_tasks, d->name ? d->name : "?");
+                return -(int64_t)PTO_RT_EWINDOW;
+            }
+            if (c->window_mode == PTO_RT_WINDOW_STALL) {
+                rt->stalls++;
+                if (!atomic_load(&rt->started) && c->start == PTO_RT_START_THRESHOLD) {
+                    set_error(rt, PTO_RT_EDEADLOCK, NULL, 0,
+                              "deadlock: the task window of %llu %s is full after %llu tasks but StartPolicy.threshold(%llu) "
+                              "keeps execution from starting",
+                              (unsigned long long)c->window_size,
+                              c->window_unit == PTO_RT_WINDOW_TASKS ? "tasks" : "bytes",
+                              (unsigned long long)rt->submitted_tasks, (unsigned long long)c->start_threshold);
+                    return -(int64_t)PTO_RT_EDEADLOCK;
+                }
+                rt_win_arg wa = {bytes};
+                orch_wait(rt, cond_window_room, &wa);
+                if (atomic_load(&rt->aborting)) return -(int64_t)err_code(rt);
+            }
+        }
+    }
+    /* ---- descriptor ---- */
+    size_t payload = round16(d->args_size) + (size_t)(rt->use_data ? d->num_regions : 0) * sizeof(rt_acc);
+    int large = payload > RT_PAYLOAD_SMALL;
+    rt_task *t = alloc_task(rt, large);
+    if (!t) return fail_submit(rt, PTO_RT_ENOMEM, "task '%s': out of memory for a descriptor (%u args bytes, %u regions)", d->name, d->args_size, d->num_regions);
+    init_task(t, K_TASK);
+    t->fn = d->fn;
+    t->name = d->name;
+    t->kernel_id = d->kernel_id;
+    t->unit = (uint8_t)d->exec_unit;
+    t->pool = (uint16_t)pool;
+    t->priority = d->priority;
+    t->args_size = (uint16_t)d->args_size;
+    t->win_bytes = (uint32_t)bytes;
+    if (d->args_size) memcpy(task_args(t), d->args, d->args_size);
+    int64_t index = (int64_t)rt->submitted_tasks;
+    t->task_index = index;
+    switch (c->dispatch) {
+    case PTO_RT_DISPATCH_ROUND_ROBIN: t->aicpu = (uint32_t)(rt->rr_counter++ % c->num_aicpus); break;
+    case PTO_RT_DISPATCH_AFFINITY: t->aicpu = (uint32_t)(d->dispatch_key % c->num_aicpus); break;
+    case PTO_RT_DISPATCH_HASH: t->aicpu = (uint32_t)(splitmix64(d->dispatch_key) % c->num_aicpus); break;
+    case PTO_RT_DISPATCH_BY: t->aicpu = (uint32_t)d->dispatch_key; break;
+    default: t->aicpu = UINT32_MAX; break;
+    }
+    if (c->num_streams) t->stream = (uint32_t)(d->stream_key % c->num_streams);
+    if (c->timing == PTO_RT_TIMING_INTERLEAVED) t->iq = (uint32_t)(d->stream_key % c->timing_param);
+    link_task(rt, t);
+    /* ---- dependencies ---- */
+    if (rt->use_data) {
+        rt_acc *acc = task_accs(t);
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < d->num_regions; i++) {
+            const pto_rt_region *r = &d->regions[i];
+            if (!r->rows || !r->cols) continue; /* empty box: touches nothing */
+            rt_entry *e = entry_get(rt, r);
+            if (!e) { set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory in the region table"); break; }
+            uint32_t m = r->mode;
+            acc[n].e = e;
+            acc[n].mode = m;
+            n++;
+            int bad = 0;
+            FOR_ENTRY_AND_NBRS(rt, e, X, {
+                if (atomic_load_explicit(&X->poisoned, memory_order_acquire))
+                    atomic_store_explicit(&t->poisoned, 1, memory_order_relaxed);
+                if (X->w && X->w->seq == X->w_seq) bad |= add_edge(rt, X->w, t, 1);
+                else if (c->trace && X->w_index >= 0) trace_edge(rt, X->w_index, index);
+                if (m & PTO_RT_WRITE)
+                    for (uint32_t q = 0; q < X->nrd; q++)
+                        if (X->rd[q].t->seq == X->rd[q].seq) bad |= add_edge(rt, X->rd[q].t, t, 0);
+            });
+            if (m & PTO_RT_WRITE) {
+                e->w = t;
+                e->w_seq = t->seq;
+                e->w_index = index;
+                e->nrd = 0;
+            } else {
+                bad |= add_reader(e, t);
+            }
+            if (bad) { set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory adding dependency edges"); break; }
+        }
+        t->nacc = (uint8_t)n;
+    }
+    if (rt->use_struct && struct_edges(rt, t))
+        set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory adding structural edges");
+    if (c->num_streams) {
+        rt_tref *sl = &rt->stream_last[t->stream];
+        if (sl->t && sl->t->seq == sl->seq) add_edge(rt, sl->t, t, 0);
+        sl->t = t;
+        sl->seq = t->seq;
+    }
+    rt->submitted_tasks++;
+    rt->submitted_bytes += bytes;
+    uint64_t inflight = rt->submitted_tasks - atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed);
+    if (inflight > rt->max_inflight) rt->max_inflight = inflight;
+    if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1) push_task(rt, &rt->workers[0], t);
+    if (c->start == PTO_RT_START_THRESHOLD && rt->submitted_tasks >= c->start_threshold) start_now(rt);
+    return index;
+}
+
+/* ---- structured scopes ---- */
+static rt_task *new_marker(pto_rt *rt, int kind, int scope_kind) {
+    rt_task *m = alloc_task(rt, 0);
+    if (!m) return NULL;
+    init_task(m, kind);
+    m->scope_kind = (uint8_t)scope_kind;
+    return m;
+}
+
+static void link_done_marker(pto_rt *rt, rt_task *m) {
+    atomic_store(&m->state, ST_DONE);
+    atomic_store(&m->succ, RT_CLOSED);
+    link_task(rt, m);
+    if (m->seq == atomic_load(&rt->retire_next)) try_retire(rt);
+}
+
+/* Link a join and drop its construction guard. */
+static void release_join(pto_rt *rt, rt_task *j) {
+    link_task(rt, j);
+    if (atomic_fetch_sub_explicit(&j->pending, 1, memory_order_acq_rel) == 1)
+        push_task(rt, &rt->workers[0], j);
+}
+
+static void drop_gate(pto_rt *rt, rt_frame *f) {
+    if (f->owns_gate && f->gate) release_task(rt, f->gate);
+    f->owns_gate = 0;
+}
+
+static int scope_fail(pto_rt *rt, const char *msg) {
+    set_error(rt, PTO_RT_ESCOPE, NULL, 0, "%s", msg);
+    return PTO_RT_ESCOPE;
+}
+
+int pto_rt_scope_begin(pto_rt *rt, int kind) {
+    if (atomic_load(&rt->aborting)) return err_code(rt);
+    if (kind != PTO_RT_SCOPE_PAR && kind != PTO_RT_SCOPE_SEQ) {
+        set_error(rt, PTO_RT_EINVAL, NULL, 0, "scope kind %d is not PAR(0) or SEQ(1)", kind);
+        return PTO_RT_EINVAL;
+    }
+    if (rt->depth >= (int)PTO_RT_MAX_SCOPE_DEPTH) return scope_fail(rt, "scopes nested deeper than PTO_RT_MAX_SCOPE_DEPTH");
+    rt_frame *par = &rt->frames[rt->depth];
+    rt_frame *f = &rt->frames[rt->depth + 1];
+    f->kind = kind;
+    f->gate = par->gate;
+    f->owns_gate = 0;
+    f->join = par->join;
+    if (rt->use_markers) {
+        rt_task *m = new_marker(rt, K_BEGIN, kind);
+        if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+        link_done_marker(rt, m);
+    }
+    if (kind == PTO_RT_SCOPE_SEQ && rt->use_struct) {
+        rt_task *j = new_marker(rt, K_NEXT, kind);
+        if (!j) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+        f->join = j;
+    }
+    rt->depth++;
+    return 0;
+}
+
+int pto_rt_scope_next(pto_rt *rt) {
+    if (atomic_load(&rt->aborting)) return err_code(rt);
+    if (rt->depth == 0 || rt->frames[rt->depth].kind != PTO_RT_SCOPE_SEQ)
+        return scope_fail(rt, "pto_rt_scope_next outside a SEQ scope");
+    rt_frame *f = &rt->frames[rt->depth];
+    if (rt->use_struct) {
+        rt_task *j = f->join;
+        rt_task *nj = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
+        if (!nj) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+        add_edge(rt, j, nj, 1); /* empty iterations still chain */
+        atomic_fetch_add(&j->refs, 1);
+        drop_gate(rt, f);
+        f->gate = j;
+        f->owns_gate = 1;
+        f->join = nj;
+        release_join(rt, j);
+    } else if (rt->use_markers) {
+        rt_task *m = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
+        if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+        link_done_marker(rt, m);
+    }
+    return 0;
+}
+
+int pto_rt_scope_end(pto_rt *rt) {
+    if (rt->depth == 0) return scope_fail(rt, "pto_rt_scope_end without a matching scope_begin");
+    rt_frame *f = &rt->frames[rt->depth];
+    rt_frame *par = &rt->frames[rt->depth - 1];
+    if (f->kind == PTO_RT_SCOPE_SEQ && rt->use_struct) {
+        rt_task *j = f->join;
+        j->kind = K_END;
+        if (par->join) add_edge(rt, j, par->join, 1);
+        drop_gate(rt, f);
+        release_join(rt, j);
+    } else {
+        drop_gate(rt, f);
+        if (rt->use_markers) {
+            rt_task *m = new_marker(rt, K_END, f->kind);
+            if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+            link_done_marker(rt, m);
+        }
+    }
+    rt->depth--;
+    return 0;
+}
+
+int pto_rt_wait_region(pto_rt *rt, const pto_rt_region *r) {
+    if (r->rows < 0 || r->cols < 0 || r->elem_size < 1) {
+        set_error(rt, PTO_RT_EINVAL, NULL, 0, "pto_rt_wait_region: malformed region");
+        return PTO_RT_EINVAL;
+    }
+    if (!rt->use_data) {
+        orch_wait(rt, cond_all_retired, NULL);
+        return err_code(rt);
+    }
+    if (!r->rows || !r->cols) return err_code(rt);
+    rt_entry *e = entry_get(rt, r);
+    if (!e) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+    size_t cap = 1 + (rt->use_overlap ? atomic_load(&e->nnb) : 0), n = 0;
+    rt_tref *v = malloc(cap * sizeof *v);
+    if (!v) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+    FOR_ENTRY_AND_NBRS(rt, e, X, {
+        if (X->w && n < cap) { v[n].t = X->w; v[n].seq = X->w_seq; n++; }
+    });
+    rt_wait_set ws = {v, n};
+    orch_wait(rt, cond_refs_done, &ws);
+    free(v);
+    return err_code(rt);
+}
+
+int pto_rt_finish(pto_rt *rt) {
+    if (rt->depth > 0) {
+        set_error(rt, PTO_RT_ESCOPE, NULL, 0, "%d scope(s) still open at finish: every scope_begin needs a scope_end",
+                  rt->depth);
+        while (rt->depth > 0) pto_rt_scope_end(rt);
+    }
+    uint64_t t_orch_end = now_ns();
+    if (rt->submitted_any && !rt->orch_ns) rt->orch_ns = t_orch_end - rt->first_submit_ns;
+    orch_wait(rt, cond_all_retired, NULL);
+    rt->finish_ns = now_ns();
+    return err_code(rt);
+}
+
+void pto_rt_destroy(pto_rt *rt) {
+    if (!rt) return;
+    if (rt->workers && rt->nworkers) {
+        while (rt->depth > 0) pto_rt_scope_end(rt);
+        orch_wait(rt, cond_all_retired, NULL);
+        atomic_store(&rt->stop, 1);
+        for (uint32_t p = 0; p < rt->npools; p++) wake_pool(&rt->pools[p], 1);
+        for (uint32_t i = 1; i < rt->nworkers; i++)
+            if (rt->workers[i].has_thread) pthread_join(rt->workers[i].th, NULL);
+        for (uint32_t i = 0; i < rt->nworkers; i++) free(rt->workers[i].dq.buf);
+    }
+    for (uint32_t p = 0; p < rt->npools; p++) {
+        free(rt->pools[p].heap);
+        pthread_mutex_destroy(&rt->pools[p].mu);
+        pthread_cond_destroy(&rt->pools[p].cv);
+    }
+    for (size_t i = 0; i < rt->ecap; i++) {
+        rt_entry *e = rt->etab[i];
+        if (!e) continue;
+        free(e->rd);
+        for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
+        free(e);
+    }
+    free(rt->etab);
+    for (size_t i = 0; i < rt->ccap; i++) free(rt->ctab[i].v);
+    free(rt->ctab);
+    free(rt->large_list);
+    for (size_t i = 0; i < rt->nslabs; i++) free(rt->slabs[i]);
+    free(rt->slabs);
+    free(rt->workers);
+    free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
+    free(rt->stream_end); free(rt->stream_last); free(rt->iclock); free(rt->v9_heap);
+    free(rt->wq_r); free(rt->wq_b);
+    free(rt->tev); free(rt->ted);
+    free(rt);
+}
+
+const pto_rt_error *pto_rt_error_info(const pto_rt *rt) { return &rt->err; }
+
+void pto_rt_get_stats(const pto_rt *rt, pto_rt_stats *s) {
+    memset(s, 0, sizeof *s);
+    s->task_count = rt->submitted_tasks;
+    for (uint32_t i = 0; i < rt->nworkers; i++) {
+        s->executed += rt->workers[i].executed;
+        s->failed += rt->workers[i].failed;
+        s->cancelled += rt->workers[i].cancelled;
+        s->steals += rt->workers[i].steals;
+    }
+    s->total_cycles = rt->makespan;
+    s->window_overflows = rt->overflows;
+    s->window_stalls = rt->stalls;
+    s->max_in_flight = rt->max_inflight;
+    s->edges = rt->edges;
+    s->wall_ms = rt->submitted_any && rt->finish_ns > rt->first_submit_ns
+                     ? (double)(rt->finish_ns - rt->first_submit_ns) / 1e6 : 0.0;
+    s->orchestration_ms = (double)rt->orch_ns / 1e6;
+    s->num_workers = rt->nworkers;
+    s->num_lanes = rt->nlanes;
+}
+
+int64_t pto_rt_worker_executed(const pto_rt *rt, uint32_t worker) {
+    return worker < rt->nworkers ? (int64_t)rt->workers[worker].executed : -1;
+}
+
+int32_t pto_rt_worker_pool(const pto_rt *rt, uint32_t worker) {
+    return worker < rt->nworkers ? (int32_t)rt->workers[worker].pool : -1;
+}
+
+int pto_rt_lane_stats(const pto_rt *rt, uint32_t lane, uint64_t *tasks, uint64_t *busy) {
+    if (lane >= rt->nlanes) return PTO_RT_EINVAL;
+    if (tasks) *tasks = rt->lane_tasks[lane];
+    if (busy) *busy = rt->lane_busy[lane];
+    return 0;
+}

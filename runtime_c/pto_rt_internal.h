@@ -1,0 +1,246 @@
+/* pto_rt_internal.h - private data structures of the pto-wsp runtime (not an API).
+ * Shared by pto_rt.c (submission, dependencies, workers, simulation) and pto_rt_trace.c.
+ * See docs/runtime.md for the design. */
+#ifndef PTO_RT_INTERNAL_H
+#define PTO_RT_INTERNAL_H
+
+#include "pto_rt.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+typedef struct rt_task rt_task;
+typedef struct rt_entry rt_entry;
+
+/* A dependency edge pred -> succ. The node is owned by succ (inline or in succ's overflow
+ * chunks) and pushed onto pred's lock-free successor stack. */
+typedef struct rt_edge {
+    rt_task *succ;
+    struct rt_edge *next;
+    uint32_t strong; /* 1: a failed/cancelled pred poisons succ (RAW, WAW, structure) */
+} rt_edge;
+
+#define RT_EDGE_CHUNK 30
+typedef struct rt_edge_chunk {
+    struct rt_edge_chunk *next;
+    uint32_t used;
+    rt_edge e[RT_EDGE_CHUNK];
+} rt_edge_chunk;
+
+enum { K_TASK = 0, K_BEGIN = 1, K_NEXT = 2, K_END = 3 };
+enum { ST_PENDING = 0, ST_DONE = 1, ST_FAILED = 2, ST_CANCELLED = 3 };
+
+typedef struct rt_acc {
+    rt_entry *e;
+    uint32_t mode;
+    uint32_t pad;
+} rt_acc;
+
+#define RT_INLINE_EDGES 3
+#define RT_PAYLOAD_SMALL 96u
+#define RT_PAYLOAD_LARGE (PTO_RT_MAX_ARGS_BYTES + PTO_RT_MAX_REGIONS * sizeof(rt_acc))
+
+struct rt_task {
+    uint64_t seq;                     /* position in the in-order list (set when linked)   */
+    _Atomic(rt_edge *) succ;          /* successor stack; RT_CLOSED once completed          */
+    atomic_int pending;               /* unfinished preds + 1 guard while being built       */
+    atomic_int state;                 /* ST_*                                               */
+    atomic_int poisoned;              /* a strong pred failed/cancelled                     */
+    atomic_int refs;                  /* joins: held by the orchestrator as a gate          */
+    _Atomic(rt_task *) next_in_order; /* submission-order list                              */
+    rt_task *qnext;                   /* ready queue / free list link                       */
+    pto_kernel_fn fn;
+    const char *name;
+    int64_t task_index;               /* kernel-task index, -1 for markers                  */
+    uint32_t kernel_id;
+    uint8_t kind, unit, nacc, scope_kind;
+    uint8_t large, pad8[3];
+    uint16_t pool, args_size;
+    int32_t priority;
+    uint32_t aicpu;                   /* dispatch target, UINT32_MAX = decided by the sim   */
+    uint32_t stream, iq;
+    uint32_t win_bytes;
+    int32_t worker, rc;
+    uint64_t cycles;
+    uint64_t wall_begin, wall_end;    /* ns since runtime creation (TRACE_WALL)             */
+    rt_task *last_pred;               /* cheap duplicate-edge filter                        */
+    uint32_t n_inl;
+    rt_edge inl[RT_INLINE_EDGES];
+    rt_edge_chunk *chunks;
+    _Alignas(16) unsigned char payload[]; /* args (rounded to 16) then rt_acc[nacc]         */
+};
+
+/* Neighbour list of an entry (BYTES_OVERLAP): append-only chunks, count published with
+ * release so the simulating thread can read while the orchestrator appends. */
+#define RT_NBR_CHUNK 14
+typedef struct rt_nbr_chunk {
+    struct rt_nbr_chunk *next;
+    rt_entry *e[RT_NBR_CHUNK];
+} rt_nbr_chunk;
+
+typedef struct rt_tref {
+    rt_task *t;
+    uint64_t seq;
+} rt_tref;
+
+/* One distinct region (exact box). Real-execution fields belong to the orchestrating
+ * thread; sim fields to the retiring thread. Never freed before pto_rt_destroy. */
+struct rt_entry {
+    uintptr_t addr;
+    int64_t rows, cols, rs, cs;
+    uint32_t elem, buf_id;
+    uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
+    uint64_t hash;
+    uint64_t stamp;                   /* neighbour-search dedup                             */
+    /* real execution */
+    rt_task *w;
+    uint64_t w_seq;
+    int64_t w_index;                  /* trace: kernel-task index of the last writer        */
+    rt_tref *rd;                      /* readers since the last write (may be finished)    */
+    uint32_t nrd, caprd;
+    atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
+    /* overlap neighbours */
+    rt_nbr_chunk *nb_head, *nb_tail;
+    atomic_uint nnb;
+    /* simulation */
+    uint64_t sim_w_end, sim_r_end;
+    uint32_t chunk_count;             /* how many address chunks it is registered in        */
+};
+
+typedef struct rt_deque {
+    atomic_flag lock;
+    rt_task **buf;
+    uint64_t cap, top, bot;
+} rt_deque;
+
+typedef struct rt_worker {
+    pto_rt *rt;
+    uint32_t id, pool, idx;
+    pthread_t th;
+    int has_thread;
+    rt_deque dq;
+    uint64_t executed, failed, cancelled, steals;
+    uint64_t rng;
+    char pad[64];
+} rt_worker;
+
+typedef struct rt_pool {
+    uint32_t first, n;                /* workers [first, first+n)                           */
+    atomic_flag qlock;
+    rt_task *qhead, *qtail;           /* FIFO                                               */
+    rt_task **heap;                   /* PRIORITY                                           */
+    size_t hn, hcap;
+    char pad0[64];
+    atomic_long avail;                /* queued tasks in this pool                          */
+    atomic_int sleepers;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char pad1[64];
+} rt_pool;
+
+typedef struct rt_frame {             /* orchestrator-side structured scope                 */
+    int kind;
+    rt_task *join;                    /* SEQ: join of the current iteration (or NULL)       */
+    rt_task *gate;                    /* join every task of this iteration waits for        */
+    int owns_gate;                    /* this frame holds a reference on gate               */
+} rt_frame;
+
+typedef struct rt_sframe {            /* simulation-side structured scope                   */
+    int kind;
+    uint64_t base, cur_end;
+} rt_sframe;
+
+typedef struct rt_trace_ev {
+    int64_t task_index;
+    uint64_t seq;
+    const char *name;
+    uint32_t kernel_id, lane;
+    int32_t worker, status;
+    uint64_t sim_start, sim_end;
+    uint64_t wall_begin, wall_end;
+} rt_trace_ev;
+
+typedef struct rt_trace_edge {
+    int64_t from, to;                 /* kernel-task indices                                */
+} rt_trace_edge;
+
+typedef struct rt_chunk_slot {        /* address-chunk index for BYTES_OVERLAP              */
+    uint64_t key;                     /* chunk number + 1 (0 = empty)                       */
+    rt_entry **v;
+    uint32_t n, cap;
+} rt_chunk_slot;
+
+struct pto_rt {
+    pto_rt_config cfg;
+    pto_rt_error err;
+    atomic_int err_set;               /* 0 none, 1 being written, 2 written                 */
+    atomic_int aborting;              /* fatal error: cancel everything not yet run         */
+    atomic_int started, stop;
+    atomic_int orch_sleeping;
+    uint32_t nworkers, npools, nlanes;
+    rt_worker *workers;
+    rt_pool pools[PTO_RT_MAX_POOLS];
+    int use_data, use_overlap, use_struct, use_markers;
+    uint64_t t0_ns, first_submit_ns, orch_ns, finish_ns;
+    int submitted_any;
+
+    /* descriptor pools: orchestrator-local free lists + lock-free returned stacks */
+    rt_task *free_small, *free_large;
+    _Atomic(rt_task *) ret_small, ret_large;
+    rt_edge_chunk *free_chunks;
+    _Atomic(rt_edge_chunk *) ret_chunks;
+    void **slabs;
+    size_t nslabs, capslabs;
+
+    /* in-order list */
+    rt_task dummy;                    /* initial anchor (never freed)                       */
+    unsigned char dummy_payload[16];
+    rt_task *tail;
+    uint64_t next_seq;
+    atomic_uint_fast64_t retire_next; /* seq of the next task to retire                     */
+    atomic_int retire_busy;
+    rt_task *anchor;
+    atomic_uint_fast64_t retired_tasks, retired_bytes;
+    uint64_t submitted_tasks, submitted_bytes;
+    uint64_t rr_counter;
+    uint64_t overflows, stalls, max_inflight, edges;
+
+    /* dependency tables (orchestrator) */
+    rt_entry **etab;
+    size_t ecap, ecount;
+    rt_chunk_slot *ctab;
+    size_t ccap, ccount;
+    rt_entry **large_list;
+    size_t nlarge, caplarge;
+    uint64_t stamp;
+    rt_tref *stream_last;
+    rt_frame frames[PTO_RT_MAX_SCOPE_DEPTH + 1];
+    int depth;
+    int scope_error;
+
+    /* simulation (retiring thread) */
+    uint64_t *lane_free, *lane_tasks, *lane_busy;
+    uint64_t *stream_end, *iclock;
+    uint64_t sim_k;                   /* kernel tasks simulated                             */
+    uint64_t batch_release, batch_max;
+    uint64_t makespan;
+    uint64_t *wq_r, *wq_b;            /* sim window deque (ring)                            */
+    size_t wq_cap, wq_head, wq_n;
+    uint64_t wq_bytes, wq_prefix;
+    rt_sframe sframes[PTO_RT_MAX_SCOPE_DEPTH + 1];
+    int sdepth;
+    uint64_t v9_issue;
+    uint64_t *v9_heap;
+    size_t v9_hn;
+
+    /* trace */
+    rt_trace_ev *tev;
+    size_t ntev, captev;
+    rt_trace_edge *ted;
+    size_t nted, capted;
+};
+
+#define RT_CLOSED ((rt_edge *)(uintptr_t)1)
+
+#endif
