@@ -1,0 +1,114 @@
+"""Exact overlap of strided 2-D boxes, and how each Deps mode turns regions into edges."""
+
+import random
+
+import pytest
+
+from conftest import C
+
+
+def box_bytes(addr, rows, cols, rs, cs, elem):
+    return {addr + i * rs + j * cs + b for i in range(rows) for j in range(cols) for b in range(elem)}
+
+
+def overlap(rtlib, a, b):
+    ffi, lib = rtlib
+    ra = ffi.new("pto_rt_region *", dict(addr=a[0], rows=a[1], cols=a[2], row_stride=a[3],
+                                          col_stride=a[4], elem_size=a[5], mode=1))
+    rb = ffi.new("pto_rt_region *", dict(addr=b[0], rows=b[1], cols=b[2], row_stride=b[3],
+                                          col_stride=b[4], elem_size=b[5], mode=1))
+    return bool(lib.pto_rt__boxes_overlap(ra, rb))
+
+
+BASE = 1 << 20
+LD = 64  # leading dimension (elements) of a float32 matrix
+
+
+def row_tile(r0, c0, h, w):
+    return (BASE + (r0 * LD + c0) * 4, h, w, LD * 4, 4, 4)
+
+
+def transposed(r0, c0, h, w):
+    """Box coordinates (i, j) -> matrix element (r0 + j, c0 + i): a transposed view."""
+    return (BASE + (r0 * LD + c0) * 4, h, w, 4, LD * 4, 4)
+
+
+def test_transposed_view_against_row_tile(rtlib):
+    # transposed view covering matrix rows 0..7, cols 0..3 vs a row tile at rows 0..1, cols 2..5
+    assert overlap(rtlib, transposed(0, 0, 4, 8), row_tile(0, 2, 2, 4))
+    # same bounding boxes interleave but bytes are disjoint: rows 0..7 cols 0..3 vs cols 4..7
+    assert not overlap(rtlib, transposed(0, 0, 4, 8), row_tile(0, 4, 8, 4))
+    # strided columns: every other column vs the columns in between
+    even = (BASE, 8, 4, LD * 4, 8, 4)
+    odd = (BASE + 4, 8, 4, LD * 4, 8, 4)
+    assert not overlap(rtlib, even, odd)
+    assert overlap(rtlib, even, (BASE + 8, 1, 1, 4, 4, 4))
+    # identical boxes and partial element overlap (misaligned element)
+    assert overlap(rtlib, row_tile(3, 3, 2, 2), row_tile(3, 3, 2, 2))
+    assert overlap(rtlib, (BASE, 1, 1, 8, 8, 8), (BASE + 7, 1, 1, 1, 1, 1))
+    assert not overlap(rtlib, (BASE, 1, 1, 8, 8, 8), (BASE + 8, 1, 1, 1, 1, 1))
+    # negative strides (flipped view)
+    flipped = (BASE + 7 * LD * 4, 8, 1, -LD * 4, 4, 4)
+    assert overlap(rtlib, flipped, row_tile(0, 0, 1, 1))
+    assert not overlap(rtlib, flipped, row_tile(0, 1, 8, 1))
+
+
+def test_random_boxes_match_brute_force(rtlib):
+    rnd = random.Random(1)
+    for _ in range(3000):
+        boxes = []
+        for _ in range(2):
+            elem = rnd.choice([1, 2, 4, 8])
+            rows, cols = rnd.randint(1, 6), rnd.randint(1, 6)
+            rs = rnd.choice([elem, elem * cols, rnd.randint(1, 40), -rnd.randint(1, 40)])
+            cs = rnd.choice([elem, rnd.randint(1, 40), -rnd.randint(1, 20)])
+            addr = BASE + rnd.randint(0, 300)
+            boxes.append((addr, rows, cols, rs, cs, elem))
+        a, b = boxes
+        want = bool(box_bytes(*a) & box_bytes(*b))
+        assert overlap(rtlib, a, b) == want, (a, b)
+
+
+def sim_total(make_rt, deps, regions_per_task, cycles=100):
+    rt = make_rt(num_threads=2, deps=deps, num_aicpus=len(regions_per_task))
+    for i, regs in enumerate(regions_per_task):
+        rt.rec(i, cycles=cycles, regions=[rt.region(*r) for r in regs])
+    assert rt.finish() == 0
+    return rt.stats().total_cycles
+
+
+def test_exact_mode_ignores_different_keys_overlap_mode_does_not(make_rt):
+    w = (*row_tile(0, 0, 4, 4), C["WRITE"])
+    r_same = (*row_tile(0, 0, 4, 4), C["READ"])
+    r_part = (*row_tile(2, 2, 4, 4), C["READ"])           # overlaps, different key
+    r_tr = (*transposed(0, 0, 4, 4), C["READ"])           # same bytes, transposed key
+    r_far = (*row_tile(8, 8, 4, 4), C["READ"])
+    assert sim_total(make_rt, C["EXACT"], [[w], [r_same]]) == 200
+    assert sim_total(make_rt, C["EXACT"], [[w], [r_part]]) == 100
+    assert sim_total(make_rt, C["EXACT"], [[w], [r_tr]]) == 100
+    assert sim_total(make_rt, C["OVERLAP"], [[w], [r_part]]) == 200
+    assert sim_total(make_rt, C["OVERLAP"], [[w], [r_tr]]) == 200
+    assert sim_total(make_rt, C["OVERLAP"], [[w], [r_far]]) == 100
+    assert sim_total(make_rt, C["HYBRID"], [[w], [r_part]]) == 200
+    # EXPLICIT ignores regions entirely (no scopes -> no edges)
+    assert sim_total(make_rt, C["EXPLICIT"], [[w], [r_same]]) == 100
+
+
+def test_war_through_overlap_neighbour(make_rt):
+    # reader of a transposed view, then a writer of an overlapping row tile: WAR
+    rd = (*transposed(0, 0, 4, 8), C["READ"])
+    wr = (*row_tile(1, 1, 1, 1), C["WRITE"])
+    assert sim_total(make_rt, C["OVERLAP"], [[rd], [wr]]) == 200
+    wr_far = (*row_tile(1, 5, 1, 1), C["WRITE"])
+    assert sim_total(make_rt, C["OVERLAP"], [[rd], [wr_far]]) == 100
+
+
+def test_large_region_against_tiles(make_rt):
+    """A region spanning many address chunks (whole 2048x2048 f32 matrix) vs tiles."""
+    ld = 2048
+    whole = (BASE, ld, ld, ld * 4, 4, 4, C["READ"])
+    t_in = (BASE + (100 * ld + 100) * 4, 4, 4, ld * 4, 4, 4, C["WRITE"])
+    t_out = (BASE + ld * ld * 4 + 64, 4, 4, ld * 4, 4, 4, C["WRITE"])
+    assert sim_total(make_rt, C["OVERLAP"], [[t_in], [whole]]) == 200
+    assert sim_total(make_rt, C["OVERLAP"], [[whole], [t_in]]) == 200
+    assert sim_total(make_rt, C["OVERLAP"], [[whole], [t_out]]) == 100
