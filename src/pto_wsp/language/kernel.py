@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from pathlib import Path
 
 from ..errors import SourceLoc, TypeCheckError, user_location
@@ -122,13 +123,15 @@ def _param(name: str, annot, default, loc) -> Param:
 class KernelRef:
     """A kernel: signature plus traced (or custom) body. Index with axes to call it."""
 
-    def __init__(self, fn, custom: CustomBody | None, name: str | None):
+    def __init__(self, fn, custom: CustomBody | None, name: str | None, scope: dict | None = None):
         self.fn = fn
         self.name = name or fn.__name__
         code = fn.__code__
         self.loc = SourceLoc(code.co_filename, code.co_firstlineno)
         try:
-            annots = inspect.get_annotations(fn, eval_str=True)
+            # ``scope``: the defining frame's locals, so string annotations
+            # (``from __future__ import annotations``) may name local variables
+            annots = inspect.get_annotations(fn, eval_str=True, locals=scope)
         except Exception as e:
             raise TypeCheckError(f"cannot evaluate the annotations of kernel '{self.name}': {e}",
                                  self.loc) from None
@@ -210,10 +213,11 @@ def kernel(fn=None, *, name: str | None = None, cpp_src: str | None = None,
     """
     loc = user_location()
 
-    def wrap(f):
+    def wrap(f, scope=None):
+        scope = scope if scope is not None else sys._getframe(1).f_locals
         return KernelRef(f, _custom(loc, cpp_src, tuple(cpp_includes), cpp_body_path,
-                                    cpp_tu_path, language), name)
-    return wrap(fn) if fn is not None else wrap
+                                    cpp_tu_path, language), name, scope)
+    return wrap(fn, sys._getframe(1).f_locals) if fn is not None else wrap
 
 
 jit_kernel = kernel

@@ -77,7 +77,10 @@ def _shipped_files_digest() -> str:
 
 def compiler_argv() -> list[str]:
     """Compiler command prefix: ``$CC``, optimisation flags, then ``$CFLAGS``."""
-    return (shlex.split(knobs.CC.get()) + ["-std=gnu11", "-fPIC", "-shared", "-pthread"]
+    # implicit declarations are errors: a call of a missing tile-library function must not
+    # become an unresolved symbol at load time
+    return (shlex.split(knobs.CC.get()) + ["-std=gnu11", "-fPIC", "-shared", "-pthread",
+                                           "-Werror=implicit-function-declaration"]
             + shlex.split(knobs.OPT.get()) + shlex.split(knobs.CFLAGS.get()))
 
 
@@ -124,9 +127,11 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
     ms = (time.perf_counter() - t0) * 1e3
     try:
         module = _import(modname, so_path)
-    except ImportError:
-        # The entry passed the digest check but does not load (e.g. a foreign toolchain's
-        # file): rebuild once.
+    except ImportError as e:
+        if compiled:
+            raise CompileError(f"the freshly built module does not load: {e}",
+                               hint=f"sources are in {final}") from None
+        # A cached entry passed the digest check but does not load: rebuild it once.
         with _file_lock(root / f"{key[:32]}.lock"):
             shutil.rmtree(final, ignore_errors=True)
             _compile(root, final, modname, cdef, source, extra_sources, incs, argv)

@@ -177,12 +177,9 @@ class _Lowerer:
             return f"memcpy({d}, {srcs[0]}, sizeof({d}));\n    " + \
                 self._matmul(code, d, srcs[1:], op.operands)
         if code in ("trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin",
-                    "tslice_even", "tslice_odd"):
-            st = src_t[0]
-            return f"cyc += pto_{code}_{s0}({d}, {srcs[0]}, {st.rows}, {st.cols});"
-        if code == "tinterleave":
-            st = src_t[0]
-            return f"cyc += pto_{code}_{s0}({d}, {srcs[0]}, {srcs[1]}, {st.rows}, {st.cols});"
+                    "tslice_even", "tslice_odd", "tinterleave"):
+            st = src_t[0]  # shape-changing ops take the source shape
+            return f"cyc += pto_{code}_{s0}({d}, {', '.join(srcs)}, {st.rows}, {st.cols});"
         if code == "tcvt":
             mode = f"PTO_RM_{attrs['round'].upper()}"
             assert attrs["round"] in ROUND_MODES
@@ -204,7 +201,7 @@ class _Lowerer:
                     f"{idx}[r * {C} + c] = (uint32_t)c;\n    "
                     f"cyc += pto_tsort32_{s0}({d}, (uint32_t *){dsts[1]}, {srcs[0]}, {idx}, "
                     f"{R}, {C});")
-        if code in ("trsubs", "trdivs"):
+        if code in ("trsubs", "trdivs"):  # s - x, s / x take (dst, s, src)
             return f"cyc += pto_{code}_{s0}({d}, {srcs[1]}, {srcs[0]}, {R}, {C});"
         if code == "tsel":
             return f"cyc += pto_tsel_{sfx(t.dtype)}({d}, {', '.join(srcs)}, {R}, {C});"
