@@ -148,7 +148,7 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
 #define PTO_S_f32 float
 #define PTO_S_f64 double
 #define PTO_S_f16 _Float16
-#define PTO_S_bf16 float /* rounded to bf16 (RNE) on entry, like a bf16 scalar register */
+#define PTO_S_bf16 double /* rounded once to bf16 (RNE) on entry, like a bf16 scalar register */
 #define PTO_S_i8 int8_t
 #define PTO_S_i16 int16_t
 #define PTO_S_i32 int32_t
@@ -161,7 +161,7 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
 #define PTO_SC_f32(s) (s)
 #define PTO_SC_f64(s) (s)
 #define PTO_SC_f16(s) ((float)(s))
-#define PTO_SC_bf16(s) pto_bf16_to_f32(pto_f32_to_bf16(s))
+#define PTO_SC_bf16(s) pto_bf16_to_f32(pto_f64_to_bf16(s))
 #define PTO_SC_i8(s) (s)
 #define PTO_SC_i16(s) (s)
 #define PTO_SC_i32(s) (s)

@@ -201,8 +201,8 @@ PTO__FLOATS(PTO__DEF_BINS, tdivs, PTO__F_DIV, PTO_COST_TRANS)
 PTO__FLOATS(PTO__DEF_BINS, tmaxs, PTO__F_MAX, PTO_COST_ALU)
 PTO__FLOATS(PTO__DEF_BINS, tmins, PTO__F_MIN, PTO_COST_ALU)
 PTO__FLOATS(PTO__DEF_BINS, trems, PTO__F_REM, PTO_COST_TRANS)
-PTO__FLOATS(PTO__DEF_BINS_REV, tsubs_rev, PTO__F_SUB, PTO_COST_ALU)
-PTO__FLOATS(PTO__DEF_BINS_REV, tdivs_rev, PTO__F_DIV, PTO_COST_TRANS)
+PTO__FLOATS(PTO__DEF_BINS_REV, trsubs, PTO__F_SUB, PTO_COST_ALU)
+PTO__FLOATS(PTO__DEF_BINS_REV, trdivs, PTO__F_DIV, PTO_COST_TRANS)
 PTO__INTS(PTO__DEF_BINS, tadds, PTO__I_ADD, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_BINS, tsubs, PTO__I_SUB, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_BINS, tmuls, PTO__I_MUL, PTO_COST_ALU)
@@ -218,9 +218,9 @@ PTO__INTS(PTO__DEF_BINS, txors, PTO__I_XOR, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_BINS, tshls, PTO__I_SHL, PTO_COST_ALU)
 PTO__SINTS(PTO__DEF_BINS, tshrs, PTO__S_SHR, PTO_COST_ALU)
 PTO__UINTS(PTO__DEF_BINS, tshrs, PTO__U_SHR, PTO_COST_ALU)
-PTO__INTS(PTO__DEF_BINS_REV, tsubs_rev, PTO__I_SUB, PTO_COST_ALU)
-PTO__SINTS(PTO__DEF_BINS_REV, tdivs_rev, PTO__S_DIV, PTO_COST_TRANS)
-PTO__UINTS(PTO__DEF_BINS_REV, tdivs_rev, PTO__U_DIV, PTO_COST_TRANS)
+PTO__INTS(PTO__DEF_BINS_REV, trsubs, PTO__I_SUB, PTO_COST_ALU)
+PTO__SINTS(PTO__DEF_BINS_REV, trdivs, PTO__S_DIV, PTO_COST_TRANS)
+PTO__UINTS(PTO__DEF_BINS_REV, trdivs, PTO__U_DIV, PTO_COST_TRANS)
 
 /* ---- unary ---------------------------------------------------------------------------------- */
 PTO__FLOATS(PTO__DEF_UND, texp, PTO__D_EXP)
@@ -238,6 +238,10 @@ PTO__SINTS(PTO__DEF_UN, tabs, PTO__I_ABS, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_UN, tneg, PTO__I_NEG, PTO_COST_ALU)
 PTO__SINTS(PTO__DEF_UN, trelu, PTO__I_RELU, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_UN, tnot, PTO__I_NOT, PTO_COST_ALU)
+/* unsigned: |x| = x and relu(x) = x (copies, so every integer dtype has the full unary set) */
+#define PTO__U_ID(s, x) (x)
+PTO__UINTS(PTO__DEF_UN, tabs, PTO__U_ID, PTO_COST_ALU)
+PTO__UINTS(PTO__DEF_UN, trelu, PTO__U_ID, PTO_COST_ALU)
 
 /* ---- compare / select ------------------------------------------------------------------------
  * TCMP/TCMPS write one byte per element (1 = true, 0 = false); comparisons are exact IEEE
@@ -323,38 +327,39 @@ PTO__ALL(PTO__DEF_CMPSEL, _)
         memcpy(dst, src, (size_t)((int64_t)rows * cols) * sizeof(PTO_T_##sfx));                  \
         return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
     }                                                                                             \
-    /* (rows, cols) = dst shape; src is rows x 2*cols */                                          \
+    /* (rows, cols) = SOURCE shape (cols even); dst is rows x cols/2 */                         \
     static inline uint64_t pto_tslice_even_##sfx(PTO_T_##sfx *restrict dst,                       \
                                                  const PTO_T_##sfx *restrict src, int rows,       \
                                                  int cols)                                        \
     {                                                                                             \
+        const int h = cols / 2;                                                                   \
         for (int i = 0; i < rows; ++i)                                                            \
-            for (int j = 0; j < cols; ++j)                                                        \
-                dst[(int64_t)i * cols + j] = src[(int64_t)i * 2 * cols + 2 * j];                  \
-        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+            for (int j = 0; j < h; ++j)                                                           \
+                dst[(int64_t)i * h + j] = src[(int64_t)i * cols + 2 * j];                         \
+        return pto__cost_ew(PTO_COST_ALU, rows, h, PTO_ES_##sfx);                                 \
     }                                                                                             \
     static inline uint64_t pto_tslice_odd_##sfx(PTO_T_##sfx *restrict dst,                        \
                                                 const PTO_T_##sfx *restrict src, int rows,        \
                                                 int cols)                                         \
     {                                                                                             \
+        const int h = cols / 2;                                                                   \
         for (int i = 0; i < rows; ++i)                                                            \
-            for (int j = 0; j < cols; ++j)                                                        \
-                dst[(int64_t)i * cols + j] = src[(int64_t)i * 2 * cols + 2 * j + 1];              \
-        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+            for (int j = 0; j < h; ++j)                                                           \
+                dst[(int64_t)i * h + j] = src[(int64_t)i * cols + 2 * j + 1];                     \
+        return pto__cost_ew(PTO_COST_ALU, rows, h, PTO_ES_##sfx);                                 \
     }                                                                                             \
-    /* (rows, cols) = dst shape (cols even); a and b are rows x cols/2 */                         \
+    /* (rows, cols) = SOURCE shape of a and b; dst is rows x 2*cols */                            \
     static inline uint64_t pto_tinterleave_##sfx(PTO_T_##sfx *restrict dst,                       \
                                                  const PTO_T_##sfx *restrict a,                   \
                                                  const PTO_T_##sfx *restrict b, int rows,         \
                                                  int cols)                                        \
     {                                                                                             \
-        const int h = cols / 2;                                                                   \
         for (int i = 0; i < rows; ++i)                                                            \
-            for (int j = 0; j < h; ++j) {                                                         \
-                dst[(int64_t)i * cols + 2 * j] = a[(int64_t)i * h + j];                           \
-                dst[(int64_t)i * cols + 2 * j + 1] = b[(int64_t)i * h + j];                       \
+            for (int j = 0; j < cols; ++j) {                                                      \
+                dst[(int64_t)i * 2 * cols + 2 * j] = a[(int64_t)i * cols + j];                    \
+                dst[(int64_t)i * 2 * cols + 2 * j + 1] = b[(int64_t)i * cols + j];                \
             }                                                                                     \
-        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+        return pto__cost_ew(PTO_COST_ALU, rows, 2 * cols, PTO_ES_##sfx);                          \
     }
 PTO__FLOATS(PTO__DEF_FILL, PTO__CI_F)
 PTO__INTS(PTO__DEF_FILL, PTO__CI_I)

@@ -43,9 +43,9 @@ def catalogue():
     add(BITWISE, INTS, "TTTii")
     add([b + "s" for b in BINARY], ALL, "TTSii")
     add([b + "s" for b in BITWISE], INTS, "TTSii")
-    add(("tsubs_rev", "tdivs_rev"), ALL, "TSTii")
+    add(("trsubs", "trdivs"), ALL, "TSTii")
     add(TRANSC, FLOATS, "TTii")
-    add(("tabs", "trelu"), FLOATS + SINTS, "TTii")
+    add(("tabs", "trelu"), ALL, "TTii")
     add(("tneg",), ALL, "TTii")
     add(("tnot",), INTS, "TTii")
     add(("tcmp",), ALL, "TTTiii")
@@ -68,7 +68,7 @@ def catalogue():
     return out
 
 
-_SCALAR_CAST = {"f32": "float", "f64": "double", "f16": "_Float16", "bf16": "float",
+_SCALAR_CAST = {"f32": "float", "f64": "double", "f16": "_Float16", "bf16": "double",
                 "i8": "int8_t", "i16": "int16_t", "i32": "int32_t", "i64": "int64_t",
                 "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t"}
 
