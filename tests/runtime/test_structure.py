@@ -1,0 +1,181 @@
+"""Structured scopes: Deps.explicit / hybrid edges and the v9 compatibility timing model."""
+
+import heapq
+import random
+
+import pytest
+
+from conftest import C
+
+
+def run(make_rt, program, **cfg):
+    """program: list of ('begin', kind) | ('next',) | ('end',) | ('task', cycles, regions)."""
+    rt = make_rt(trace=C["TRACE_CYCLES"], **cfg)
+    buf = rt.ffi.new("double[]", 1024)
+    base = int(rt.ffi.cast("uintptr_t", buf))
+    n = 0
+    for ev in program:
+        if ev[0] == "begin":
+            rt.begin(ev[1])
+        elif ev[0] == "next":
+            rt.next()
+        elif ev[0] == "end":
+            rt.end()
+        else:
+            regs = [rt.tile(base + 128 * t, m) for (t, m) in (ev[2] if len(ev) > 2 else ())]
+            rt.rec(n, cycles=ev[1], regions=regs)
+            n += 1
+    assert rt.finish() == 0
+    return rt
+
+
+def starts(rt):
+    return [e[2] for e in rt.events()]
+
+
+SEQ, PAR = C["SEQ"], C["PAR"]
+
+
+def test_explicit_seq_chains_iterations(make_rt):
+    prog = [("begin", SEQ), ("task", 100), ("task", 50), ("next",), ("task", 10), ("next",),
+            ("next",), ("task", 5), ("end",), ("task", 7)]
+    rt = run(make_rt, prog, num_threads=2, deps=C["EXPLICIT"], num_aicpus=5)
+    assert starts(rt) == [0, 0, 100, 110, 0]
+    assert rt.stats().total_cycles == 115
+
+
+def test_explicit_nested_scopes(make_rt):
+    prog = [("begin", SEQ),
+            ("begin", PAR), ("task", 10), ("begin", SEQ), ("task", 20), ("next",), ("task", 30),
+            ("end",), ("end",),
+            ("next",), ("task", 1), ("end",)]
+    rt = run(make_rt, prog, num_threads=2, deps=C["EXPLICIT"], num_aicpus=4)
+    assert starts(rt) == [0, 0, 20, 50]
+
+
+def test_explicit_ignores_data_hybrid_uses_both(make_rt):
+    prog = [("begin", PAR), ("task", 100, [(0, C["WRITE"])]), ("task", 100, [(0, C["WRITE"])]),
+            ("end",)]
+    assert run(make_rt, prog, num_threads=2, deps=C["EXPLICIT"], num_aicpus=2).stats().total_cycles == 100
+    assert run(make_rt, prog, num_threads=2, deps=C["HYBRID"], num_aicpus=2).stats().total_cycles == 200
+    prog2 = [("begin", SEQ), ("task", 100, [(0, C["WRITE"])]), ("next",), ("task", 100, [(1, C["WRITE"])]),
+             ("end",)]
+    assert run(make_rt, prog2, num_threads=2, deps=C["HYBRID"], num_aicpus=2).stats().total_cycles == 200
+    assert run(make_rt, prog2, num_threads=2, deps=C["OVERLAP"], num_aicpus=2).stats().total_cycles == 100
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_explicit_real_order_across_iterations(make_rt, threads):
+    rt = make_rt(num_threads=threads, deps=C["EXPLICIT"], log_size=1024)
+    rt.begin(SEQ)
+    for it in range(20):
+        if it:
+            rt.next()
+        for j in range(4):
+            rt.rec(it, sleep_us=(j * 97) % 300)
+    rt.end()
+    assert rt.finish() == 0
+    o = rt.order()
+    assert o == sorted(o) and len(o) == 80
+
+
+def test_failure_cancels_later_iterations_in_explicit_mode(make_rt):
+    rt = make_rt(num_threads=2, deps=C["EXPLICIT"])
+    rt.begin(SEQ)
+    rt.rec(0)
+    rt.rec(1, rc=5)
+    rt.next()
+    rt.rec(2)
+    rt.next()
+    rt.rec(3)
+    rt.end()
+    rt.rec(4)  # outside the scope: independent
+    assert rt.finish() == C["EKERNEL"]
+    assert sorted(rt.order()) == [0, 1, 4] and rt.stats().cancelled == 2
+
+
+# ------------------------------------------------------------------ v9 compatibility
+def v9_reference(program, aicpus, window):
+    issue, heap, free, rr = 0, [], [0] * aicpus, 0
+    frames = [["par", 0, 0]]
+    ends = []
+    for ev in program:
+        top = frames[-1]
+        if ev[0] == "begin":
+            frames.append([ev[1], top[1], top[1]])
+        elif ev[0] == "next":
+            top[1] = max(top[1], top[2])
+        elif ev[0] == "end":
+            ch = frames.pop()
+            frames[-1][2] = max(frames[-1][2], ch[2], ch[1])
+        else:
+            ready = top[1]
+            issue = max(issue, ready)
+            if window and len(heap) >= window:
+                issue = max(issue, heapq.heappop(heap))
+            w = rr % aicpus
+            rr += 1
+            start = max(free[w], issue)
+            end = start + ev[1]
+            free[w] = end
+            if window:
+                heapq.heappush(heap, end)
+            top[2] = max(top[2], end)
+            ends.append(end)
+    root = frames[0]
+    return max(root[2], root[1])
+
+
+def random_program(rnd, depth=0, budget=None):
+    budget = budget if budget is not None else [60]
+    out = []
+    while budget[0] > 0 and rnd.random() < 0.85:
+        r = rnd.random()
+        if r < 0.55 or depth >= 3:
+            out.append(("task", rnd.randint(1, 100), [(rnd.randint(0, 5), rnd.choice([1, 2, 3]))]))
+            budget[0] -= 1
+        else:
+            kind = rnd.choice([SEQ, PAR])
+            out.append(("begin", kind))
+            for i in range(rnd.randint(1, 3)):
+                if i and kind == SEQ:
+                    out.append(("next",))
+                out.extend(random_program(rnd, depth + 1, budget))
+            out.append(("end",))
+    return out
+
+
+def test_v9_head_of_line_issue_clock(make_rt):
+    prog = [("begin", SEQ), ("task", 100), ("next",), ("task", 100), ("end",), ("task", 10)]
+    v9 = run(make_rt, prog, num_threads=2, deps=C["EXPLICIT"], v9_compat=1, num_aicpus=3)
+    new = run(make_rt, prog, num_threads=2, deps=C["EXPLICIT"], num_aicpus=3)
+    assert starts(v9) == [0, 100, 100]   # monotone issue clock holds the root task back
+    assert starts(new) == [0, 100, 0]
+
+
+def test_v9_window_advances_issue_to_earliest_end(make_rt):
+    prog = [("begin", PAR)] + [("task", c) for c in (100, 10, 10, 10)] + [("end",)]
+    v9 = run(make_rt, prog, num_threads=2, v9_compat=1, num_aicpus=4, window_size=2)
+    assert starts(v9) == [0, 0, 10, 20] and v9.stats().total_cycles == 100
+    new = run(make_rt, prog, num_threads=2, num_aicpus=4, window_size=2)
+    # in-order retirement: a window slot frees when every earlier task has ended
+    assert starts(new) == [0, 0, 100, 100] and new.stats().total_cycles == 110
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_v9_matches_reference_model(make_rt, seed):
+    rnd = random.Random(seed)
+    prog = random_program(rnd)
+    aicpus, window = rnd.randint(1, 4), rnd.choice([0, 1, 2, 5])
+    want = v9_reference(prog, aicpus, window)
+    for deps in ("OVERLAP", "EXPLICIT"):
+        for threads in (1, 3):
+            rt = run(make_rt, prog, num_threads=threads, deps=C[deps], v9_compat=1,
+                     num_aicpus=aicpus, window_size=window)
+            assert rt.stats().total_cycles == want
+
+
+def test_v9_bytes_window_rejected(rtlib):
+    from conftest import Runtime
+    with pytest.raises(ValueError, match="v9"):
+        Runtime(rtlib, v9_compat=1, window_size=100, window_unit=C["BYTES"])
