@@ -447,8 +447,6 @@ static int add_edge(pto_rt *rt, rt_task *pred, rt_task *t, int strong) {
                                                       memory_order_relaxed)) {
                 rt->edges++;
                 t->last_pred = pred;
-                if (rt->cfg.trace && pred->kind == K_TASK && t->kind == K_TASK)
-                    trace_edge(rt, pred->task_index, t->task_index);
                 return 0;
             }
         }
@@ -1436,10 +1434,13 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
                 if (atomic_load_explicit(&X->poisoned, memory_order_acquire))
                     atomic_store_explicit(&t->poisoned, 1, memory_order_relaxed);
                 if (X->w && X->w->seq == X->w_seq) bad |= add_edge(rt, X->w, t, 1);
-                else if (c->trace && X->w_index >= 0) trace_edge(rt, X->w_index, index);
+                if (c->trace && X->w_index >= 0) trace_edge(rt, X->w_index, index);
                 if (m & PTO_RT_WRITE)
                     for (uint32_t q = 0; q < X->nrd; q++)
-                        if (X->rd[q].t->seq == X->rd[q].seq) bad |= add_edge(rt, X->rd[q].t, t, 0);
+                        if (X->rd[q].t->seq == X->rd[q].seq) {
+                            if (c->trace) trace_edge(rt, X->rd[q].t->task_index, index);
+                            bad |= add_edge(rt, X->rd[q].t, t, 0);
+                        }
             });
             if (m & PTO_RT_WRITE) {
                 e->w = t;
@@ -1457,7 +1458,10 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
         set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory adding structural edges");
     if (c->num_streams) {
         rt_tref *sl = &rt->stream_last[t->stream];
-        if (sl->t && sl->t->seq == sl->seq) add_edge(rt, sl->t, t, 0);
+        if (sl->t && sl->t->seq == sl->seq) {
+            if (c->trace) trace_edge(rt, sl->t->task_index, index);
+            add_edge(rt, sl->t, t, 0);
+        }
         sl->t = t;
         sl->seq = t->seq;
     }
