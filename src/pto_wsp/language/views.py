@@ -104,8 +104,10 @@ def _item(raw, extent: int, loc):
 def _compose(outer: Slice, inner, loc):
     """Apply ``inner`` (an Index or Slice relative to ``outer``) to the slice ``outer``."""
     def at(e):
-        return irx.Binary("add", outer.start, irx.Binary("mul", e, irx.Const(outer.step), loc),
-                          loc) if outer.step != 1 else irx.Binary("add", outer.start, e, loc)
+        scaled = e if outer.step == 1 else irx.Binary("mul", e, irx.Const(outer.step), loc)
+        pos = irx.Binary("add", outer.start, scaled, loc)
+        c = irx.const_value(pos)
+        return irx.Const(c, loc=loc) if c is not None else pos
     if isinstance(inner, Index):
         return Index(at(inner.expr))
     return Slice(at(inner.start), inner.size, inner.step * outer.step)
