@@ -379,10 +379,9 @@ class _ToIR(Transformer_NonRecursive):
                          custom, str(unit), loc)
 
     def r_kernel_body(self, c, loc):
-        first, second = c
-        if isinstance(first, ir.CustomBody):
-            return (), first
-        return first, second
+        if isinstance(c[0], ir.CustomBody):
+            return (), c[0]
+        return c[0], c[1]
 
     def r_ops(self, c, loc):
         return tuple(c)
