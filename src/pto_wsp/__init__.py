@@ -10,6 +10,8 @@ from .errors import (ChannelClosed, ChannelError, ChannelFull, CompileError, Dea
                      ExecutionError, IRConversionError, KernelError, PtoError, PtoSyntaxError,
                      ScheduleError, TypeCheckError, WindowOverflowError)
 from .language import pto
+from .language.csp import (Channel, Event, connect, consume, process, query, record, replicate,
+                           send, synchronize)
 from .language.kernel import Constexpr, In, InOut, Out, Scalar, Tile, jit_kernel, kernel
 from .language.scalar import (cast, slot_u64, symbol_f32, symbol_i64, symbol_ptr, symbol_u64,
                               where)
@@ -30,6 +32,9 @@ __all__ = [
     "workload", "P", "Workload", "combine", "sequential",
     "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32", "symbol_ptr", "slot_u64",
     "slot_set_u64", "slot_load_u64",
+    # CSP
+    "Channel", "Event", "process", "send", "consume", "connect", "replicate", "record",
+    "synchronize", "query",
     # schedules
     "DispatchPolicy", "TimingPolicy", "TaskWindow", "WindowMode", "Deps", "ReadyPolicy",
     "StartPolicy", "TracePolicy", "Pools",

@@ -14,6 +14,7 @@ like a compiler diagnostic::
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_SKIP_FILES = {contextlib.__file__}  # our `with` scopes run through contextlib frames
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def user_location(skip_internal: bool = True) -> SourceLoc | None:
     f = sys._getframe(1)
     while f is not None:
         fname = f.f_code.co_filename
-        if not (skip_internal and os.path.abspath(fname).startswith(_PKG_DIR)):
+        if not (skip_internal and (os.path.abspath(fname).startswith(_PKG_DIR)
+                                   or fname in _SKIP_FILES)):
             return SourceLoc(fname, f.f_lineno, _frame_col(f))
         f = f.f_back
     return None

@@ -235,12 +235,13 @@ def test_when_chains_and_predicates_are_expressions():
                 if b < 2:
                     pass
         w2()
-    with pytest.raises(TypeCheckError, match="P.when needs a scalar expression"):
+    with pytest.raises(TypeCheckError, match="P.when needs a scalar expression") as ei:
         @workload
         def w3():
-            with P.when(True):
+            with P.when(True):  # MARK-when
                 pass
         w3()
+    assert ei.value.loc.line == line_of("MARK-when")
     with pytest.raises(TypeCheckError, match="must directly follow"):
         @workload
         def w4():

@@ -80,6 +80,18 @@ class Slot(ScalarExpr):
 
 
 @dataclass(frozen=True)
+class ChannelPending(ScalarExpr):
+    """1 if a token is waiting on ``channel`` (``query(event)``), else 0."""
+
+    channel: str
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return DType.BOOL
+
+
+@dataclass(frozen=True)
 class AxisSize(ScalarExpr):
     """Size of an axis: a dense axis' extent, or a ragged/sparse row length at ``outer``."""
 

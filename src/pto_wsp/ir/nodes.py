@@ -291,8 +291,19 @@ class ChannelDecl:
 
 @dataclass(frozen=True)
 class Send:
+    """Run ``call`` and put a token on ``channel`` when it completes (``call=None``: a bare
+    token, e.g. ``record(event)``)."""
+
     channel: str
-    call: Call
+    call: Call | None
+    loc: SourceLoc | None = field(**_LOC)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Receive one token from ``channel`` (``synchronize(event)``)."""
+
+    channel: str
     loc: SourceLoc | None = field(**_LOC)
 
 
@@ -324,7 +335,7 @@ class Pipe:
     loc: SourceLoc | None = field(**_LOC)
 
 
-Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Consume, Pipe]
+Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Wait, Consume, Pipe]
 
 
 @dataclass(frozen=True)
@@ -374,5 +385,5 @@ def walk_stmts(stmts):
                 yield from walk_stmts(part)
         elif isinstance(s, Pipe):
             yield from walk_stmts(s.processes)
-        elif isinstance(s, Send):
+        elif isinstance(s, Send) and s.call is not None:
             yield s.call

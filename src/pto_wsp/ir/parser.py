@@ -70,9 +70,10 @@ def parse_expr(text: str, filename: str = "<string>") -> irx.ScalarExpr:
 _TERMINAL_WORDS = {
     "VNAME": "a %name", "GNAME": "an @name", "VALUE": "a %N value", "SYMREF": "a $symbol",
     "INT": "an integer", "FLOAT": "a floating-point number", "STRING": 'a "string"',
-    "NAME": "a name", "DTYPE": "a dtype (f32, i64, ...)", "TILE": "a tile type tile<RxCxDT>",
+    "NAME": "a name",
+    "DTYPE": "a dtype (f16, bf16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, bool)", "TILE": "a tile type tile<RxCxDT>",
     "LAYOUT": "a layout<...>", "HEREDOC": "a <<<TAG heredoc", "DIRECTION": "in, out or inout",
-    "LOOP": "parallel_for, for_each or select", "BLOCK": "combine or sequential",
+    "LOOP": "a loop (parallel_for, for_each, select)", "BLOCK": "combine/sequential",
     "$END": "the end of the file",
 }
 # tokens that can start a scalar expression: summarised as "an expression"
@@ -84,7 +85,7 @@ _EXPR_START = {"VNAME", "SYMREF", "INT", "FLOAT", "DTYPE", "STRING", "LPAR", "MI
 def _describe(parser: Lark, names) -> str:
     names = set(names)
     words = []
-    if len(names & _EXPR_START) >= 8:
+    if len(names & _EXPR_START) >= 8 and "DTYPE" in names:
         names -= _EXPR_START
         words.append("an expression")
     for n in sorted(names):
@@ -122,32 +123,49 @@ def _parse(parser: Lark, text: str, filename: str) -> Tree:
                              _end_loc(text, filename)) from None
 
 
+def _expected(parser: Lark, e: UnexpectedInput) -> str:
+    """What the parser could have accepted at the error, in words."""
+    names = None
+    ip = getattr(e, "interactive_parser", None)
+    if ip is not None:
+        try:
+            names = ip.accepts()
+        except Exception:  # pragma: no cover - fall back to lark's own (coarser) set
+            names = None
+    if names is None:
+        names = getattr(e, "expected", None) or getattr(e, "allowed", None) or ()
+    return _describe(parser, names)
+
+
+_QUOTE_START = re.compile(r'[%@$]?"')
+
+
 def _syntax_error(parser: Lark, e: UnexpectedInput, text: str, filename: str) -> PtoSyntaxError:
-    if isinstance(e, UnexpectedCharacters):
-        loc = SourceLoc(filename, e.line, e.column, text=text)
-        ch = text[e.pos_in_stream] if 0 <= e.pos_in_stream < len(text) else ""
-        what = _describe(parser, e.allowed or ())
-        got = "a newline" if ch == "\n" else repr(ch)
-        if text.startswith("<<<", e.pos_in_stream):
-            return PtoSyntaxError(
-                f"unterminated heredoc: expected {what}", loc,
-                hint="a heredoc is <<<TAG, a newline, the text, a newline and TAG")
-        if ch == '"':
-            return PtoSyntaxError(f"unterminated or malformed string: expected {what}", loc)
-        return PtoSyntaxError(f"unexpected character {got}: expected {what}", loc)
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and
+                                        e.token.type == "$END"):
+        return PtoSyntaxError(f"unexpected end of file: expected {_expected(parser, e)}",
+                              _end_loc(text, filename))
     if isinstance(e, UnexpectedToken):
-        tok = e.token
-        if tok.type == "$END":
-            loc = _end_loc(text, filename)
-            got = "the end of the file"
-        else:
-            loc = SourceLoc(filename, tok.line, tok.column, text=text)
-            got = repr(str(tok))
-        return PtoSyntaxError(f"unexpected {got}: expected {_describe(parser, e.expected)}", loc)
-    if isinstance(e, UnexpectedEOF):
-        return PtoSyntaxError(f"unexpected end of the file: expected "
-                              f"{_describe(parser, e.expected)}", _end_loc(text, filename))
-    return PtoSyntaxError(f"syntax error: {e}", _end_loc(text, filename))  # pragma: no cover
+        pos = e.token.start_pos if e.token.start_pos is not None else 0
+        loc = SourceLoc(filename, e.token.line, e.token.column, text=text)
+        got = repr(str(e.token))
+    elif isinstance(e, UnexpectedCharacters):
+        pos = e.pos_in_stream
+        loc = SourceLoc(filename, e.line, e.column, text=text)
+        ch = text[pos] if 0 <= pos < len(text) else ""
+        got = "a newline" if ch == "\n" else repr(ch)
+    else:  # pragma: no cover - lark raises only the three kinds above
+        return PtoSyntaxError(f"syntax error: {e}", _end_loc(text, filename))
+    what = _expected(parser, e)
+    if text.startswith("<<<", pos):
+        return PtoSyntaxError(
+            f"unterminated heredoc: expected {what}", loc,
+            hint="a heredoc is <<<TAG, a newline, the text, a newline and TAG on its own line")
+    if _QUOTE_START.match(text, pos) and '"' not in text[pos:].split("\n", 1)[0].split(
+            '"', 1)[1]:
+        return PtoSyntaxError("unterminated quoted name or string", loc,
+                              hint='close it with " on the same line')
+    return PtoSyntaxError(f"unexpected {got}: expected {what}", loc)
 
 
 # ---------------------------------------------------------------- tree -> IR

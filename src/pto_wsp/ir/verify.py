@@ -105,7 +105,11 @@ def verify_kernel(k: ir.Kernel) -> None:
                     raise bad(f"{op.opcode} needs a scalar operand, got {o}")
         if op.opcode == "tstore" and types[0] != types[1]:
             raise bad(f"storing a {types[1]} to parameter of type {types[0]}")
-        got = result_types(op.opcode, types, dict(op.attrs))
+        try:
+            got = result_types(op.opcode, types, dict(op.attrs))
+        except (KeyError, ValueError, TypeError) as e:
+            raise bad(f"{op.opcode} has a missing or malformed attribute ({e!r}); it takes "
+                      f"{', '.join(spec.attrs) or 'no attributes'}") from None
         if isinstance(got, str):
             raise bad(got)
         if tuple(got) != op.types or len(op.results) != len(op.types):
@@ -152,6 +156,8 @@ class _WorkloadChecker:
                 raise IRConversionError(f"unknown operator '{sub.op}'", sub.loc)
             if isinstance(sub, irx.Unary) and sub.op not in irx.UNARY_OPS:
                 raise IRConversionError(f"unknown operator '{sub.op}'", sub.loc)
+            if isinstance(sub, irx.ChannelPending) and scope is not None:
+                self._channel(sub.channel, sub.loc)
             if isinstance(sub, irx.Slot) and not 0 <= sub.index < 64:
                 raise IRConversionError(f"slot index {sub.index} out of range [0, 64)", sub.loc)
 
@@ -192,7 +198,10 @@ class _WorkloadChecker:
                 self.stmts(p.body, scope)
         elif isinstance(s, ir.Send):
             self._channel(s.channel, s.loc)
-            self.call(s.call, scope)
+            if s.call is not None:
+                self.call(s.call, scope)
+        elif isinstance(s, ir.Wait):
+            self._channel(s.channel, s.loc)
         elif isinstance(s, ir.Consume):
             self._channel(s.channel, s.loc)
             self.stmts(s.body, scope + [s.var])

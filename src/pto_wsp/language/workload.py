@@ -24,7 +24,7 @@ from .scalar import AxisRow, Expr, as_expr
 from .views import View
 
 __all__ = ["workload", "P", "combine", "sequential", "slot_set_u64", "slot_load_u64",
-           "Builder", "current_builder", "BoundKernel", "Workload"]
+           "Builder", "current_builder", "BoundKernel", "TaskHandle", "Workload"]
 
 _stack: list["Builder"] = []
 
@@ -51,6 +51,7 @@ class Builder:
         self.axes: dict[str, Axis] = {}
         self.kernels: dict[str, ir.Kernel] = {}
         self.symbols: dict[str, ir.SymbolDecl] = {}
+        self.channels: dict = {}
         self._names = dict(bound_names)  # id(obj) -> name
 
     # -- naming ------------------------------------------------------------------
@@ -131,7 +132,7 @@ class Builder:
             return ir.Index(e)
         return ir.Slice(self.expr(it.start, loc), it.size, it.step)
 
-    def call(self, kref: KernelRef, axes: tuple, args: tuple, kwargs: dict, loc) -> None:
+    def call(self, kref: KernelRef, axes: tuple, args: tuple, kwargs: dict, loc) -> ir.Call:
         params = kref.params
         if len(args) > len(params):
             raise TypeCheckError(f"kernel '{kref.name}' takes {len(params)} arguments, got "
@@ -168,8 +169,9 @@ class Builder:
         if prev != k:
             raise TypeCheckError(f"two different kernels are named '{k.name}'", loc,
                                  hint="give one of them another name: @kernel(name=...)")
-        self.append(ir.Call(k.name, tuple(self.expr(a, loc) for a in axes), tuple(ir_args),
-                            loc))
+        call = ir.Call(k.name, tuple(self.expr(a, loc) for a in axes), tuple(ir_args), loc)
+        self.append(call)
+        return call
 
     def _tensor_arg(self, kref, p, a, loc) -> ir.ViewExpr:
         if not isinstance(a, (View, Tensor)):
@@ -233,10 +235,22 @@ class BoundKernel:
         self.axes = axes
         self.loc = loc
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, **kwargs) -> "TaskHandle":
         loc = user_location()
-        current_builder(loc, f"calling kernel '{self.kref.name}'").call(
-            self.kref, self.axes, args, kwargs, loc)
+        return TaskHandle(current_builder(loc, f"calling kernel '{self.kref.name}'").call(
+            self.kref, self.axes, args, kwargs, loc))
+
+
+class TaskHandle:
+    """The task a kernel call emitted (pass it to ``send(ch, ...)``)."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: ir.Call):
+        self.call = call
+
+    def __repr__(self) -> str:
+        return f"<task {self.call.kernel}>"
 
 
 # ---------------------------------------------------------------- the P namespace
@@ -357,6 +371,11 @@ class _PNamespace:
             else:
                 b.append(ir.When(((cond, body),), None, loc))
             b.chain_open[-1] = True
+
+    def pipe(self):
+        """CSP pipeline scope: each top-level statement inside is one process."""
+        from .csp import pipe
+        return pipe()
 
     @contextmanager
     def otherwise(self):

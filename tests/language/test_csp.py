@@ -1,0 +1,106 @@
+"""CSP authoring: channels, P.pipe processes, connect/replicate, events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pto_wsp import (Channel, CompileError, DType, DenseDyn, Event, In, InOut, Out, P, Tensor,
+                     Tile, TypeCheckError, connect, consume, kernel, process, pto, query, record,
+                     replicate, send, synchronize, workload)
+from pto_wsp.ir import nodes as ir
+
+F32 = DType.F32
+
+
+@kernel
+def load(src: In[Tile[4, 16, F32]], buf: Out[Tile[4, 16, F32]]):
+    pto.store(buf, pto.mov(src))
+
+
+@kernel
+def compute(buf: InOut[Tile[4, 16, F32]]):
+    pto.store(buf, pto.exp(buf))
+
+
+Inp = Tensor(data=np.zeros((8, 4, 16), np.float32), name="Inp")
+Buf = Tensor(data=np.zeros((8, 4, 16), np.float32), name="Buf")
+tiles = DenseDyn(8)
+l2c = Channel("load_to_compute", depth=2)
+done = Event("done")
+
+
+def test_pipe_scope_makes_one_process_per_statement():
+    @workload
+    def pipeline():
+        with P.pipe():
+            for i in P.seq(tiles):
+                send(l2c, load[i](src=Inp[i], buf=Buf[i]))
+            with consume(l2c) as tile:
+                compute[tile](buf=Buf[tile])
+                record(done)
+    pipe = pipeline().module.workload.body[0]
+    assert isinstance(pipe, ir.Pipe)
+    assert [(c.name, c.depth) for c in pipe.channels] == [("load_to_compute", 2), ("done", 0)]
+    p0, p1 = pipe.processes
+    assert p0.produces == ("load_to_compute",) and p0.consumes == ()
+    assert p1.consumes == ("load_to_compute",) and p1.produces == ("done",)
+    cons = p1.body[0]
+    assert isinstance(cons, ir.Consume) and cons.var == "tile"
+    assert isinstance(cons.body[1], ir.Send) and cons.body[1].call is None
+
+
+def test_connect_replicate_and_events():
+    work = Channel("work", depth=4)
+
+    def gen():
+        for i in P.seq(tiles):
+            send(work, load[i](src=Inp[i], buf=Buf[i]))
+
+    def worker(k):
+        with consume(work) as t:
+            with P.when(query(done) == 0):
+                compute[t, k](buf=Buf[t])
+        synchronize(done)
+
+    @workload
+    def farm():
+        connect([process("gen").produces(work).body(gen),
+                 replicate(process("worker").consumes(work, done).body(worker), 3)],
+                [work, done])
+    pipe = farm().module.workload.body[0]
+    assert [p.name for p in pipe.processes] == ["gen", "worker_0", "worker_1", "worker_2"]
+    w2 = pipe.processes[3]
+    assert isinstance(w2.body[-1], ir.Wait)
+    assert w2.body[0].body[0].branches[0][1][0].axes[1].value == 2  # instance index
+
+
+def test_csp_errors():
+    with pytest.raises(TypeCheckError, match="does not declare it"):
+        @workload
+        def w1():
+            connect([process("p").body(lambda: record(done))], [done])
+        w1()
+    with pytest.raises(TypeCheckError, match="depth must be"):
+        Channel("c", depth=-1)
+    with pytest.raises(TypeCheckError, match="kernel call written directly"):
+        @workload
+        def w2():
+            with P.pipe():
+                for i in P.seq(tiles):
+                    h = load[i](src=Inp[i], buf=Buf[i])
+                    compute[i](buf=Buf[i])
+                    send(l2c, h)
+        w2()
+
+
+def test_cpu_sim_rejects_pipelines_clearly():
+    @workload
+    def pipeline():
+        with P.pipe():
+            for i in P.seq(tiles):
+                send(l2c, load[i](src=Inp[i], buf=Buf[i]))
+            with consume(l2c) as tile:
+                compute[tile](buf=Buf[tile])
+    with pytest.raises(CompileError, match="not executable by the cpu_sim backend yet"):
+        pipeline().compile()
