@@ -190,7 +190,12 @@ def _compile(root: Path, final: Path, modname: str, cdef: str, source: str,
     cmd = argv + [f"-I{i}" for i in incs] + [f"-I{py_inc}"] + srcs + [
         "-o", str(stage / (modname + _EXT)), "-lm"]
     (stage / "build.sh").write_text(shlex.join(cmd) + "\n")
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=stage)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=stage)
+    except OSError as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise CompileError(f"cannot run the C compiler {cmd[0]!r}: {e}",
+                           hint="install gcc or point $CC at a C11 compiler") from None
     if proc.returncode != 0:
         kept = root / f"failed-{modname}"
         shutil.rmtree(kept, ignore_errors=True)
