@@ -72,7 +72,55 @@ static inline float pto__d2f_odd(double x)
 
 static inline pto_bf16_t pto_f64_to_bf16(double x) { return pto_f32_to_bf16(pto__d2f_odd(x)); }
 
-/* ---- f16 bit helpers ----------------------------------------------------------------------- */
+/* ---- f16 <-> f32 -------------------------------------------------------------------------
+ * Bit-exact software conversions, branch-free so gcc vectorises them (without -mf16c every
+ * _Float16 conversion would be a libgcc call).  f16 -> f32 is exact; f32 -> f16 rounds to
+ * nearest-even with IEEE subnormals and overflow; NaN -> quiet NaN with the sign kept. */
+static inline float pto_f16_bits_to_f32(uint16_t h)
+{
+    const uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
+    const uint32_t em = (uint32_t)h & 0x7fffu;
+    uint32_t u = (em << 13) + 0x38000000u;         /* rebias the exponent: 15 -> 127 */
+    u = em >= 0x7c00u ? u + 0x38000000u : u;      /* inf / NaN: exponent 31 -> 255 */
+    const float subf = (float)(int32_t)em * 0x1p-24f; /* zero and subnormals, exact */
+    uint32_t sub;
+    memcpy(&sub, &subf, sizeof sub);
+    /* mask select, not ?: -- gcc would sink the float ops into a branch (trapping math) and
+     * give up vectorising */
+    const uint32_t m = 0u - (uint32_t)(em < 0x0400u);
+    u = ((sub & m) | (u & ~m)) | sign;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint16_t pto_f32_to_f16_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    const uint32_t sign = (u >> 16) & 0x8000u;
+    const uint32_t a = u & 0x7fffffffu;
+    /* normal range: rebias and round to nearest-even on the 13 dropped bits (a carry into
+     * the exponent is the correct rounding, up to infinity) */
+    const uint32_t norm = (a + 0xc8000fffu + ((a >> 13) & 1u)) >> 13;
+    /* below 2^-14: adding 0.5 makes the FPU round at the f16 subnormal quantum 2^-24 */
+    float fa;
+    memcpy(&fa, &a, sizeof fa);
+    fa += 0.5f;
+    uint32_t sb;
+    memcpy(&sb, &fa, sizeof sb);
+    const uint32_t subn = sb - 0x3f000000u;
+    const uint32_t m = 0u - (uint32_t)(a < 0x38800000u); /* mask select (see above) */
+    uint32_t r = (subn & m) | (norm & ~m);
+    const uint32_t mo = 0u - (uint32_t)(a >= 0x47800000u); /* >= 65536: overflow to inf */
+    r = (0x7c00u & mo) | (r & ~mo);
+    const uint32_t mn = 0u - (uint32_t)(a > 0x7f800000u);  /* NaN */
+    r = (0x7e00u & mn) | (r & ~mn);
+    return (uint16_t)(r | sign);
+}
+
+typedef uint16_t __attribute__((may_alias)) pto__h16;
+
 static inline uint16_t pto__f16_bits(_Float16 h)
 {
     uint16_t u;
@@ -85,6 +133,10 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
     memcpy(&h, &u, sizeof h);
     return h;
 }
+static inline float pto_f16_to_f32(_Float16 h) { return pto_f16_bits_to_f32(pto__f16_bits(h)); }
+static inline _Float16 pto_f32_to_f16(float f) { return pto__f16_from_bits(pto_f32_to_f16_bits(f)); }
+/* correctly rounded double -> f16 (round to odd at 24 bits first: 24 >= 11 + 2) */
+static inline _Float16 pto_f64_to_f16(double d) { return pto_f32_to_f16(pto__d2f_odd(d)); }
 
 /* ---- dtype traits ---------------------------------------------------------------------------
  * PTO_T_x   storage type              PTO_C_x   compute type of element-wise arithmetic
@@ -121,7 +173,9 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
 
 #define PTO_LD_f32(x) (x)
 #define PTO_LD_f64(x) (x)
-#define PTO_LD_f16(x) ((float)(x))
+/* f16 elements are read and written through a may_alias uint16_t view: gcc has no vector type
+ * for _Float16 without AVX512-FP16, so this is what lets f16 loops vectorise. */
+#define PTO_LD_f16(x) pto_f16_bits_to_f32(*(const pto__h16 *)&(x))
 #define PTO_LD_bf16(x) pto_bf16_to_f32(x)
 #define PTO_LD_i8(x) (x)
 #define PTO_LD_i16(x) (x)
@@ -134,8 +188,21 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
 
 #define PTO_ST_f32(x) (x)
 #define PTO_ST_f64(x) (x)
-#define PTO_ST_f16(x) ((_Float16)(x))
+#define PTO_ST_f16(x) pto_f32_to_f16(x)
 #define PTO_ST_bf16(x) pto_f32_to_bf16(x)
+/* PTO_STORE_x(lvalue, compute value): store with rounding to the storage type */
+#define PTO_STORE_f32(lv, v) ((lv) = (v))
+#define PTO_STORE_f64(lv, v) ((lv) = (v))
+#define PTO_STORE_f16(lv, v) (*(pto__h16 *)&(lv) = pto_f32_to_f16_bits(v))
+#define PTO_STORE_bf16(lv, v) ((lv) = pto_f32_to_bf16(v))
+#define PTO_STORE_i8(lv, v) ((lv) = (v))
+#define PTO_STORE_i16(lv, v) ((lv) = (v))
+#define PTO_STORE_i32(lv, v) ((lv) = (v))
+#define PTO_STORE_i64(lv, v) ((lv) = (v))
+#define PTO_STORE_u8(lv, v) ((lv) = (v))
+#define PTO_STORE_u16(lv, v) ((lv) = (v))
+#define PTO_STORE_u32(lv, v) ((lv) = (v))
+#define PTO_STORE_u64(lv, v) ((lv) = (v))
 #define PTO_ST_i8(x) (x)
 #define PTO_ST_i16(x) (x)
 #define PTO_ST_i32(x) (x)
@@ -160,7 +227,7 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
 
 #define PTO_SC_f32(s) (s)
 #define PTO_SC_f64(s) (s)
-#define PTO_SC_f16(s) ((float)(s))
+#define PTO_SC_f16(s) pto_f16_to_f32(s)
 #define PTO_SC_bf16(s) pto_bf16_to_f32(pto_f64_to_bf16(s))
 #define PTO_SC_i8(s) (s)
 #define PTO_SC_i16(s) (s)
@@ -173,12 +240,12 @@ static inline _Float16 pto__f16_from_bits(uint16_t u)
 
 #define PTO_TOD_f32(x) ((double)(x))
 #define PTO_TOD_f64(x) (x)
-#define PTO_TOD_f16(x) ((double)(x))
+#define PTO_TOD_f16(x) ((double)pto_f16_to_f32(x))
 #define PTO_TOD_bf16(x) ((double)pto_bf16_to_f32(x))
 
 #define PTO_FROMD_f32(d) ((float)(d))
 #define PTO_FROMD_f64(d) (d)
-#define PTO_FROMD_f16(d) ((_Float16)(d))
+#define PTO_FROMD_f16(d) pto_f64_to_f16(d)
 #define PTO_FROMD_bf16(d) pto_f64_to_bf16(d)
 
 #define PTO_ES_f32 4

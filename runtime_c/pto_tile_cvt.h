@@ -42,10 +42,10 @@ static inline double pto__f64_from_bits(uint64_t u)
     return d;
 }
 static inline long double pto__f64_bits_to_ld(uint64_t u) { return (long double)pto__f64_from_bits(u); }
-static inline double pto__f16_bits_to_d(uint16_t u) { return (double)pto__f16_from_bits(u); }
+static inline double pto__f16_bits_to_d(uint16_t u) { return (double)pto_f16_bits_to_f32(u); }
 static inline double pto__bf16_bits_to_d(uint16_t u) { return (double)pto_bf16_to_f32(u); }
 static inline uint32_t pto__rne_f32_d(double x) { return pto__f32_bits((float)x); }
-static inline uint16_t pto__rne_f16_d(double x) { return pto__f16_bits((_Float16)x); }
+static inline uint16_t pto__rne_f16_d(double x) { return pto_f32_to_f16_bits(pto__d2f_odd(x)); }
 static inline uint16_t pto__rne_bf16_d(double x) { return pto_f64_to_bf16(x); }
 static inline uint64_t pto__rne_f64_ld(long double x) { return pto__f64_bits((double)x); }
 

@@ -70,7 +70,7 @@
         for (int64_t i = 0; i < n; ++i) {                                                         \
             const PTO_C_##sfx x = PTO_LD_##sfx(a[i]);                                             \
             const PTO_C_##sfx y = PTO_LD_##sfx(b[i]);                                             \
-            dst[i] = PTO_ST_##sfx(OP(sfx, x, y));                                                 \
+            PTO_STORE_##sfx(dst[i], OP(sfx, x, y));                                                 \
         }                                                                                         \
         return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
     }
@@ -85,7 +85,7 @@
         const PTO_C_##sfx y = PTO_SC_##sfx(s);                                                    \
         for (int64_t i = 0; i < n; ++i) {                                                         \
             const PTO_C_##sfx x = PTO_LD_##sfx(src[i]);                                           \
-            dst[i] = PTO_ST_##sfx(OP(sfx, x, y));                                                 \
+            PTO_STORE_##sfx(dst[i], OP(sfx, x, y));                                                 \
         }                                                                                         \
         return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
     }
@@ -100,7 +100,7 @@
         const PTO_C_##sfx x = PTO_SC_##sfx(s);                                                    \
         for (int64_t i = 0; i < n; ++i) {                                                         \
             const PTO_C_##sfx y = PTO_LD_##sfx(src[i]);                                           \
-            dst[i] = PTO_ST_##sfx(OP(sfx, x, y));                                                 \
+            PTO_STORE_##sfx(dst[i], OP(sfx, x, y));                                                 \
         }                                                                                         \
         return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
     }
@@ -112,7 +112,7 @@
         const int64_t n = (int64_t)rows * cols;                                                   \
         for (int64_t i = 0; i < n; ++i) {                                                         \
             const PTO_C_##sfx x = PTO_LD_##sfx(src[i]);                                           \
-            dst[i] = PTO_ST_##sfx(OP(sfx, x));                                                    \
+            PTO_STORE_##sfx(dst[i], OP(sfx, x));                                                    \
         }                                                                                         \
         return pto__cost_ew(CLS, rows, cols, PTO_ES_##sfx);                                       \
     }

@@ -110,7 +110,7 @@ PTO__INTS(PTO__DEF_REDS_I, _)
             PTO_T_##sfx *d_ = dst + (int64_t)i * cols;                                            \
             for (int j = 0; j < cols; ++j) {                                                      \
                 const PTO_C_##sfx x = PTO_LD_##sfx(a_[j]);                                        \
-                d_[j] = PTO_ST_##sfx(OP(sfx, x, y));                                              \
+                PTO_STORE_##sfx(d_[j], OP(sfx, x, y));                                              \
             }                                                                                     \
         }                                                                                         \
         return pto__cost_ew(CLS_ROW, rows, cols, PTO_ES_##sfx);                                   \
@@ -127,7 +127,7 @@ PTO__INTS(PTO__DEF_REDS_I, _)
             for (int j = 0; j < cols; ++j) {                                                      \
                 const PTO_C_##sfx x = PTO_LD_##sfx(a_[j]);                                        \
                 const PTO_C_##sfx y = PTO_LD_##sfx(src1[j]);                                      \
-                d_[j] = PTO_ST_##sfx(OP(sfx, x, y));                                              \
+                PTO_STORE_##sfx(d_[j], OP(sfx, x, y));                                              \
             }                                                                                     \
         }                                                                                         \
         return pto__cost_ew(CLS_COL, rows, cols, PTO_ES_##sfx);                                   \

@@ -125,7 +125,8 @@ def assert_same(got, want):
     if got.dtype.kind in "iub":
         np.testing.assert_array_equal(got, want.astype(got.dtype))
     else:
-        g, w = got.astype(np.float64), want.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            g, w = got.astype(np.float64), want.astype(np.float64)
         np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
         m = ~np.isnan(g)
         np.testing.assert_array_equal(g[m], w[m])
@@ -891,3 +892,23 @@ def test_bf16_scalar_rounded_once_from_double(L):
     dst = np.zeros((1, 4), BF16)
     L("texpands_bf16", dst, 1 + 2.0 ** -8 + 2.0 ** -30, 1, 4)
     assert_same(dst, np.full((1, 4), 1 + 2.0 ** -7, BF16))
+
+
+def test_f16_conversions_exhaustive(L):
+    """Software f16 <-> f32 conversions: every f16 value, every f16 midpoint, random f32s."""
+    h = np.arange(1 << 16, dtype=np.uint16).view(np.float16).reshape(256, 256)
+    f = np.zeros((256, 256), np.float32)
+    L("tcvt_f32_f16", f, h, RM["RINT"], 256, 256)
+    assert_same(f, h.astype(np.float32))
+    assert (np.signbit(f) == np.signbit(h)).all()
+    # midpoints between consecutive finite f16 values (ties), and random f32 bit patterns
+    fin = np.arange(0, 0x7c00, dtype=np.uint16).view(np.float16).astype(np.float64)
+    mids = ((fin[:-1] + fin[1:]) / 2).astype(np.float32)
+    rng = np.random.default_rng(15)
+    rnd_bits = rng.integers(0, 1 << 32, size=(1 << 16) - 2 * len(mids), dtype=np.uint64)
+    x = np.concatenate([mids, -mids, rnd_bits.astype(np.uint32).view(np.float32)])
+    x = x[: 1 << 16].reshape(256, 256)
+    out = np.zeros((256, 256), np.float16)
+    L("tcvt_f16_f32", out, x, RM["RINT"], 256, 256)
+    with np.errstate(all="ignore"):
+        assert_same(out, x.astype(np.float16))
