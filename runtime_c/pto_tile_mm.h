@@ -11,69 +11,101 @@
 
 typedef float pto__v4f __attribute__((vector_size(16)));
 
-static inline pto__v4f pto__v4f_ld(const float *p)
-{
-    pto__v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void pto__v4f_st(float *p, pto__v4f v) { memcpy(p, &v, sizeof v); }
 
-/* register-blocked 4 x 8 micro-kernel over the full k range, scalar edges */
+/* Register-blocked micro-kernel: 4 rows x (2 vectors of W floats) of C held in registers over
+ * the whole k range (so every c[i,j] still accumulates in k order), scalar column edge,
+ * row edge in i-k-j order.  VT is a gcc vector type of W floats. */
+#define PTO__MM_F32_BODY(VT, W)                                                                   \
+    int i = 0;                                                                                    \
+    for (; i + 4 <= m; i += 4) {                                                                  \
+        const float *a0 = a + (int64_t)i * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;           \
+        float *c0 = c + (int64_t)i * n, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;                 \
+        int j = 0;                                                                                \
+        for (; j + 2 * (W) <= n; j += 2 * (W)) {                                                  \
+            VT x00, x01, x10, x11, x20, x21, x30, x31;                                            \
+            if (acc) {                                                                            \
+                memcpy(&x00, c0 + j, sizeof(VT)); memcpy(&x01, c0 + j + (W), sizeof(VT));         \
+                memcpy(&x10, c1 + j, sizeof(VT)); memcpy(&x11, c1 + j + (W), sizeof(VT));         \
+                memcpy(&x20, c2 + j, sizeof(VT)); memcpy(&x21, c2 + j + (W), sizeof(VT));         \
+                memcpy(&x30, c3 + j, sizeof(VT)); memcpy(&x31, c3 + j + (W), sizeof(VT));         \
+            } else {                                                                              \
+                x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = (VT){0};                          \
+            }                                                                                     \
+            const float *bp = b + j;                                                              \
+            for (int p = 0; p < k; ++p, bp += n) {                                                \
+                VT b0, b1;                                                                        \
+                memcpy(&b0, bp, sizeof(VT));                                                      \
+                memcpy(&b1, bp + (W), sizeof(VT));                                                \
+                const float s0 = a0[p], s1 = a1[p], s2 = a2[p], s3 = a3[p];                       \
+                x00 += s0 * b0; x01 += s0 * b1;                                                   \
+                x10 += s1 * b0; x11 += s1 * b1;                                                   \
+                x20 += s2 * b0; x21 += s2 * b1;                                                   \
+                x30 += s3 * b0; x31 += s3 * b1;                                                   \
+            }                                                                                     \
+            memcpy(c0 + j, &x00, sizeof(VT)); memcpy(c0 + j + (W), &x01, sizeof(VT));             \
+            memcpy(c1 + j, &x10, sizeof(VT)); memcpy(c1 + j + (W), &x11, sizeof(VT));             \
+            memcpy(c2 + j, &x20, sizeof(VT)); memcpy(c2 + j + (W), &x21, sizeof(VT));             \
+            memcpy(c3 + j, &x30, sizeof(VT)); memcpy(c3 + j + (W), &x31, sizeof(VT));             \
+        }                                                                                         \
+        for (; j < n; ++j) {                                                                      \
+            float s0 = acc ? c0[j] : 0.0f, s1 = acc ? c1[j] : 0.0f;                               \
+            float s2 = acc ? c2[j] : 0.0f, s3 = acc ? c3[j] : 0.0f;                               \
+            for (int p = 0; p < k; ++p) {                                                         \
+                const float bv = b[(int64_t)p * n + j];                                           \
+                s0 += a0[p] * bv; s1 += a1[p] * bv; s2 += a2[p] * bv; s3 += a3[p] * bv;           \
+            }                                                                                     \
+            c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;                                       \
+        }                                                                                         \
+    }                                                                                             \
+    for (; i < m; ++i) {                                                                          \
+        float *ci = c + (int64_t)i * n;                                                           \
+        const float *ai = a + (int64_t)i * k;                                                     \
+        if (!acc)                                                                                 \
+            for (int j = 0; j < n; ++j)                                                           \
+                ci[j] = 0.0f;                                                                     \
+        for (int p = 0; p < k; ++p) {                                                             \
+            const float s = ai[p];                                                                \
+            const float *bp = b + (int64_t)p * n;                                                 \
+            for (int j = 0; j < n; ++j)                                                           \
+                ci[j] += s * bp[j];                                                               \
+        }                                                                                         \
+    }
+
+#if defined(__x86_64__) && !defined(PTO_TILE_NO_AVX2) && !defined(__AVX2__)
+/* 8-wide AVX2 clone chosen at run time.  Only AVX2 is enabled (not FMA), so products and sums
+ * round exactly as in the portable kernel: the results are bit-identical. */
+#define PTO__MM_AVX2 1
+typedef float pto__v8f __attribute__((vector_size(32)));
+__attribute__((target("avx2"))) static void pto__mm_f32_avx2(float *restrict c,
+                                                             const float *restrict a,
+                                                             const float *restrict b, int m,
+                                                             int k, int n, int acc)
+{
+    PTO__MM_F32_BODY(pto__v8f, 8)
+}
+#endif
+
+static inline void pto__mm_f32_portable(float *restrict c, const float *restrict a,
+                                        const float *restrict b, int m, int k, int n, int acc)
+{
+#if defined(__AVX2__)
+    typedef float pto__vnf __attribute__((vector_size(32)));
+    PTO__MM_F32_BODY(pto__vnf, 8)
+#else
+    PTO__MM_F32_BODY(pto__v4f, 4)
+#endif
+}
+
 static inline void pto__mm_f32(float *restrict c, const float *restrict a, const float *restrict b,
                                int m, int k, int n, int acc)
 {
-    int i = 0;
-    for (; i + 4 <= m; i += 4) {
-        const float *a0 = a + (int64_t)i * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
-        float *c0 = c + (int64_t)i * n, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;
-        int j = 0;
-        for (; j + 8 <= n; j += 8) {
-            pto__v4f x00 = {0, 0, 0, 0}, x01 = x00, x10 = x00, x11 = x00, x20 = x00, x21 = x00,
-                     x30 = x00, x31 = x00;
-            if (acc) {
-                x00 = pto__v4f_ld(c0 + j); x01 = pto__v4f_ld(c0 + j + 4);
-                x10 = pto__v4f_ld(c1 + j); x11 = pto__v4f_ld(c1 + j + 4);
-                x20 = pto__v4f_ld(c2 + j); x21 = pto__v4f_ld(c2 + j + 4);
-                x30 = pto__v4f_ld(c3 + j); x31 = pto__v4f_ld(c3 + j + 4);
-            }
-            const float *bp = b + j;
-            for (int p = 0; p < k; ++p, bp += n) {
-                const pto__v4f b0 = pto__v4f_ld(bp), b1 = pto__v4f_ld(bp + 4);
-                const float s0 = a0[p], s1 = a1[p], s2 = a2[p], s3 = a3[p];
-                x00 += s0 * b0; x01 += s0 * b1;
-                x10 += s1 * b0; x11 += s1 * b1;
-                x20 += s2 * b0; x21 += s2 * b1;
-                x30 += s3 * b0; x31 += s3 * b1;
-            }
-            pto__v4f_st(c0 + j, x00); pto__v4f_st(c0 + j + 4, x01);
-            pto__v4f_st(c1 + j, x10); pto__v4f_st(c1 + j + 4, x11);
-            pto__v4f_st(c2 + j, x20); pto__v4f_st(c2 + j + 4, x21);
-            pto__v4f_st(c3 + j, x30); pto__v4f_st(c3 + j + 4, x31);
-        }
-        for (; j < n; ++j) {
-            float s0 = acc ? c0[j] : 0.0f, s1 = acc ? c1[j] : 0.0f;
-            float s2 = acc ? c2[j] : 0.0f, s3 = acc ? c3[j] : 0.0f;
-            for (int p = 0; p < k; ++p) {
-                const float bv = b[(int64_t)p * n + j];
-                s0 += a0[p] * bv; s1 += a1[p] * bv; s2 += a2[p] * bv; s3 += a3[p] * bv;
-            }
-            c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;
-        }
+#ifdef PTO__MM_AVX2
+    if (m >= 4 && n >= 16 && __builtin_cpu_supports("avx2")) {
+        pto__mm_f32_avx2(c, a, b, m, k, n, acc);
+        return;
     }
-    for (; i < m; ++i) {
-        float *ci = c + (int64_t)i * n;
-        const float *ai = a + (int64_t)i * k;
-        if (!acc)
-            for (int j = 0; j < n; ++j)
-                ci[j] = 0.0f;
-        for (int p = 0; p < k; ++p) {
-            const float s = ai[p];
-            const float *bp = b + (int64_t)p * n;
-            for (int j = 0; j < n; ++j)
-                ci[j] += s * bp[j];
-        }
-    }
+#endif
+    pto__mm_f32_portable(c, a, b, m, k, n, acc);
 }
 
 static inline uint64_t pto_tmatmul_f32(float *restrict c, const float *restrict a,

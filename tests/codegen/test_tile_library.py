@@ -98,8 +98,9 @@ def L(warn_check):
 @pytest.fixture(scope="module")
 def L1():
     cdef, src, ids = spec.wrappers(COST_ENTRIES)
+    # also built without the AVX2 matmul clone, so the portable kernel is tested too
     r = build_extension(cdef, src, name_hint="tilelib_test_a2",
-                        define_macros=(("PTO_COST_MODEL", "1"),))
+                        define_macros=(("PTO_COST_MODEL", "1"), ("PTO_TILE_NO_AVX2", "1")))
     return Lib(r, ids)
 
 
@@ -410,6 +411,19 @@ def test_matmul(L, sfx, mkn):
     c0 = rand("f32", (m, n), rng).astype(acc) if sfx != "i8" else rand("i32", (m, n), rng)
     c = c0.copy()
     L(f"tmatmul_acc_{sfx}", c, a, b, m, k, n)
+    assert_same(c, seq_matmul(a, b, c0, acc))
+
+
+@pytest.mark.parametrize("sfx", ["f32", "f16", "i8"])
+def test_matmul_portable_kernel(L1, sfx):
+    """The module built with PTO_TILE_NO_AVX2 runs the 4-wide portable micro-kernel."""
+    rng = np.random.default_rng(16)
+    m, k, n = 33, 17, 70
+    acc = np.int32 if sfx == "i8" else np.float32
+    a, b = rand(sfx, (m, k), rng, 1.0), rand(sfx, (k, n), rng, 1.0)
+    c0 = rand("i32" if sfx == "i8" else "f32", (m, n), rng).astype(acc)
+    c = c0.copy()
+    L1(f"tmatmul_acc_{sfx}", c, a, b, m, k, n)
     assert_same(c, seq_matmul(a, b, c0, acc))
 
 
