@@ -180,3 +180,52 @@ def test_layouts_round_trip():
 
     text = _round_trip(lay_w().spatial_map(2))
     assert "layout<S(0),R; row_major(32,16)>" in text
+
+
+def test_csp_pipelines_and_events():
+    from pto_wsp import (Channel, Event, connect, consume, process, query, record, replicate,
+                         send, synchronize)
+
+    @kernel
+    def ld(src: In[Tile[4, 16, F32]], buf: Out[Tile[4, 16, F32]]):
+        pto.store(buf, pto.mov(src))
+
+    @kernel
+    def comp(buf: InOut[Tile[4, 16, F32]]):
+        pto.store(buf, pto.exp(buf))
+
+    Inp = Tensor(data=np.zeros((8, 4, 16), np.float32), name="Inp")
+    Buf = Tensor(data=np.zeros((8, 4, 16), np.float32), name="Buf")
+    tiles = DenseDyn(8)
+    l2c, work, done = Channel("l2c", depth=2), Channel("work", depth=4), Event("done")
+
+    @workload
+    def pipeline():
+        with P.pipe():
+            for i in P.seq(tiles):
+                send(l2c, ld[i](src=Inp[i], buf=Buf[i]))
+            with consume(l2c) as tile:
+                comp[tile](buf=Buf[tile])
+                record(done)
+
+    text = _round_trip(pipeline())
+    assert "send %done\n" in text
+
+    def gen():
+        for i in P.seq(tiles):
+            send(work, ld[i](src=Inp[i], buf=Buf[i]))
+
+    def worker(k):
+        with consume(work) as t:
+            with P.when(query(done) == 0):
+                comp[t, k](buf=Buf[t])
+        synchronize(done)
+
+    @workload
+    def farm():
+        connect([process("gen").produces(work).body(gen),
+                 replicate(process("worker").consumes(work, done).body(worker), 2)],
+                [work, done])
+
+    text = _round_trip(farm())
+    assert "wait %done" in text and "pending(%done) == 0" in text

@@ -19,7 +19,8 @@ VOCAB = ["{", "}", "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "<<<EOF\n",
          '"', "%", "@", "$", "%0", "%x", "@k", "$s", "call", "when", "else", "elif", "slot",
          "kernel", "tensor", "axis", "module", "workload", "schedule", "tile<1x1xf32>",
          "layout<R>", "f32", "i64", "1e999", "-", "inf", "nan", "9" * 30, "\x00", "é", "\r",
-         "part", "combine", "pipe", "process", "send", "consume", "//", "where(", "cast("]
+         "part", "combine", "pipe", "process", "send", "consume", "//", "where(", "cast(",
+         "wait", "pending(", "select", "for_each"]
 CASES_PER_FILE = 40
 
 

@@ -79,7 +79,7 @@ _TERMINAL_WORDS = {
 # tokens that can start a scalar expression: summarised as "an expression"
 _EXPR_START = {"VNAME", "SYMREF", "INT", "FLOAT", "DTYPE", "STRING", "LPAR", "MINUS", "BANG",
                "TILDE", "SLOT", "SIZE", "WHERE", "CAST", "MIN", "MAX", "FLOORDIV", "TRUE",
-               "FALSE"}
+               "FALSE", "PENDING"}
 
 
 def _describe(parser: Lark, names) -> str:
@@ -326,6 +326,9 @@ class _ToIR(Transformer_NonRecursive):
     def r_slot(self, c, loc):
         return irx.Slot(self.int(c[0]), loc)
 
+    def r_pending(self, c, loc):
+        return irx.ChannelPending(self.name(c[0]), loc)
+
     def r_axis_size(self, c, loc):
         return irx.AxisSize(self.name(c[0]), None if c[1] is None else self.expr(c[1]), loc)
 
@@ -556,6 +559,9 @@ class _ToIR(Transformer_NonRecursive):
     def r_send(self, c, loc):
         return ir.Send(self.name(c[0]), c[1], loc)
 
+    def r_wait(self, c, loc):
+        return ir.Wait(self.name(c[0]), loc)
+
     def r_consume(self, c, loc):
         return ir.Consume(self.name(c[0]), self.name(c[1]), c[2], loc)
 
@@ -684,7 +690,7 @@ def _check_whole_tensor_args(m: ir.Module) -> None:
         for s in stmts:
             if isinstance(s, ir.Send):
                 s = s.call
-            if isinstance(s, ir.Call):
+            if isinstance(s, ir.Call) and s is not None:
                 for name, a in s.args:
                     if isinstance(a, irx.Var) and a.name in tensors and a.name not in scope:
                         raise PtoSyntaxError(

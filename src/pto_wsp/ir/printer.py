@@ -105,6 +105,8 @@ def format_expr(e) -> str:
         return "$" + quote_name(e.name) + suffix
     if isinstance(e, irx.Slot):
         return f"slot({e.index})"
+    if isinstance(e, irx.ChannelPending):
+        return f"pending({_v(e.channel)})"
     if isinstance(e, irx.AxisSize):
         inner = "" if e.outer is None else f"[{format_expr(e.outer)}]"
         return f"size({_v(e.axis)}{inner})"
@@ -266,7 +268,11 @@ def _stmt(s, depth: int) -> str:
         at = "" if (s.row, s.col) == (0, 0) else f" at {s.row}, {s.col}"
         return f"{pad}slot({s.slot}) = load {format_view(s.view)}{at}\n"
     if isinstance(s, ir.Send):
+        if s.call is None:
+            return f"{pad}send {_v(s.channel)}\n"
         return f"{pad}send {_v(s.channel)}, {format_call(s.call)}\n"
+    if isinstance(s, ir.Wait):
+        return f"{pad}wait {_v(s.channel)}\n"
     if isinstance(s, ir.Consume):
         return f"{pad}consume {_v(s.channel)} as {_v(s.var)} {_body(s.body, depth)}\n"
     if isinstance(s, ir.Pipe):
