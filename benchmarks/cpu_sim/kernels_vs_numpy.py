@@ -1,0 +1,172 @@
+"""(2) Tile-kernel throughput vs numpy, measured side by side in one process.
+
+* fused rmsnorm over a [N, 1024] f32 tensor in 16 x 1024 tiles (one task per tile: load,
+  x*x, rowsum, rsqrt, row-broadcast multiply, store) vs numpy's multi-pass expression;
+  with a copy kernel (load + store only: the memory floor) and a rowsum-only kernel to show
+  where the time goes;
+* row softmax (examples/softmax.py) vs numpy;
+* tiled f32 matmul (examples/tiled_matmul.py, 32 x 32 tiles, P(i, j) x P.seq(k)) GFLOP/s
+  beside numpy.matmul (BLAS, all cores).
+
+"ours" is ``Program.stats.execute_time_ms`` (the native run: orchestration, task graph and
+kernels); "ours wall" adds the Python side of ``Program.run()`` (argument checks, marshalling).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import numpy as np
+
+from pto_wsp import DType, Dense, In, Out, P, Tensor, Tile, kernel, pto, workload
+
+from common import exec_ms, load_example, timeit_ms
+
+F32 = DType.F32
+RT, RC = 16, 1024   # rmsnorm tile
+
+
+@kernel
+def rms_tile(x: In[Tile[RT, RC, F32]], out: Out[Tile[RT, RC, F32]]):
+    inv = pto.rsqrt(pto.rowmean(pto.mul(x, x)))
+    pto.store(out, pto.mul(x, inv))
+
+
+@kernel
+def copy_tile(x: In[Tile[RT, RC, F32]], out: Out[Tile[RT, RC, F32]]):
+    pto.store(out, pto.mov(x))
+
+
+@kernel
+def rowsum_tile(x: In[Tile[RT, RC, F32]], out: Out[Tile[RT, 1, F32]]):
+    pto.store(out, pto.rowsum(x))
+
+
+def _rowwise(kern, X, Y):
+    n = Dense[X.shape[0] // RT]
+    TX, TY = Tensor(data=X, name="X"), Tensor(data=Y, name="Y")
+    if Y.shape[-1] == 1:
+        @workload
+        def w():
+            for t in P(n):
+                kern[t](x=TX[t * RT:t * RT + RT], out=TY[t])
+    else:
+        @workload
+        def w():
+            for t in P(n):
+                kern[t](x=TX[t * RT:t * RT + RT], out=TY[t * RT:t * RT + RT])
+    return w()
+
+
+@contextmanager
+def _opt(flags: str | None):
+    old = os.environ.get("PTO_WSP_OPT")
+    if flags is not None:
+        os.environ["PTO_WSP_OPT"] = flags
+    try:
+        yield
+    finally:
+        if flags is not None:
+            if old is None:
+                os.environ.pop("PTO_WSP_OPT", None)
+            else:
+                os.environ["PTO_WSP_OPT"] = old
+
+
+FAST_FLAGS = "-O3 -march=native -fassociative-math -fno-signed-zeros -fno-trapping-math"
+
+
+def rmsnorm_rows(N: int, reps: int, fast: bool = True) -> list[list]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, RC), np.float32)
+    Y = np.zeros_like(X)
+    S = np.zeros((N // RT, RT, 1), np.float32)
+    mb = X.nbytes / 1e6
+
+    def np_rms():
+        return X / np.sqrt((X * X).mean(axis=-1, keepdims=True))
+
+    def np_rms_best():   # fewer passes: einsum for the sum of squares, in-place multiply
+        inv = 1.0 / np.sqrt(np.einsum("ij,ij->i", X, X) / RC)
+        np.multiply(X, inv[:, None].astype(np.float32), out=Y)
+
+    def np_copy():
+        np.copyto(Y, X)
+
+    t_np = timeit_ms(np_rms, reps)
+    t_np_best = timeit_ms(np_rms_best, reps)
+    t_np_copy = timeit_ms(np_copy, reps)
+    rows = []
+    ref = np_rms()
+    for label, kern, out, np_ms, flags in (
+            ("copy (load+store)", copy_tile, Y, t_np_copy, None),
+            ("rowsum only", rowsum_tile, S, None, None),
+            ("rmsnorm fused", rms_tile, Y, t_np, None),
+            ("rmsnorm fused, fast flags*", rms_tile, Y, t_np, FAST_FLAGS))[:4 if fast else 3]:
+        with _opt(flags):
+            w = _rowwise(kern, X, out)
+            p1, pn = w.compile(num_threads=1), w.compile()
+        e1, _ = exec_ms(p1, reps)
+        en, wall = exec_ms(pn, reps)
+        if kern is rms_tile:
+            err = float(np.abs(Y - ref).max())
+            assert err < 1e-4, (label, err)
+        vs = f"{np_ms / en:.2f}x" if np_ms else "-"
+        rows.append([f"{label} {N}x{RC}", f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}",
+                     f"{np_ms:.2f}" if np_ms else "-", vs, f"{2 * mb / en:.1f} GB/s"])
+    rows.append([f"  numpy rmsnorm, fewer passes (einsum) {N}x{RC}", "-", "-", "-",
+                 f"{t_np_best:.2f}", f"{t_np_best / float(rows[2][2]):.2f}x", "-"])
+    return rows
+
+
+def softmax_rows(rows_n: int, reps: int) -> list[list]:
+    ex = load_example("softmax")
+    X = (np.random.default_rng(1).standard_normal((rows_n, ex.COLS)) * 4).astype(np.float32)
+    Y = np.zeros_like(X)
+    w = ex.build(X, Y)
+    p1, pn = w.compile(num_threads=1), w.compile()
+    e1, _ = exec_ms(p1, reps)
+    en, wall = exec_ms(pn, reps)
+    np.testing.assert_allclose(Y, ex.reference(X), rtol=1e-5, atol=1e-7)
+
+    def np_softmax():
+        e = np.exp(X - X.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    t_np = timeit_ms(np_softmax, reps)
+    return [[f"softmax {rows_n}x{ex.COLS}", f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}",
+             f"{t_np:.2f}", f"{t_np / en:.2f}x", f"{2 * X.nbytes / 1e6 / en:.1f} GB/s"]]
+
+
+def matmul_rows(sizes, reps: int) -> list[list]:
+    ex = load_example("tiled_matmul")
+    rows = []
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        A = rng.standard_normal((n, n), np.float32)
+        B = rng.standard_normal((n, n), np.float32)
+        C = np.zeros((n, n), np.float32)
+        w = ex.build(A, B, C)
+        p1, pn = w.compile(num_threads=1), w.compile()
+        e1, _ = exec_ms(p1, reps)     # C accumulates across runs: check once at the end
+        en, wall = exec_ms(pn, reps)
+        C[...] = 0
+        pn.run()
+        ref = A @ B
+        assert np.abs(C - ref).max() <= 1e-3 * np.abs(ref).max()
+        t_np = timeit_ms(lambda: np.matmul(A, B), reps)
+        gf = lambda ms: 2.0 * n ** 3 / (ms * 1e6)  # noqa: E731
+        rows.append([f"matmul f32 {n}^3, 32x32 tiles ({(n // 32) ** 3} tasks)", f"{e1:.2f}",
+                     f"{en:.2f}", f"{wall:.2f}", f"{t_np:.2f}", f"{t_np / en:.2f}x",
+                     f"{gf(en):.1f} vs {gf(t_np):.1f} GFLOP/s"])
+    return rows
+
+
+HEADER = ["kernel", "ours 1 thr ms", "ours all thr ms", "ours wall ms", "numpy ms",
+          "numpy/ours", "throughput (ours all thr)"]
+
+
+def run(reps: int = 5, N: int = 4096, softmax_rows_n: int = 4096,
+        mm_sizes=(256, 512, 1024), fast: bool = True) -> list[list]:
+    return (rmsnorm_rows(N, reps, fast) + softmax_rows(softmax_rows_n, reps)
+            + matmul_rows(mm_sizes, reps))
