@@ -76,67 +76,100 @@ def _shipped_files_digest() -> str:
 
 
 def compiler_argv() -> list[str]:
-    """Compiler command prefix: ``$CC``, optimisation flags, then ``$CFLAGS``."""
+    """Compiler command prefix: ``$CC``, fixed flags, optimisation flags, then ``$CFLAGS``."""
     # implicit declarations are errors: a call of a missing tile-library function must not
     # become an unresolved symbol at load time
-    return (shlex.split(knobs.CC.get()) + ["-std=gnu11", "-fPIC", "-shared", "-pthread",
+    return (shlex.split(knobs.CC.get()) + ["-std=gnu11", "-fPIC", "-pthread",
                                            "-Werror=implicit-function-declaration"]
             + shlex.split(knobs.OPT.get()) + shlex.split(knobs.CFLAGS.get()))
 
 
+def _key(*parts) -> str:
+    h = hashlib.sha256()
+    for part in parts + (sys.version, cffi.__version__, _VERSION):
+        h.update(str(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def runtime_library() -> Path:
+    """The C task runtime (``runtime_c/pto_rt*.c``) compiled once into a cached archive."""
+    rt = runtime_dir()
+    sources = {p.name: p.read_text() for p in sorted(rt.glob("pto_rt*.c"))}
+    argv = compiler_argv()
+    headers = {p.name: p.read_text() for p in sorted(rt.glob("*.h"))}
+    key = _key("runtime", sorted(sources.items()), sorted(headers.items()), argv)
+    name = "libpto_rt.a"
+
+    def produce(stage: Path) -> None:
+        objs = []
+        for fname, text in sources.items():
+            (stage / fname).write_text(text)
+            obj = stage / (fname[:-2] + ".o")
+            _run_cc(argv + ["-c", f"-I{rt}", str(stage / fname), "-o", str(obj)], stage,
+                    f"runtime-{key[:16]}")
+            objs.append(str(obj))
+        _run_cc(["ar", "rcs", str(stage / name)] + objs, stage, f"runtime-{key[:16]}")
+    final, _ = _cached(key, name, produce)
+    return final / name
+
+
 def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
                     extra_sources: dict[str, str] | None = None,
-                    include_dirs: tuple[Path | str, ...] = (),
+                    libraries: tuple[Path, ...] = (),
                     define_macros: tuple[tuple[str, str], ...] = (),
                     knob_values: tuple = ()) -> BuildResult:
     """Build (or fetch from cache) and import a cffi extension.
 
     ``source`` is the C text cffi wraps (the module's own translation unit); ``extra_sources``
     maps file names to the text of further files written beside it: ``.c`` files are compiled
-    and linked in, others (headers) are only available to ``#include "..."``.
-    ``runtime_c/`` is always on the include path. ``knob_values`` are folded into the key.
+    and linked in, others (headers) are only available to ``#include "..."``. ``libraries``
+    are archives linked in (their paths carry their own cache keys). ``runtime_c/`` is always
+    on the include path. ``knob_values`` are folded into the key.
     """
     extra_sources = dict(extra_sources or {})
-    incs = [str(runtime_dir())] + [str(p) for p in include_dirs]
     argv = compiler_argv() + [f"-D{k}={v}" for k, v in define_macros]
-    h = hashlib.sha256()
-    for part in (cdef, source, repr(sorted(extra_sources.items())), repr(argv), repr(incs[1:]),
-                 repr(knob_values), sys.version, cffi.__version__, _VERSION,
-                 _shipped_files_digest()):
-        h.update(part.encode())
-        h.update(b"\0")
-    key = h.hexdigest()
+    key = _key(cdef, source, sorted(extra_sources.items()), argv, [str(x) for x in libraries],
+               knob_values, _shipped_files_digest())
     safe_hint = "".join(c if c.isalnum() else "_" for c in name_hint)[:32]
     modname = f"_pto_{safe_hint}_{key[:20]}"
     if modname in _loaded:
         return BuildResult(_loaded[modname], key, _entry_dir(key), False, 0.0)
 
-    root = knobs.cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    final = _entry_dir(key)
-    so_path = final / (modname + _EXT)
-    compiled = False
+    def produce(stage: Path) -> None:
+        ffi = cffi.FFI()
+        try:
+            ffi.cdef(cdef)
+        except cffi.CDefError as e:  # our generator's bug, but say where the text is
+            (stage / "cdef.h").write_text(cdef)
+            raise CompileError(f"internal cdef error: {e}") from None
+        ffi.set_source(modname, source)
+        mod_c = stage / (modname + ".c")
+        with contextlib.redirect_stdout(io.StringIO()):  # cffi prints 'generating ...'
+            ffi.emit_c_code(str(mod_c))
+        srcs = [str(mod_c)]
+        for fname, text in extra_sources.items():
+            (stage / fname).write_text(text)
+            if fname.endswith(".c"):  # headers are only written beside the sources
+                srcs.append(str(stage / fname))
+        py_inc = sysconfig.get_paths()["include"]
+        _run_cc(argv + ["-shared", f"-I{runtime_dir()}", f"-I{py_inc}"] + srcs
+                + [str(x) for x in libraries] + ["-o", str(stage / (modname + _EXT)), "-lm"],
+                stage, modname)
+
     t0 = time.perf_counter()
-    with _file_lock(root / f"{key[:32]}.lock"):
-        if not _entry_ok(final, so_path):
-            if final.exists():
-                log.warning("pto_wsp: rebuilding corrupt cache entry %s", final)
-                shutil.rmtree(final, ignore_errors=True)
-            _compile(root, final, modname, cdef, source, extra_sources, incs, argv)
-            compiled = True
-    ms = (time.perf_counter() - t0) * 1e3
+    final, compiled = _cached(key, modname + _EXT, produce)
     try:
-        module = _import(modname, so_path)
+        module = _import(modname, final / (modname + _EXT))
     except ImportError as e:
         if compiled:
             raise CompileError(f"the freshly built module does not load: {e}",
                                hint=f"sources are in {final}") from None
         # A cached entry passed the digest check but does not load: rebuild it once.
-        with _file_lock(root / f"{key[:32]}.lock"):
-            shutil.rmtree(final, ignore_errors=True)
-            _compile(root, final, modname, cdef, source, extra_sources, incs, argv)
-        compiled = True
-        module = _import(modname, so_path)
+        shutil.rmtree(final, ignore_errors=True)
+        final, compiled = _cached(key, modname + _EXT, produce)
+        module = _import(modname, final / (modname + _EXT))
+    ms = (time.perf_counter() - t0) * 1e3
     _loaded[modname] = module
     if compiled and knobs.flag(knobs.VERBOSE):
         log.info("pto_wsp: compiled %s in %.0f ms (%s)", name_hint, ms, final)
@@ -147,11 +180,36 @@ def _entry_dir(key: str) -> Path:
     return knobs.cache_dir() / key[:2] / key
 
 
-def _entry_ok(final: Path, so_path: Path) -> bool:
+def _cached(key: str, artifact: str, produce) -> tuple[Path, bool]:
+    """The cache entry ``key`` holding ``artifact``, produced by ``produce(stage_dir)`` if
+    missing or corrupt: built in a staging directory and renamed into place under a per-key
+    file lock. Returns (entry directory, whether it was built now)."""
+    root = knobs.cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    final = _entry_dir(key)
+    with _file_lock(root / f"{key[:32]}.lock"):
+        if _entry_ok(final, final / artifact):
+            return final, False
+        if final.exists():
+            log.warning("pto_wsp: rebuilding corrupt cache entry %s", final)
+            shutil.rmtree(final, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(prefix="stage-", dir=root))
+        try:
+            produce(stage)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        (stage / "OK").write_text(hashlib.sha256((stage / artifact).read_bytes()).hexdigest())
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(stage, final)
+        return final, True
+
+
+def _entry_ok(final: Path, path: Path) -> bool:
     stamp = final / "OK"
-    if not (so_path.is_file() and stamp.is_file()):
+    if not (path.is_file() and stamp.is_file()):
         return False
-    return stamp.read_text().strip() == hashlib.sha256(so_path.read_bytes()).hexdigest()
+    return stamp.read_text().strip() == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class _file_lock:
@@ -168,45 +226,22 @@ class _file_lock:
         os.close(self.fd)
 
 
-def _compile(root: Path, final: Path, modname: str, cdef: str, source: str,
-             extra_sources: dict[str, str], incs: list[str], argv: list[str]) -> None:
-    stage = Path(tempfile.mkdtemp(prefix="stage-", dir=root))
-    ffi = cffi.FFI()
-    try:
-        ffi.cdef(cdef)
-    except cffi.CDefError as e:  # our generator's bug, but say where the text is
-        (stage / "cdef.h").write_text(cdef)
-        raise CompileError(f"internal cdef error: {e}", hint=f"cdef kept at {stage / 'cdef.h'}")
-    ffi.set_source(modname, source)
-    mod_c = stage / (modname + ".c")
-    with contextlib.redirect_stdout(io.StringIO()):  # cffi prints 'generating ...'
-        ffi.emit_c_code(str(mod_c))
-    srcs = [str(mod_c)]
-    for name, text in extra_sources.items():
-        (stage / name).write_text(text)
-        if name.endswith(".c"):  # headers are only written beside the sources
-            srcs.append(str(stage / name))
-    py_inc = sysconfig.get_paths()["include"]
-    cmd = argv + [f"-I{i}" for i in incs] + [f"-I{py_inc}"] + srcs + [
-        "-o", str(stage / (modname + _EXT)), "-lm"]
-    (stage / "build.sh").write_text(shlex.join(cmd) + "\n")
+def _run_cc(cmd: list[str], stage: Path, what: str) -> None:
+    """Run a compiler/archiver command in ``stage``; on failure keep the sources and raise."""
+    with open(stage / "build.sh", "a") as f:
+        f.write(shlex.join(cmd) + "\n")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=stage)
     except OSError as e:
-        shutil.rmtree(stage, ignore_errors=True)
         raise CompileError(f"cannot run the C compiler {cmd[0]!r}: {e}",
                            hint="install gcc or point $CC at a C11 compiler") from None
     if proc.returncode != 0:
-        kept = root / f"failed-{modname}"
+        kept = knobs.cache_dir() / f"failed-{what}"
         shutil.rmtree(kept, ignore_errors=True)
-        os.rename(stage, kept)
+        shutil.copytree(stage, kept)
         raise CompileError(
             f"C compilation failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}".rstrip(),
             hint=f"the generated C source is kept in {kept}")
-    so = stage / (modname + _EXT)
-    (stage / "OK").write_text(hashlib.sha256(so.read_bytes()).hexdigest())
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(stage, final)
 
 
 def _import(modname: str, so_path: Path) -> ModuleType:

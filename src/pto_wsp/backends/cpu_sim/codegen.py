@@ -22,7 +22,7 @@ from ...errors import CompileError
 from ...ir import nodes as ir
 from ...ir.verify import verify_module
 from ...resources import runtime_dir, templates_dir
-from .build import BuildResult, build_extension
+from .build import BuildResult, build_extension, runtime_library
 from .lower_kernel import KernelVM, ctype, lower_kernel, scalar_ctype
 from .lower_orch import MAX_RANK, Machine, OrchVM, lower_orchestration
 
@@ -85,10 +85,8 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
                            hint="use one of " + ", ".join(COST_MODELS))
     stages, _, orch = generate(m, machine, v9_compat)
     extra = {"kernels.h": stages["kernels.h"], "kernels.c": stages["kernels.c"]}
-    for p in sorted(runtime_dir().glob("pto_rt*.c")):
-        extra[p.name] = p.read_text()
     res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
-                          extra_sources=extra,
+                          extra_sources=extra, libraries=(runtime_library(),),
                           define_macros=(("PTO_COST_MODEL", str(COST_MODELS[cost_model])),))
     return Artifact(res, stages, orch)
 
