@@ -26,7 +26,7 @@ from ..types import DType, Location
 from . import expr as irx
 from . import nodes as ir
 
-__all__ = ["parse_module", "parse_expr", "get_parser"]
+__all__ = ["parse_module", "parse_expr", "get_parser", "comment_lines"]
 
 
 @cache
@@ -42,6 +42,34 @@ def _expr_parser() -> Lark:
     from ..resources import grammar_path
     return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", start="expr",
                 propagate_positions=True, maybe_placeholders=True)
+
+
+_comments: list[int] | None = None
+
+
+def _on_comment(tok: Token) -> None:
+    if _comments is not None:
+        _comments.append(tok.line)
+
+
+@cache
+def _comment_parser() -> Lark:
+    from ..resources import grammar_path
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr",
+                maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
+
+
+def comment_lines(text: str) -> list[int]:
+    """Line numbers of the ``//`` comments in ``text`` (which must parse)."""
+    global _comments
+    _comments = []
+    try:
+        _comment_parser().parse(text)
+        return list(_comments)
+    except UnexpectedInput:
+        return list(_comments)
+    finally:
+        _comments = None
 
 
 def parse_module(text: str, filename: str = "<string>", verify: bool = True) -> ir.Module:

@@ -1,0 +1,330 @@
+"""The ``pto-wsp`` command line (also ``python -m pto_wsp``).
+
+Subcommands::
+
+    pto-wsp check FILE.pto...       parse and verify; located diagnostics; exit 1 on error
+    pto-wsp fmt FILE.pto [-i]       print the canonical text (or rewrite the file in place)
+    pto-wsp show script.py [args]   run a Python script, print its workloads as .pto
+    pto-wsp knobs                   the environment knobs, as a Markdown table
+
+Every subcommand is one ``(name, configure, run)`` entry of :data:`COMMANDS`; ``run(args)``
+returns the exit code. A :class:`~pto_wsp.errors.PtoError` is printed as a compiler
+diagnostic on stderr (exit 1); a Python traceback is only shown for internal errors, or for
+every error when ``PTO_WSP_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from .errors import PtoError
+
+__all__ = ["main", "COMMANDS", "build_parser"]
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---------------------------------------------------------------- output helpers
+
+
+def _error(e: PtoError) -> None:
+    print(f"error: {e}", file=sys.stderr)
+    from . import knobs
+    if knobs.flag(knobs.DEBUG):
+        traceback.print_exception(e, file=sys.stderr)
+
+
+def _read(path: str) -> tuple[str, str]:
+    """(text, display name) of a .pto file, ``-`` meaning stdin."""
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(path).read_text(encoding="utf-8"), path
+    except (OSError, UnicodeDecodeError) as e:
+        raise PtoError(f"cannot read {path}: {e.strerror if isinstance(e, OSError) else e}",
+                       hint="pass a readable UTF-8 .pto file") from None
+
+
+# ---------------------------------------------------------------- check
+
+
+def _configure_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE.pto", help=".pto files ('-' for stdin)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
+def _run_check(args) -> int:
+    from .ir.parser import parse_module
+    status = 0
+    for path in args.files:
+        try:
+            text, name = _read(path)
+            m = parse_module(text, name)
+        except PtoError as e:
+            _error(e)
+            status = 1
+            continue
+        if not args.quiet:
+            print(f"{name}: ok (module @{m.name}: {len(m.tensors)} tensors, {len(m.axes)} "
+                  f"axes, {len(m.kernels)} kernels)")
+    return status
+
+
+# ---------------------------------------------------------------- fmt
+
+
+def _configure_fmt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE.pto", help=".pto files ('-' for stdin)")
+    p.add_argument("-i", "--in-place", action="store_true",
+                   help="rewrite the files instead of printing them")
+    p.add_argument("--check", action="store_true",
+                   help="print nothing; exit 1 if a file is not in canonical form")
+    p.add_argument("--drop-comments", action="store_true",
+                   help="allow --in-place to drop comments inside the module (the leading "
+                        "comment block is always kept)")
+
+
+def _header(text: str) -> str:
+    """The leading block of ``//`` comment lines (and blank lines between them)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        s = line.strip()
+        if s.startswith("//"):
+            out.append(line if line.endswith("\n") else line + "\n")
+        elif s == "" and out:
+            out.append(line if line.endswith("\n") else "\n")
+        elif s == "":
+            continue
+        else:
+            break
+    while out and not out[-1].strip():
+        out.pop()
+    return "".join(out)
+
+
+def _run_fmt(args) -> int:
+    from .ir.parser import comment_lines, parse_module
+    from .ir.printer import print_module
+    if args.in_place and args.check:
+        print("error: give --in-place or --check, not both", file=sys.stderr)
+        return 2
+    status = 0
+    for path in args.files:
+        try:
+            text, name = _read(path)
+            m = parse_module(text, name)
+        except PtoError as e:
+            _error(e)
+            status = 1
+            continue
+        head = _header(text)
+        out = head + print_module(m)
+        kept = len(head.splitlines())
+        lost = [n for n in comment_lines(text) if n > kept]
+        if args.check:
+            if out != text:
+                print(f"{name}: not in canonical form", file=sys.stderr)
+                status = 1
+            continue
+        if lost:
+            where = ", ".join(str(n) for n in lost[:8]) + (", ..." if len(lost) > 8 else "")
+            if args.in_place and path != "-" and not args.drop_comments:
+                print(f"error: {name}: fmt keeps only the leading comment block; the comments "
+                      f"on line(s) {where} would be lost\nhelp: move them to the top of the "
+                      f"file, or pass --drop-comments", file=sys.stderr)
+                status = 1
+                continue
+            print(f"warning: {name}: dropped the comments on line(s) {where}", file=sys.stderr)
+        if args.in_place and path != "-":
+            if out != text:
+                Path(path).write_text(out, encoding="utf-8")
+        else:
+            sys.stdout.write(out)
+    return status
+
+
+# ---------------------------------------------------------------- show
+
+
+def _configure_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("script", metavar="script.py",
+                   help="a Python script that builds workloads (or a .pto file)")
+    p.add_argument("script_args", nargs=argparse.REMAINDER,
+                   help="arguments passed to the script as sys.argv[1:]")
+    p.add_argument("--all", action="store_true",
+                   help="print every workload the script built, including intermediate ones")
+    p.add_argument("--name", metavar="NAME", action="append",
+                   help="print only the workload(s) whose module is called NAME")
+    p.add_argument("-o", "--output-dir", metavar="DIR",
+                   help="write each workload to DIR/<name>.pto instead of printing it")
+
+
+def _run_script(path: str, argv: list[str]) -> tuple[list, list]:
+    """Run ``path`` as ``__main__``; return (module-level Workloads, every Workload created)."""
+    import runpy
+
+    from .language.workload import Workload
+    created: list = []
+    orig_init = Workload.__init__
+
+    def init(self, *a, **kw):
+        orig_init(self, *a, **kw)
+        created.append(self)
+
+    old_argv, old_path = sys.argv, list(sys.path)
+    sys.argv = [path] + list(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    Workload.__init__ = init
+    try:
+        try:
+            scope = runpy.run_path(path, run_name="__main__")
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                raise
+            scope = {}
+    finally:
+        Workload.__init__ = orig_init
+        sys.argv, sys.path[:] = old_argv, old_path
+    seen, top = set(), []
+    for v in scope.values():
+        if isinstance(v, Workload) and id(v) not in seen:
+            seen.add(id(v))
+            top.append(v)
+    return top, created
+
+
+def _final(created: list) -> list:
+    """Workloads not superseded by a schedule combinator (which shares the tensor dict)."""
+    last = {}
+    for w in created:
+        last[id(w.tensors)] = w
+    keep = {id(w) for w in last.values()}
+    return [w for w in created if id(w) in keep]
+
+
+def _user_traceback(e: BaseException) -> str:
+    """The traceback of an exception raised by a user script, without our own frames."""
+    te = traceback.TracebackException.from_exception(e)
+    frames = [f for f in te.stack
+              if not os.path.abspath(f.filename).startswith(_PKG_DIR)
+              and "runpy" not in os.path.basename(f.filename)]
+    te.stack = traceback.StackSummary.from_list(frames)
+    return "".join(te.format())
+
+
+def _run_show(args) -> int:
+    from .ir.parser import parse_module
+    from .ir.printer import print_module
+    if args.script.endswith(".pto"):
+        text, name = _read(args.script)
+        modules = [parse_module(text, name)]
+    else:
+        if not Path(args.script).is_file():
+            raise PtoError(f"no such script: {args.script}")
+        try:
+            top, created = _run_script(args.script, args.script_args)
+        except PtoError:
+            raise
+        except SystemExit as e:
+            print(f"error: {args.script} exited with status {e.code}", file=sys.stderr)
+            return e.code if isinstance(e.code, int) else 1
+        except BaseException as e:  # noqa: BLE001 - the user's script failed
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            print(f"error: {args.script} raised {type(e).__name__}: {e}\n"
+                  f"{_user_traceback(e)}", file=sys.stderr, end="")
+            return 1
+        workloads = created if args.all else (top or _final(created))
+        modules = [w.module for w in workloads]
+    if args.name:
+        modules = [m for m in modules if m.name in args.name]
+    if not modules:
+        what = f" named {', '.join(args.name)}" if args.name else ""
+        raise PtoError(f"{args.script} built no workload{what}",
+                       hint="call a @workload function at module level (w = my_workload(...))")
+    texts, unique = [], []
+    for m in modules:  # identical modules (e.g. a combinator that changed nothing) print once
+        text = print_module(m)
+        if text not in texts:
+            texts.append(text)
+            unique.append(m)
+    modules = unique
+    if args.output_dir:
+        out = Path(args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        used: dict[str, int] = {}
+        for m, text in zip(modules, texts):
+            n = used[m.name] = used.get(m.name, 0) + 1
+            stem = m.name if n == 1 else f"{m.name}_{n}"
+            (out / f"{_safe(stem)}.pto").write_text(text, encoding="utf-8")
+            print(out / f"{_safe(stem)}.pto")
+    else:
+        sys.stdout.write("\n".join(texts))
+    return 0
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "workload"
+
+
+# ---------------------------------------------------------------- knobs
+
+
+def _run_knobs(args) -> int:
+    from . import knobs
+    print(knobs.table())
+    return 0
+
+
+# ---------------------------------------------------------------- entry point
+
+#: name -> (help, configure(subparser), run(args) -> exit code). Add subcommands here.
+COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
+    "check": ("parse and verify .pto files", _configure_check, _run_check),
+    "fmt": ("print .pto files in canonical form", _configure_fmt, _run_fmt),
+    "show": ("run a Python script and print the workloads it builds as .pto",
+             _configure_show, _run_show),
+    "knobs": ("list the environment knobs", lambda p: None, _run_knobs),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="pto-wsp", description="pto-wsp: workload-schedule programming for tile-based "
+                                    "NPUs. The .pto text format is described in "
+                                    "docs/pto-format.md.")
+    parser.add_argument("--version", action="version", version=f"pto-wsp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_, configure, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        configure(p)
+        p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, usage errors
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
+    try:
+        return args._run(args)
+    except PtoError as e:
+        _error(e)
+        return 1
+    except BrokenPipeError:  # e.g. `pto-wsp fmt x.pto | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:  # pragma: no cover
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 130
