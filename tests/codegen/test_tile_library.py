@@ -276,12 +276,19 @@ def test_binary(L, sfx):
             assert_same(dst, want)
 
 
-def test_inplace_elementwise(L):
-    a = np.arange(64, dtype=np.float32).reshape(4, 16)
-    b = np.full((4, 16), 0.5, np.float32)
-    want = a + b
-    L("tadd_f32", a, a, b, 4, 16)
+@pytest.mark.parametrize("sfx", ["f32", "f16", "bf16", "i16"])
+def test_inplace_elementwise(L, sfx):
+    """dst may be exactly a source buffer for element-wise ops (documented exception)."""
+    rng = np.random.default_rng(17)
+    a, b = rand(sfx, (4, 40), rng), rand(sfx, (4, 40), rng)
+    want = ref_int_binop("add", a, b, sfx) if sfx in INTS else ref_float_binop("add", a, b)
+    L(f"tadd_{sfx}", a, a, b, 4, 40)
     assert_same(a, want)
+    v = rand(sfx, (4, 1), rng)
+    want = (ref_int_binop("mul", b, np.repeat(v, 40, 1), sfx) if sfx in INTS
+            else ref_float_binop("mul", b, np.repeat(v, 40, 1)))
+    L(f"trowexpandmul_{sfx}", b, b, v, 4, 40)
+    assert_same(b, want)
 
 
 def test_int_division_by_zero_defined(L):
