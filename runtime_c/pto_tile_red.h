@@ -25,8 +25,8 @@
 #define PTO__AOUT_I(s, a) ((PTO_T_##s)(a))
 #define PTO__ASUM(s, a, b) ((a) + (b))
 
-#define PTO__DEF_RED(sfx, name, OP, AIN, AOUT, ACC, CLS)                                          \
-    /* dst (rows x 1) [i] = reduce_j src[i, j] */                                                 \
+/* row reduction, sequential over j (sums: the order is part of the numerics) */
+#define PTO__ROW_SEQ(sfx, name, OP, AIN, AOUT, ACC, CLS)                                          \
     static inline uint64_t pto_trow##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
                                                   const PTO_T_##sfx *restrict src, int rows,      \
                                                   int cols)                                       \
@@ -39,7 +39,43 @@
             dst[i] = AOUT(sfx, acc);                                                              \
         }                                                                                         \
         return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, rows);                                \
-    }                                                                                             \
+    }
+/* row max/min: the result does not depend on the order (NaN wins wherever it is), so 8
+ * interleaved partial results let gcc vectorise; only the sign of a zero result over mixed
+ * +-0 may differ from a left-to-right scan. */
+#define PTO__ROW_LANES(sfx, name, OP, AIN, AOUT, ACC, CLS)                                        \
+    static inline uint64_t pto_trow##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
+                                                  const PTO_T_##sfx *restrict src, int rows,      \
+                                                  int cols)                                       \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            const PTO_T_##sfx *r_ = src + (int64_t)i * cols;                                      \
+            ACC acc;                                                                              \
+            int j;                                                                                \
+            if (cols >= 16) {                                                                     \
+                ACC m_[8];                                                                        \
+                for (int l = 0; l < 8; ++l)                                                       \
+                    m_[l] = AIN(sfx, r_[l]);                                                      \
+                for (j = 8; j + 8 <= cols; j += 8)                                                \
+                    for (int l = 0; l < 8; ++l)                                                   \
+                        m_[l] = OP(sfx, m_[l], AIN(sfx, r_[j + l]));                              \
+                const ACC p0 = OP(sfx, m_[0], m_[1]), p1 = OP(sfx, m_[2], m_[3]);                 \
+                const ACC p2 = OP(sfx, m_[4], m_[5]), p3 = OP(sfx, m_[6], m_[7]);                 \
+                const ACC q0 = OP(sfx, p0, p1), q1 = OP(sfx, p2, p3);                             \
+                acc = OP(sfx, q0, q1);                                                            \
+            } else {                                                                              \
+                acc = AIN(sfx, r_[0]);                                                            \
+                j = 1;                                                                            \
+            }                                                                                     \
+            for (; j < cols; ++j)                                                                 \
+                acc = OP(sfx, acc, AIN(sfx, r_[j]));                                              \
+            dst[i] = AOUT(sfx, acc);                                                              \
+        }                                                                                         \
+        return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, rows);                                \
+    }
+
+#define PTO__DEF_RED(sfx, name, OP, AIN, AOUT, ACC, CLS, ROWLANES)                                          \
+    ROWLANES(sfx, name, OP, AIN, AOUT, ACC, CLS)                                                  \
     /* dst (1 x cols) [j] = reduce_i src[i, j]  (sequential over i) */                            \
     static inline uint64_t pto_tcol##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
                                                   const PTO_T_##sfx *restrict src, int rows,      \
@@ -62,13 +98,13 @@
     }
 
 #define PTO__DEF_REDS_F(sfx, _u)                                                                  \
-    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_F, PTO__AOUT_F, PTO_A_##sfx, PTO_COST_REDSUM)      \
-    PTO__DEF_RED(sfx, max, PTO__F_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX)     \
-    PTO__DEF_RED(sfx, min, PTO__F_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX)
+    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_F, PTO__AOUT_F, PTO_A_##sfx, PTO_COST_REDSUM, PTO__ROW_SEQ)      \
+    PTO__DEF_RED(sfx, max, PTO__F_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)     \
+    PTO__DEF_RED(sfx, min, PTO__F_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)
 #define PTO__DEF_REDS_I(sfx, _u)                                                                  \
-    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_I, PTO__AOUT_I, PTO_A_##sfx, PTO_COST_REDSUM)      \
-    PTO__DEF_RED(sfx, max, PTO__I_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX)     \
-    PTO__DEF_RED(sfx, min, PTO__I_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX)
+    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_I, PTO__AOUT_I, PTO_A_##sfx, PTO_COST_REDSUM, PTO__ROW_SEQ)      \
+    PTO__DEF_RED(sfx, max, PTO__I_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)     \
+    PTO__DEF_RED(sfx, min, PTO__I_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)
 PTO__FLOATS(PTO__DEF_REDS_F, _)
 PTO__INTS(PTO__DEF_REDS_I, _)
 
