@@ -41,6 +41,31 @@ def exec_ms(program, reps: int) -> tuple[float, float]:
     return median(ex), median(wall)
 
 
+def side_by_side(programs, numpy_fn, reps: int):
+    """Interleaved measurement: each repetition runs every program once, then ``numpy_fn``
+    (if any), so all of them see the same machine load. Returns (list of (median native
+    execute ms, median run() wall ms) per program, median numpy ms or None)."""
+    for p in programs:
+        p.run()
+    if numpy_fn is not None:
+        numpy_fn()
+    ex = [[] for _ in programs]
+    wall = [[] for _ in programs]
+    npt = []
+    for _ in range(reps):
+        for i, p in enumerate(programs):
+            t0 = time.perf_counter()
+            s = p.run()
+            wall[i].append((time.perf_counter() - t0) * 1e3)
+            ex[i].append(s.execute_time_ms)
+        if numpy_fn is not None:
+            t0 = time.perf_counter()
+            numpy_fn()
+            npt.append((time.perf_counter() - t0) * 1e3)
+    return ([(median(e), median(w)) for e, w in zip(ex, wall)],
+            median(npt) if npt else None)
+
+
 def load_example(name: str):
     path = EXAMPLES / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"pto_wsp_bench_example_{name}", path)

@@ -21,7 +21,7 @@ import numpy as np
 
 from pto_wsp import DType, Dense, In, Out, P, Tensor, Tile, kernel, pto, workload
 
-from common import exec_ms, load_example, timeit_ms
+from common import load_example, side_by_side, timeit_ms
 
 F32 = DType.F32
 RT, RC = 16, 1024   # rmsnorm tile
@@ -35,7 +35,7 @@ def rms_tile(x: In[Tile[RT, RC, F32]], out: Out[Tile[RT, RC, F32]]):
 
 @kernel
 def copy_tile(x: In[Tile[RT, RC, F32]], out: Out[Tile[RT, RC, F32]]):
-    pto.store(out, pto.mov(x))
+    pto.store(out, pto.load(x))
 
 
 @kernel
@@ -94,51 +94,51 @@ def rmsnorm_rows(N: int, reps: int, fast: bool = True) -> list[list]:
     def np_copy():
         np.copyto(Y, X)
 
-    t_np = timeit_ms(np_rms, reps)
-    t_np_best = timeit_ms(np_rms_best, reps)
-    t_np_copy = timeit_ms(np_copy, reps)
     rows = []
     ref = np_rms()
-    for label, kern, out, np_ms, flags in (
-            ("copy (load+store)", copy_tile, Y, t_np_copy, None),
+    for label, kern, out, np_fn, flags in (
+            ("copy (load+store)", copy_tile, Y, np_copy, None),
             ("rowsum only", rowsum_tile, S, None, None),
-            ("rmsnorm fused", rms_tile, Y, t_np, None),
-            ("rmsnorm fused, fast flags*", rms_tile, Y, t_np, FAST_FLAGS))[:4 if fast else 3]:
+            ("rmsnorm fused", rms_tile, Y, np_rms, None),
+            ("rmsnorm fused, fast flags*", rms_tile, Y, np_rms, FAST_FLAGS))[:4 if fast else 3]:
         with _opt(flags):
             w = _rowwise(kern, X, out)
             p1, pn = w.compile(num_threads=1), w.compile()
-        e1, _ = exec_ms(p1, reps)
-        en, wall = exec_ms(pn, reps)
+        ((e1, _), (en, wall)), np_ms = side_by_side([p1, pn], np_fn, reps)
         if kern is rms_tile:
             err = float(np.abs(Y - ref).max())
             assert err < 1e-4, (label, err)
         vs = f"{np_ms / en:.2f}x" if np_ms else "-"
         rows.append([f"{label} {N}x{RC}", f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}",
                      f"{np_ms:.2f}" if np_ms else "-", vs, f"{2 * mb / en:.1f} GB/s"])
+    t_np_best = timeit_ms(np_rms_best, reps)
     rows.append([f"  numpy rmsnorm, fewer passes (einsum) {N}x{RC}", "-", "-", "-",
-                 f"{t_np_best:.2f}", f"{t_np_best / float(rows[2][2]):.2f}x", "-"])
+                 f"{t_np_best:.2f}", "-", "-"])
     return rows
 
 
-def softmax_rows(rows_n: int, reps: int) -> list[list]:
+def softmax_rows(rows_n: int, reps: int, fast: bool = True) -> list[list]:
     ex = load_example("softmax")
     X = (np.random.default_rng(1).standard_normal((rows_n, ex.COLS)) * 4).astype(np.float32)
     Y = np.zeros_like(X)
-    w = ex.build(X, Y)
-    p1, pn = w.compile(num_threads=1), w.compile()
-    e1, _ = exec_ms(p1, reps)
-    en, wall = exec_ms(pn, reps)
-    np.testing.assert_allclose(Y, ex.reference(X), rtol=1e-5, atol=1e-7)
 
     def np_softmax():
         e = np.exp(X - X.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
-    t_np = timeit_ms(np_softmax, reps)
-    return [[f"softmax {rows_n}x{ex.COLS}", f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}",
-             f"{t_np:.2f}", f"{t_np / en:.2f}x", f"{2 * X.nbytes / 1e6 / en:.1f} GB/s"]]
+    rows = []
+    for flags in (None, FAST_FLAGS) if fast else (None,):
+        with _opt(flags):
+            w = ex.build(X, Y)
+            p1, pn = w.compile(num_threads=1), w.compile()
+        ((e1, _), (en, wall)), t_np = side_by_side([p1, pn], np_softmax, reps)
+        np.testing.assert_allclose(Y, ex.reference(X), rtol=1e-5, atol=1e-6)
+        rows.append([f"softmax {rows_n}x{ex.COLS}{', fast flags*' if flags else ''}",
+                     f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}", f"{t_np:.2f}",
+                     f"{t_np / en:.2f}x", f"{2 * X.nbytes / 1e6 / en:.1f} GB/s"])
+    return rows
 
 
-def matmul_rows(sizes, reps: int) -> list[list]:
+def matmul_rows(sizes, reps: int, fast: bool = True) -> list[list]:
     ex = load_example("tiled_matmul")
     rows = []
     for n in sizes:
@@ -146,19 +146,24 @@ def matmul_rows(sizes, reps: int) -> list[list]:
         A = rng.standard_normal((n, n), np.float32)
         B = rng.standard_normal((n, n), np.float32)
         C = np.zeros((n, n), np.float32)
-        w = ex.build(A, B, C)
-        p1, pn = w.compile(num_threads=1), w.compile()
-        e1, _ = exec_ms(p1, reps)     # C accumulates across runs: check once at the end
-        en, wall = exec_ms(pn, reps)
-        C[...] = 0
-        pn.run()
-        ref = A @ B
-        assert np.abs(C - ref).max() <= 1e-3 * np.abs(ref).max()
-        t_np = timeit_ms(lambda: np.matmul(A, B), reps)
         gf = lambda ms: 2.0 * n ** 3 / (ms * 1e6)  # noqa: E731
-        rows.append([f"matmul f32 {n}^3, 32x32 tiles ({(n // 32) ** 3} tasks)", f"{e1:.2f}",
-                     f"{en:.2f}", f"{wall:.2f}", f"{t_np:.2f}", f"{t_np / en:.2f}x",
-                     f"{gf(en):.1f} vs {gf(t_np):.1f} GFLOP/s"])
+        # fast flags only for the middle size (enough to show the effect, keeps the run short)
+        variants = (None, FAST_FLAGS) if fast and n == sizes[len(sizes) // 2] else (None,)
+        for flags in variants:
+            with _opt(flags):
+                w = ex.build(A, B, C)
+                p1, pn = w.compile(num_threads=1), w.compile()
+            # C accumulates across runs: checked once at the end
+            ((e1, _), (en, wall)), t_np = side_by_side([p1, pn], lambda: np.matmul(A, B),
+                                                       reps)
+            C[...] = 0
+            pn.run()
+            ref = A @ B
+            assert np.abs(C - ref).max() <= 1e-3 * np.abs(ref).max()
+            rows.append([f"matmul f32 {n}^3, 32x32 tiles ({(n // 32) ** 3} tasks)"
+                         f"{', fast flags*' if flags else ''}", f"{e1:.2f}", f"{en:.2f}",
+                         f"{wall:.2f}", f"{t_np:.2f}", f"{t_np / en:.2f}x",
+                         f"{gf(en):.1f} vs {gf(t_np):.1f} GFLOP/s"])
     return rows
 
 
@@ -168,5 +173,5 @@ HEADER = ["kernel", "ours 1 thr ms", "ours all thr ms", "ours wall ms", "numpy m
 
 def run(reps: int = 5, N: int = 4096, softmax_rows_n: int = 4096,
         mm_sizes=(256, 512, 1024), fast: bool = True) -> list[list]:
-    return (rmsnorm_rows(N, reps, fast) + softmax_rows(softmax_rows_n, reps)
-            + matmul_rows(mm_sizes, reps))
+    return (rmsnorm_rows(N, reps, fast) + softmax_rows(softmax_rows_n, reps, fast)
+            + matmul_rows(mm_sizes, reps, fast))
