@@ -158,44 +158,62 @@ def _configure_show(p: argparse.ArgumentParser) -> None:
                    help="arguments passed to the script as sys.argv[1:]")
     p.add_argument("--all", action="store_true",
                    help="print every workload the script built, including intermediate ones")
+    p.add_argument("--run", action="store_true",
+                   help="let the script compile and run its workloads (by default it stops at "
+                        "the first .compile() and that workload is shown)")
     p.add_argument("--name", metavar="NAME", action="append",
                    help="print only the workload(s) whose module is called NAME")
     p.add_argument("-o", "--output-dir", metavar="DIR",
                    help="write each workload to DIR/<name>.pto instead of printing it")
 
 
-def _run_script(path: str, argv: list[str]) -> tuple[list, list]:
-    """Run ``path`` as ``__main__``; return (module-level Workloads, every Workload created)."""
+class _StopAtCompile(BaseException):
+    """Raised by the patched ``Workload.compile`` to end the script (``show`` without --run)."""
+
+
+def _run_script(path: str, argv: list[str], run: bool = False) -> tuple[list, list, list]:
+    """Run ``path`` as ``__main__``; return (compiled Workloads, module-level Workloads, every
+    Workload created). Unless ``run``, the first ``.compile()`` records its workload and ends
+    the script."""
     import runpy
 
     from .language.workload import Workload
     created: list = []
-    orig_init = Workload.__init__
+    compiled: list = []
+    orig_init, orig_compile = Workload.__init__, Workload.compile
 
     def init(self, *a, **kw):
         orig_init(self, *a, **kw)
         created.append(self)
 
+    def compile_(self, *a, **kw):
+        compiled.append(self)
+        if not run:
+            raise _StopAtCompile()
+        return orig_compile(self, *a, **kw)
+
     old_argv, old_path = sys.argv, list(sys.path)
     sys.argv = [path] + list(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    Workload.__init__ = init
+    Workload.__init__, Workload.compile = init, compile_
+    scope: dict = {}
     try:
         try:
             scope = runpy.run_path(path, run_name="__main__")
+        except _StopAtCompile:
+            pass
         except SystemExit as e:
             if e.code not in (None, 0):
                 raise
-            scope = {}
     finally:
-        Workload.__init__ = orig_init
+        Workload.__init__, Workload.compile = orig_init, orig_compile
         sys.argv, sys.path[:] = old_argv, old_path
     seen, top = set(), []
     for v in scope.values():
         if isinstance(v, Workload) and id(v) not in seen:
             seen.add(id(v))
             top.append(v)
-    return top, created
+    return compiled, top, created
 
 
 def _final(created: list) -> list:
@@ -227,7 +245,7 @@ def _run_show(args) -> int:
         if not Path(args.script).is_file():
             raise PtoError(f"no such script: {args.script}")
         try:
-            top, created = _run_script(args.script, args.script_args)
+            compiled, top, created = _run_script(args.script, args.script_args, args.run)
         except PtoError:
             raise
         except SystemExit as e:
@@ -239,7 +257,7 @@ def _run_show(args) -> int:
             print(f"error: {args.script} raised {type(e).__name__}: {e}\n"
                   f"{_user_traceback(e)}", file=sys.stderr, end="")
             return 1
-        workloads = created if args.all else (top or _final(created))
+        workloads = created if args.all else (compiled or top or _final(created))
         modules = [w.module for w in workloads]
     if args.name:
         modules = [m for m in modules if m.name in args.name]

@@ -189,3 +189,15 @@ def test_debug_knob_shows_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PTO_WSP_DEBUG", "1")
     assert main(["check", str(_write(tmp_path, "bad.pto", BAD))]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_show_stops_at_compile_unless_run(tmp_path, capsys):
+    script = SCRIPT + ("    w = build()\n    print('compiling')\n    w.compile(target='nowhere')\n"
+                       "    print('after compile')\n")
+    p = _write(tmp_path, "c.py", script)
+    assert main(["show", str(p), "5"]) == 0
+    out = capsys.readouterr().out
+    assert "compiling" in out and "after compile" not in out
+    assert out.count("module @copy") == 1 and "round_robin(aicpus = 5)" in out
+    assert main(["show", "--run", str(p), "5"]) == 1  # the script's own compile error
+    assert "nowhere" in capsys.readouterr().err
