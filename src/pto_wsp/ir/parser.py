@@ -30,18 +30,23 @@ __all__ = ["parse_module", "parse_expr", "get_parser", "comment_lines"]
 
 
 @cache
+def _grammar() -> str:
+    """``grammar/pto.lark`` from the package data (read once per process)."""
+    from ..resources import grammar_path
+    return grammar_path().read_text(encoding="utf-8")
+
+
+@cache
 def get_parser(strict: bool = False) -> Lark:
     """The LALR parser of ``grammar/pto.lark`` (built once per process)."""
-    from ..resources import grammar_path
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr",
-                propagate_positions=True, maybe_placeholders=True, strict=strict)
+    return Lark(_grammar(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                strict=strict)
 
 
 @cache
 def _expr_parser() -> Lark:
-    from ..resources import grammar_path
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", start="expr",
-                propagate_positions=True, maybe_placeholders=True)
+    return Lark(_grammar(), parser="lalr", start="expr", propagate_positions=True,
+                maybe_placeholders=True)
 
 
 _comments: list[int] | None = None
@@ -54,9 +59,8 @@ def _on_comment(tok: Token) -> None:
 
 @cache
 def _comment_parser() -> Lark:
-    from ..resources import grammar_path
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr",
-                maybe_placeholders=True, lexer_callbacks={"COMMENT": _on_comment})
+    return Lark(_grammar(), parser="lalr", maybe_placeholders=True,
+                lexer_callbacks={"COMMENT": _on_comment})
 
 
 def comment_lines(text: str) -> list[int]:
@@ -73,7 +77,12 @@ def comment_lines(text: str) -> list[int]:
 
 
 def parse_module(text: str, filename: str = "<string>", verify: bool = True) -> ir.Module:
-    """Parse ``.pto`` text into a verified :class:`~pto_wsp.ir.nodes.Module`."""
+    """Parse ``.pto`` text into a verified :class:`~pto_wsp.ir.nodes.Module`.
+
+    Line ends may be ``\\n`` or ``\\r\\n``; ``verify=False`` skips the verifier (the text
+    must still be well formed)."""
+    if isinstance(text, str) and "\r\n" in text:
+        text = text.replace("\r\n", "\n")
     tree = _parse(get_parser(), text, filename)
     module = _transform(tree, text, filename)
     if verify:
