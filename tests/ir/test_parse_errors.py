@@ -78,3 +78,33 @@ def test_grammar_is_strict_lalr():
     pytest.importorskip("interegular")  # lark's strict mode needs it for collision checks
     parser = get_parser(strict=True)  # no shift/reduce conflicts, no terminal collisions
     assert parser.options.parser == "lalr"
+
+
+@pytest.mark.parametrize("item, words", [
+    ("streams = 0", "streams must be a positive integer"),
+    ("spatial_map = []", "at least one mesh dimension"),
+    ("spatial_map = [2, 0]", "spatial_map dimension must be a positive"),
+    ("timing = batched", "batched needs a count"),
+    ("timing = immediate(3)", "immediate takes no count"),
+    ("timing = rate_limit(0)", "must be a positive integer"),
+    ("dispatch = round_robin()", "round_robin needs the number of AICPUs"),
+    ("dispatch = round_robin(3)", "round_robin takes no key expression"),
+    ("dispatch = hash(aicpus = 2)", "hash needs a key expression"),
+    ("dispatch = affinity(1, aicpus = 0)", "aicpus must be a positive integer"),
+    ("task_graph {\n    pools = custom\n  }", "custom pools take"),
+    ("task_graph {\n    pools = single(1, 2)\n  }", "'single' pools take no worker counts"),
+    ("task_graph {\n    pools = custom(0, 2)\n  }", "vector_workers must be a positive"),
+    ("task_graph {\n    ready = priority\n  }", "priority needs a key expression"),
+    ("task_graph {\n    ready = fifo(1)\n  }", "'fifo' takes no key"),
+    ("task_graph {\n    start = threshold\n  }", "threshold needs a count"),
+    ("task_graph {\n    window = 8 tasks\n  }", "unexpected '}'"),
+])
+def test_schedule_values_are_checked(item, words):
+    e = _err(HEAD + "workload @w {\n}\nschedule {\n  " + item + "\n}\n")
+    assert words in e.message
+    assert e.loc.line >= 5
+
+
+def test_slot_statements_are_range_checked():
+    e = _err(HEAD + "workload @w {\n  slot(64) = 1\n}\n", IRConversionError)
+    assert "slot index 64 out of range" in e.message and (e.loc.line, e.loc.col) == (3, 3)

@@ -254,6 +254,21 @@ _TILE_RE = re.compile(r"tile<([0-9]+)x([0-9]+)x([a-z0-9]+)>")
 _SYM_RE = re.compile(r'\$([A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\\n]|\\.)*")(?::([a-z0-9]+))?')
 
 
+def _positive(n: int, what: str, loc) -> int:
+    if n <= 0:
+        raise PtoSyntaxError(f"{what} must be a positive integer, got {n}", loc)
+    return n
+
+
+def _count(kind: str, n: int | None, wanted: bool, loc) -> int:
+    """The ``(N)`` of a policy: required and positive for counted kinds, absent otherwise."""
+    if wanted and n is None:
+        raise PtoSyntaxError(f"{kind} needs a count: {kind}(N)", loc)
+    if not wanted and n is not None:
+        raise PtoSyntaxError(f"{kind} takes no count", loc)
+    return 0 if n is None else _positive(n, f"the count of {kind}", loc)
+
+
 def _one_of(kind: str, value: str, allowed, loc) -> str:
     if value not in allowed:
         raise PtoSyntaxError(f"unknown {kind} '{value}': expected " +
@@ -618,19 +633,36 @@ class _ToIR(Transformer_NonRecursive):
     def r_dispatch(self, c, loc):
         kind = _one_of("dispatch policy", str(c[0]), _DISPATCH, self.loc(c[0]))
         key, num = c[1].value if c[1] is not None else (None, None)
+        keyed = kind in ("affinity", "hash", "dispatch_by")
+        if keyed and key is None:
+            raise PtoSyntaxError(f"{kind} needs a key expression: {kind}(KEY[, aicpus = N])",
+                                 loc)
+        if not keyed and key is not None:
+            raise PtoSyntaxError(f"{kind} takes no key expression", key.loc or loc,
+                                 hint=f"write {kind}(aicpus = N)")
+        if kind == "round_robin" and num is None:
+            raise PtoSyntaxError("round_robin needs the number of AICPUs: "
+                                 "round_robin(aicpus = N)", loc)
+        if num is not None:
+            _positive(num, "aicpus", loc)
         return ("dispatch", DispatchPolicy(kind, num, key, loc), loc)
 
     def r_streams(self, c, loc):
-        return ("streams", self.int(c[0]), loc)
+        return ("streams", _positive(self.int(c[0]), "streams", loc), loc)
 
     def r_stream_by(self, c, loc):
         return ("stream_by", self.expr(c[0]), loc)
 
     def r_timing(self, c, loc):
         kind = _one_of("timing policy", str(c[0]), _TIMING, self.loc(c[0]))
-        return ("timing", TimingPolicy(kind, 0 if c[1] is None else self.int(c[1]), loc), loc)
+        value = _count(kind, None if c[1] is None else self.int(c[1]), kind != "immediate", loc)
+        return ("timing", TimingPolicy(kind, value, loc), loc)
 
     def r_spatial_map(self, c, loc):
+        if not c[0]:
+            raise PtoSyntaxError("spatial_map needs at least one mesh dimension", loc)
+        for g in c[0]:
+            _positive(g, "a spatial_map dimension", loc)
         return ("spatial_grid", c[0], loc)
 
     def r_deps(self, c, loc):
@@ -648,17 +680,25 @@ class _ToIR(Transformer_NonRecursive):
 
     def r_pools(self, c, loc):
         kind = _one_of("pool kind", str(c[0]), _POOLS, self.loc(c[0]))
-        v = 0 if c[1] is None else self.int(c[1])
-        k = 0 if c[2] is None else self.int(c[2])
+        if (kind == "custom") != (c[1] is not None):
+            raise PtoSyntaxError("custom pools take (vector_workers, cube_workers), the other "
+                                 "kinds nothing" if kind == "custom" else
+                                 f"'{kind}' pools take no worker counts", loc)
+        v = 0 if c[1] is None else _positive(self.int(c[1]), "vector_workers", loc)
+        k = 0 if c[2] is None else _positive(self.int(c[2]), "cube_workers", loc)
         return ("pools", Pools(kind, v, k), loc)
 
     def r_ready(self, c, loc):
         kind = _one_of("ready policy", str(c[0]), _READY, self.loc(c[0]))
+        if (kind == "priority") != (c[1] is not None):
+            raise PtoSyntaxError("priority needs a key expression: priority(KEY)"
+                                 if kind == "priority" else f"'{kind}' takes no key", loc)
         return ("ready", ReadyPolicy(kind, None if c[1] is None else self.expr(c[1])), loc)
 
     def r_start_policy(self, c, loc):
         kind = _one_of("start policy", str(c[0]), _START, self.loc(c[0]))
-        return ("start", StartPolicy(kind, 0 if c[1] is None else self.int(c[1])), loc)
+        n = _count(kind, None if c[1] is None else self.int(c[1]), kind == "threshold", loc)
+        return ("start", StartPolicy(kind, n), loc)
 
     def r_trace(self, c, loc):
         kind = _one_of("trace policy", str(c[0]), list(_TRACE), self.loc(c[0]))

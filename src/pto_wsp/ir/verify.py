@@ -122,6 +122,11 @@ def verify_kernel(k: ir.Kernel) -> None:
             values[r] = t
 
 
+def _slot_index(s) -> None:
+    if not 0 <= s.slot < 64:
+        raise IRConversionError(f"slot index {s.slot} out of range [0, 64)", s.loc)
+
+
 class _WorkloadChecker:
     def __init__(self, m: ir.Module):
         self.m = m
@@ -182,8 +187,10 @@ class _WorkloadChecker:
             for part in s.parts:
                 self.stmts(part, scope)
         elif isinstance(s, ir.SlotSet):
+            _slot_index(s)
             self.expr(s.value, scope)
         elif isinstance(s, ir.SlotLoad):
+            _slot_index(s)
             self.view(s.view, scope, s.loc)
         elif isinstance(s, ir.Pipe):
             self.channels |= {c.name for c in s.channels}
