@@ -162,4 +162,19 @@ PTO__INTS(PTO__DEF_F2I, _)
 PTO__FLOATS(PTO__CVT_TO_FLOAT, _)
 PTO__INTS(PTO__CVT_TO_INT, _)
 
+/* to bool (one byte 0/1): x != 0, like numpy's astype(bool) -- NaN is true, -0.0 is false.
+ * (Converting *from* bool is the u8 conversion, since bool tiles hold 0/1 bytes.) */
+#define PTO__DEF_CVT_BOOL(S, _u)                                                                  \
+    static inline uint64_t pto_tcvt_bool_##S(uint8_t *restrict dst,                               \
+                                             const PTO_T_##S *restrict src, int mode, int rows,   \
+                                             int cols)                                            \
+    {                                                                                             \
+        (void)mode;                                                                               \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        for (int64_t i = 0; i < n; ++i)                                                           \
+            dst[i] = (uint8_t)(PTO_LD_##S(src[i]) != 0);                                          \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##S);                                \
+    }
+PTO__ALL(PTO__DEF_CVT_BOOL, _)
+
 #endif /* PTO_TILE_CVT_H */

@@ -65,6 +65,8 @@ def catalogue():
     for d in ALL:
         for s in ALL:
             out.append((f"pto_tcvt_{d}_{s}", s, "TTiii"))
+    for s in ALL:
+        out.append((f"pto_tcvt_bool_{s}", s, "TTiii"))
     return out
 
 

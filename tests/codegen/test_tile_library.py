@@ -867,7 +867,8 @@ def expected_cost(model, name, R, C, mkn):
         nbytes = R * C * spec.ESIZE[sfx]
         bw = 1009 if op == "tload" else 1885  # 100.9 / 188.5 GB/s at 1.85 GHz
         return -(-nbytes * 18_500_000_000 // (bw * 2 ** 30))
-    esize = (max(spec.ESIZE[sfx[0]], spec.ESIZE[sfx[1]]) if op == "tcvt" else spec.ESIZE[sfx])
+    es = {**spec.ESIZE, "bool": 1}
+    esize = max(es[sfx[0]], es[sfx[1]]) if op == "tcvt" else es[sfx]
     cls = cost_class(op)
     if op in ("tslice_even", "tslice_odd"):  # dims are the source shape; cost counts the dst
         C = C // 2
@@ -950,3 +951,17 @@ def test_f16_conversions_exhaustive(L):
     L("tcvt_f16_f32", out, x, RM["RINT"], 256, 256)
     with np.errstate(all="ignore"):
         assert_same(out, x.astype(np.float16))
+
+
+@pytest.mark.parametrize("S", ALL)
+def test_cvt_to_bool(L, S):
+    rng = np.random.default_rng(18)
+    x = small_ints(S, (3, 16), rng, -2, 3)
+    if S in FLOATS:
+        x.flat[:4] = np.array([np.nan, -0.0, 0.25, -np.inf]).astype(NP[S])
+    elif S in INTS:
+        x.flat[0] = 256 % (np.iinfo(NP[S]).max + 1)  # 0 for u8/i8 wrap, 256 otherwise
+    dst = np.full((3, 16), 7, np.uint8)
+    assert L(f"tcvt_bool_{S}", dst, x, RM["RINT"], 3, 16) == 48
+    with np.errstate(invalid="ignore"):
+        assert_same(dst, x.astype(bool).astype(np.uint8))
