@@ -70,8 +70,9 @@ def _run_check(args) -> int:
             status = 1
             continue
         if not args.quiet:
-            print(f"{name}: ok (module @{m.name}: {len(m.tensors)} tensors, {len(m.axes)} "
-                  f"axes, {len(m.kernels)} kernels)")
+            counts = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in (
+                (len(m.tensors), "tensor"), (len(m.axes), "axis"), (len(m.kernels), "kernel")))
+            print(f"{name}: ok (module @{m.name}: {counts.replace('axiss', 'axes')})")
     return status
 
 
