@@ -6,7 +6,9 @@
   where the time goes;
 * row softmax (examples/softmax.py) vs numpy;
 * tiled f32 matmul (examples/tiled_matmul.py, 32 x 32 tiles, P(i, j) x P.seq(k)) GFLOP/s
-  beside numpy.matmul (BLAS, all cores).
+  beside numpy.matmul (BLAS, all cores, interleaved with ours) and numpy.matmul with BLAS
+  limited to one thread (measured in a separate process); the throughput column reads
+  "ours 1 thread / ours all threads vs numpy 1 thread / numpy all threads".
 
 "ours" is ``Program.stats.execute_time_ms`` (the native run: orchestration, task graph and
 kernels); "ours wall" adds the Python side of ``Program.run()`` (argument checks, marshalling).
@@ -14,7 +16,10 @@ kernels); "ours wall" adds the Python side of ``Program.run()`` (argument checks
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -82,7 +87,6 @@ def rmsnorm_rows(N: int, reps: int, fast: bool = True) -> list[list]:
     X = rng.standard_normal((N, RC), np.float32)
     Y = np.zeros_like(X)
     S = np.zeros((N // RT, RT, 1), np.float32)
-    mb = X.nbytes / 1e6
 
     def np_rms():
         return X / np.sqrt((X * X).mean(axis=-1, keepdims=True))
@@ -110,7 +114,8 @@ def rmsnorm_rows(N: int, reps: int, fast: bool = True) -> list[list]:
             assert err < 1e-4, (label, err)
         vs = f"{np_ms / en:.2f}x" if np_ms else "-"
         rows.append([f"{label} {N}x{RC}", f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}",
-                     f"{np_ms:.2f}" if np_ms else "-", vs, f"{2 * mb / en:.1f} GB/s"])
+                     f"{np_ms:.2f}" if np_ms else "-", vs,
+                     f"{(X.nbytes + out.nbytes) / 1e6 / en:.1f} GB/s"])
     t_np_best = timeit_ms(np_rms_best, reps)
     rows.append([f"  numpy rmsnorm, fewer passes (einsum) {N}x{RC}", "-", "-", "-",
                  f"{t_np_best:.2f}", "-", "-"])
@@ -138,8 +143,34 @@ def softmax_rows(rows_n: int, reps: int, fast: bool = True) -> list[list]:
     return rows
 
 
+_NP_1THREAD = """
+import json, statistics, sys, time
+import numpy as np
+out = {}
+for n in map(int, sys.argv[2:]):
+    a = np.random.default_rng(n).standard_normal((n, n), np.float32)
+    b = np.random.default_rng(n + 1).standard_normal((n, n), np.float32)
+    np.matmul(a, b)
+    ts = []
+    for _ in range(int(sys.argv[1])):
+        t0 = time.perf_counter(); np.matmul(a, b); ts.append((time.perf_counter() - t0) * 1e3)
+    out[n] = statistics.median(ts)
+print(json.dumps(out))
+"""
+
+
+def numpy_matmul_one_thread(sizes, reps: int) -> dict[int, float]:
+    """Median numpy.matmul ms with BLAS limited to one thread (a fresh process, since BLAS
+    reads its thread count at import)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-c", _NP_1THREAD, str(reps), *map(str, sizes)],
+                       capture_output=True, text=True, env=env, timeout=120, check=True)
+    return {int(k): v for k, v in json.loads(r.stdout).items()}
+
+
 def matmul_rows(sizes, reps: int, fast: bool = True) -> list[list]:
     ex = load_example("tiled_matmul")
+    np1 = numpy_matmul_one_thread(sizes, reps)
     rows = []
     for n in sizes:
         rng = np.random.default_rng(n)
@@ -163,7 +194,8 @@ def matmul_rows(sizes, reps: int, fast: bool = True) -> list[list]:
             rows.append([f"matmul f32 {n}^3, 32x32 tiles ({(n // 32) ** 3} tasks)"
                          f"{', fast flags*' if flags else ''}", f"{e1:.2f}", f"{en:.2f}",
                          f"{wall:.2f}", f"{t_np:.2f}", f"{t_np / en:.2f}x",
-                         f"{gf(en):.1f} vs {gf(t_np):.1f} GFLOP/s"])
+                         f"{gf(e1):.1f} / {gf(en):.1f} vs {gf(np1[n]):.1f} / {gf(t_np):.1f}"
+                         " GFLOP/s"])
     return rows
 
 
