@@ -238,6 +238,15 @@ PTO__SINTS(PTO__DEF_UN, tabs, PTO__I_ABS, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_UN, tneg, PTO__I_NEG, PTO_COST_ALU)
 PTO__SINTS(PTO__DEF_UN, trelu, PTO__I_RELU, PTO_COST_ALU)
 PTO__INTS(PTO__DEF_UN, tnot, PTO__I_NOT, PTO_COST_ALU)
+/* logical not of a bool (0/1 byte) tile: !x, which stays 0/1 (the u8 TNOT would give 0xfe/0xff) */
+static inline uint64_t pto_tnot_bool(uint8_t *restrict dst, const uint8_t *restrict src, int rows,
+                                     int cols)
+{
+    const int64_t n = (int64_t)rows * cols;
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = (uint8_t)(src[i] == 0);
+    return pto__cost_ew(PTO_COST_ALU, rows, cols, 1);
+}
 /* unsigned: |x| = x and relu(x) = x (copies, so every integer dtype has the full unary set) */
 #define PTO__U_ID(s, x) (x)
 PTO__UINTS(PTO__DEF_UN, tabs, PTO__U_ID, PTO_COST_ALU)

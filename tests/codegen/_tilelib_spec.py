@@ -67,6 +67,7 @@ def catalogue():
             out.append((f"pto_tcvt_{d}_{s}", s, "TTiii"))
     for s in ALL:
         out.append((f"pto_tcvt_bool_{s}", s, "TTiii"))
+    out.append(("pto_tnot_bool", "u8", "TTii"))
     return out
 
 

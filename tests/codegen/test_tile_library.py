@@ -812,7 +812,7 @@ def _split(name):
         _, d, s = body.split("_")
         return "tcvt", (d, s)
     op, sfx = body.rsplit("_", 1)
-    return op, sfx
+    return op, ("u8" if sfx == "bool" else sfx)
 
 
 def cost_class(op):
@@ -965,3 +965,10 @@ def test_cvt_to_bool(L, S):
     assert L(f"tcvt_bool_{S}", dst, x, RM["RINT"], 3, 16) == 48
     with np.errstate(invalid="ignore"):
         assert_same(dst, x.astype(bool).astype(np.uint8))
+
+
+def test_tnot_bool(L):
+    m = np.array([[0, 1, 1, 0, 2]], np.uint8)  # any nonzero byte is true
+    d = np.zeros_like(m)
+    assert L("tnot_bool", d, m, 1, 5) == 5
+    assert_same(d, np.array([[1, 0, 0, 1, 0]], np.uint8))
