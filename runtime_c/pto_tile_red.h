@@ -25,13 +25,31 @@
 #define PTO__AOUT_I(s, a) ((PTO_T_##s)(a))
 #define PTO__ASUM(s, a, b) ((a) + (b))
 
-/* row reduction, sequential over j (sums: the order is part of the numerics) */
+/* row reduction, sequential over j (sums: the order is part of the numerics).  Four rows
+ * run side by side: four independent dependency chains, the same per-row order. */
 #define PTO__ROW_SEQ(sfx, name, OP, AIN, AOUT, ACC, CLS)                                          \
     static inline uint64_t pto_trow##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
                                                   const PTO_T_##sfx *restrict src, int rows,      \
                                                   int cols)                                       \
     {                                                                                             \
-        for (int i = 0; i < rows; ++i) {                                                          \
+        int i = 0;                                                                                \
+        for (; i + 4 <= rows; i += 4) {                                                           \
+            const PTO_T_##sfx *r0 = src + (int64_t)i * cols, *r1 = r0 + cols, *r2 = r1 + cols,    \
+                              *r3 = r2 + cols;                                                    \
+            ACC s0 = AIN(sfx, r0[0]), s1 = AIN(sfx, r1[0]), s2 = AIN(sfx, r2[0]),                 \
+                s3 = AIN(sfx, r3[0]);                                                             \
+            for (int j = 1; j < cols; ++j) {                                                      \
+                s0 = OP(sfx, s0, AIN(sfx, r0[j]));                                                \
+                s1 = OP(sfx, s1, AIN(sfx, r1[j]));                                                \
+                s2 = OP(sfx, s2, AIN(sfx, r2[j]));                                                \
+                s3 = OP(sfx, s3, AIN(sfx, r3[j]));                                                \
+            }                                                                                     \
+            dst[i] = AOUT(sfx, s0);                                                               \
+            dst[i + 1] = AOUT(sfx, s1);                                                           \
+            dst[i + 2] = AOUT(sfx, s2);                                                           \
+            dst[i + 3] = AOUT(sfx, s3);                                                           \
+        }                                                                                         \
+        for (; i < rows; ++i) {                                                                   \
             const PTO_T_##sfx *r_ = src + (int64_t)i * cols;                                      \
             ACC acc = AIN(sfx, r_[0]);                                                            \
             for (int j = 1; j < cols; ++j)                                                        \
