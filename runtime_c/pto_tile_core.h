@@ -17,6 +17,9 @@
 #ifndef PTO_COST_MODEL
 #define PTO_COST_MODEL 0 /* 0 = v9-compatible element-count proxy, 1 = A2/A3-like */
 #endif
+#if PTO_COST_MODEL != 0 && PTO_COST_MODEL != 1
+#error "PTO_COST_MODEL must be 0 (v9-compatible) or 1 (A2/A3-like)"
+#endif
 
 /* ---- enums shared with the code generator --------------------------------------------- */
 enum {

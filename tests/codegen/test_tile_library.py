@@ -972,3 +972,11 @@ def test_tnot_bool(L):
     d = np.zeros_like(m)
     assert L("tnot_bool", d, m, 1, 5) == 5
     assert_same(d, np.array([[1, 0, 0, 1, 0]], np.uint8))
+
+
+def test_unknown_cost_model_is_a_build_error(tmp_path):
+    (tmp_path / "t.c").write_text('#include "pto_tile.h"\n')
+    proc = subprocess.run(["gcc", "-std=gnu11", "-fsyntax-only", "-DPTO_COST_MODEL=2",
+                           f"-I{runtime_dir()}", str(tmp_path / "t.c")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "PTO_COST_MODEL must be 0" in proc.stderr
