@@ -29,18 +29,6 @@ def timeit_ms(fn, reps: int) -> float:
     return median(out)
 
 
-def exec_ms(program, reps: int) -> tuple[float, float]:
-    """Median (native execute_time_ms, Python wall ms of run()) over ``reps`` runs."""
-    program.run()
-    ex, wall = [], []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        s = program.run()
-        wall.append((time.perf_counter() - t0) * 1e3)
-        ex.append(s.execute_time_ms)
-    return median(ex), median(wall)
-
-
 def side_by_side(programs, numpy_fn, reps: int):
     """Interleaved measurement: each repetition runs every program once, then ``numpy_fn``
     (if any), so all of them see the same machine load. Returns (list of (median native
