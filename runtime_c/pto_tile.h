@@ -10,6 +10,9 @@
 #ifndef PTO_TILE_H
 #define PTO_TILE_H
 
+/* bumped whenever a function's name, argument order or semantics changes */
+#define PTO_TILE_VERSION 1
+
 #include "pto_tile_core.h"
 #include "pto_tile_ew.h"
 #include "pto_tile_red.h"
