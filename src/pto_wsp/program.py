@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,8 +111,8 @@ class Program:
 
     @property
     def stats(self) -> ProgramStats:
-        self._stats.compile_time_ms = self._compile_ms
-        return self._stats
+        """A snapshot of the last run's statistics (and the compile time)."""
+        return replace(self._stats, compile_time_ms=self._compile_ms)
 
     # -- runtime inputs -----------------------------------------------------------------
     def set_tensor(self, name: str, array: np.ndarray) -> None:
@@ -217,7 +217,7 @@ class Program:
             raise self._error(out)
 
     def run(self, **arrays) -> ProgramStats:
-        """``execute`` then ``synchronize``; returns the stats."""
+        """``execute`` then ``synchronize``; returns a snapshot of the stats."""
         self.execute(**arrays)
         self.synchronize()
         return self.stats

@@ -210,3 +210,19 @@ def test_aliasing_outputs_need_byte_overlap_deps():
     ref = _rms_ref(buf.copy())
     w.task_graph(deps=Deps.infer_bytes_overlap()).compile().run()
     np.testing.assert_allclose(buf, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_stats_are_snapshots_per_run():
+    x = np.ones((4, 16, 128), np.float32)
+    X, Y = Tensor(data=x), Tensor(data=np.zeros_like(x))
+    n = DenseDyn(4)
+
+    @workload
+    def dyn():
+        for t in P(n):
+            rmsnorm_tile[t](x=X[t], out=Y[t])
+    prog = dyn().compile()
+    s1 = prog.run()
+    prog.set_axis_sizes(n=1)
+    s2 = prog.run()
+    assert (s1.task_count, s2.task_count) == (4, 1) and s1 is not s2

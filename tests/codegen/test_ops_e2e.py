@@ -143,6 +143,8 @@ for mode, f in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc), ("r
          out=lambda d: DType.I32)
 case("cast_int_to_f32", lambda a, b: pto.cast(a, DType.F32), lambda a, b: a.astype(np.float32),
      [DType.I32, DType.U8], out=lambda d: DType.F32)
+case("cast_bool_select", lambda a, b: pto.select(pto.cast(a, DType.BOOL), b, a),
+     lambda a, b: np.where(a != 0, b, a), [DType.U8, DType.F32])
 case("cmp_select", lambda a, b: pto.select(pto.cmp(a, b, "lt"), a, b),
      lambda a, b: np.where(a < b, a, b), [DType.F32, DType.I32])
 case("cmps_select", lambda a, b: pto.select(pto.cmp(a, 0, "ge"), a, 0.0 if a.dtype.is_float

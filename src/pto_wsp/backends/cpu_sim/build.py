@@ -13,9 +13,7 @@ working directory (unsafe across threads) and hides compiler output.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
-import io
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -33,6 +31,7 @@ from pathlib import Path
 from types import ModuleType
 
 import cffi
+from cffi.recompiler import recompile
 
 from ... import knobs
 from ...errors import CompileError
@@ -143,10 +142,11 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
         except cffi.CDefError as e:  # our generator's bug, but say where the text is
             (stage / "cdef.h").write_text(cdef)
             raise CompileError(f"internal cdef error: {e}") from None
-        ffi.set_source(modname, source)
         mod_c = stage / (modname + ".c")
-        with contextlib.redirect_stdout(io.StringIO()):  # cffi prints 'generating ...'
-            ffi.emit_c_code(str(mod_c))
+        # = ffi.emit_c_code, without its "generating ..." print (no stdout swapping: builds
+        # may run on several threads)
+        recompile(ffi, modname, source, c_file=str(mod_c), call_c_compiler=False,
+                  uses_ffiplatform=False, compiler_verbose=False)
         srcs = [str(mod_c)]
         for fname, text in extra_sources.items():
             (stage / fname).write_text(text)

@@ -183,7 +183,8 @@ class _Lowerer:
         if code == "tcvt":
             mode = f"PTO_RM_{attrs['round'].upper()}"
             assert attrs["round"] in ROUND_MODES
-            return (f"cyc += pto_tcvt_{sfx(t.dtype)}_{s0}({d}, {srcs[0]}, {mode}, {R}, {C});")
+            dst = "bool" if t.dtype is DType.BOOL else sfx(t.dtype)  # bool: x != 0
+            return f"cyc += pto_tcvt_{dst}_{s0}({d}, {srcs[0]}, {mode}, {R}, {C});"
         if code in ("tcmp", "tcmps"):
             assert attrs["mode"] in CMP_MODES
             mode = f"PTO_CMP_{attrs['mode'].upper()}"
