@@ -9,7 +9,8 @@ Ascend source tree.
 from .errors import (ChannelClosed, ChannelError, ChannelFull, CompileError, DeadlockError,
                      ExecutionError, IRConversionError, KernelError, PtoError, PtoSyntaxError,
                      ScheduleError, TypeCheckError, WindowOverflowError)
-from .language import pto
+from .language import pto, ptoisa
+from .language.ptoisa import ptoisa_kernel
 from .language.csp import (Channel, Event, connect, consume, process, query, record, replicate,
                            send, synchronize)
 from .language.kernel import Constexpr, In, InOut, Out, Scalar, Tile, jit_kernel, kernel
@@ -27,7 +28,7 @@ __all__ = [
     # types and axes
     "DType", "Location", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor",
     # kernels
-    "kernel", "jit_kernel", "pto", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
+    "kernel", "jit_kernel", "ptoisa_kernel", "pto", "ptoisa", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
     # workloads
     "workload", "P", "Workload", "combine", "sequential",
     "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32", "symbol_ptr", "slot_u64",
