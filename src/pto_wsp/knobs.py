@@ -23,8 +23,10 @@ class Knob:
 CACHE_DIR = Knob("PTO_WSP_CACHE_DIR", "",
                  "Build cache directory (else $XDG_CACHE_HOME/pto_wsp, else ~/.cache/pto_wsp).")
 DUMP = Knob("PTO_WSP_DUMP", "", "If set, a directory where every lowering stage's output is written.")
-VERBOSE = Knob("PTO_WSP_VERBOSE", "0", "1: log one line per compile on the 'pto_wsp' logger.")
-DEBUG = Knob("PTO_WSP_DEBUG", "0", "1: keep pto-wsp's own frames in error tracebacks.")
+VERBOSE = Knob("PTO_WSP_VERBOSE", "0",
+                "1: log one line per compile (to stderr unless the 'pto_wsp' logger is "
+                "configured).")
+DEBUG = Knob("PTO_WSP_DEBUG", "0", "1: the CLI also prints the Python traceback of user errors.")
 CC = Knob("CC", "gcc", "C compiler used for cpu_sim artifacts.")
 CFLAGS = Knob("CFLAGS", "", "Extra flags appended to the C compiler command line.")
 OPT = Knob("PTO_WSP_OPT", "-O2", "Optimisation flags for generated C.")

@@ -172,6 +172,9 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
     ms = (time.perf_counter() - t0) * 1e3
     _loaded[modname] = module
     if compiled and knobs.flag(knobs.VERBOSE):
+        if not log.handlers and not logging.getLogger().handlers:
+            log.addHandler(logging.StreamHandler())
+            log.setLevel(logging.INFO)
         log.info("pto_wsp: compiled %s in %.0f ms (%s)", name_hint, ms, final)
     return BuildResult(module, key, final, compiled, ms)
 
