@@ -5,6 +5,7 @@
 #include "pto_rt_internal.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,21 @@ static int add_slab(pto_rt *rt, void *p) {
     return 0;
 }
 
-#define RT_SLAB_TASKS 256
+/* Large allocations (slabs, hash tables) are 2 MiB aligned and marked for transparent huge
+ * pages: page faults, not work, dominate when millions of tasks are in flight. */
+#define RT_HUGE (2u << 20)
+static void *big_alloc(size_t bytes, int zero) {
+    size_t sz = (bytes + RT_HUGE - 1) & ~(size_t)(RT_HUGE - 1);
+    void *p = aligned_alloc(RT_HUGE, sz);
+    if (!p) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, sz, MADV_HUGEPAGE);
+#endif
+    if (zero) memset(p, 0, bytes);
+    return p;
+}
+
+#define RT_SLAB_BYTES RT_HUGE
 
 static rt_task *alloc_task(pto_rt *rt, int large) {
     rt_task **loc = large ? &rt->free_large : &rt->free_small;
@@ -129,10 +144,10 @@ static rt_task *alloc_task(pto_rt *rt, int large) {
     if (!*loc) *loc = atomic_exchange_explicit(ret, NULL, memory_order_acquire);
     if (!*loc) {
         size_t stride = round16(sizeof(rt_task) + (large ? RT_PAYLOAD_LARGE : RT_PAYLOAD_SMALL));
-        unsigned char *slab = aligned_alloc(64, stride * RT_SLAB_TASKS);
+        size_t per = rt->nslabs < 4 ? 64 : RT_SLAB_BYTES / stride; /* small runs stay small */
+        unsigned char *slab = per == 64 ? aligned_alloc(64, stride * per) : big_alloc(stride * per, 0);
         if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
-        memset(slab, 0, stride * RT_SLAB_TASKS);
-        for (int i = RT_SLAB_TASKS - 1; i >= 0; i--) {
+        for (int i = (int)per - 1; i >= 0; i--) {
             rt_task *t = (rt_task *)(slab + (size_t)i * stride);
             t->large = (uint8_t)large;
             t->qnext = *loc;
@@ -215,6 +230,43 @@ static void free_task_shared(pto_rt *rt, rt_task *t) {
 static void release_task(pto_rt *rt, rt_task *t) {
     if (t == &rt->dummy) return;
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) free_task_shared(rt, t);
+}
+
+/* Retiring thread: collect freed descriptors and push each size class once per batch. */
+typedef struct { rt_task *head[2], *tail[2]; rt_edge_chunk *ch, *cht; } rt_freebatch;
+
+static void batch_release(pto_rt *rt, rt_freebatch *b, rt_task *t) {
+    if (t == &rt->dummy) return;
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
+    if (t->chunks) {
+        rt_edge_chunk *last = t->chunks;
+        while (last->next) last = last->next;
+        last->next = b->ch;
+        if (!b->ch) b->cht = last;
+        b->ch = t->chunks;
+        t->chunks = NULL;
+    }
+    int k = t->large;
+    t->qnext = b->head[k];
+    if (!b->head[k]) b->tail[k] = t;
+    b->head[k] = t;
+}
+
+static void batch_flush(pto_rt *rt, rt_freebatch *b) {
+    for (int k = 0; k < 2; k++) {
+        if (!b->head[k]) continue;
+        _Atomic(rt_task *) *ret = k ? &rt->ret_large : &rt->ret_small;
+        rt_task *h = atomic_load_explicit(ret, memory_order_relaxed);
+        do { b->tail[k]->qnext = h; } while (!atomic_compare_exchange_weak_explicit(
+            ret, &h, b->head[k], memory_order_release, memory_order_relaxed));
+        b->head[k] = b->tail[k] = NULL;
+    }
+    if (b->ch) {
+        rt_edge_chunk *h = atomic_load_explicit(&rt->ret_chunks, memory_order_relaxed);
+        do { b->cht->next = h; } while (!atomic_compare_exchange_weak_explicit(
+            &rt->ret_chunks, &h, b->ch, memory_order_release, memory_order_relaxed));
+        b->ch = b->cht = NULL;
+    }
 }
 
 static inline unsigned char *task_args(rt_task *t) { return t->payload; }
@@ -489,26 +541,51 @@ static int run_cmp(const void *a, const void *b) {
 }
 
 #define RT_MAX_RUNS (1u << 22)
+#define RT_STACK_RUNS 256
 
-/* Byte runs of a box that intersect [clo, chi), sorted and merged. Returns the count, or
- * SIZE_MAX when the box has too many runs (caller falls back to "overlaps"). */
-static size_t box_runs(const rt_entry *x, uintptr_t clo, uintptr_t chi, rt_run **out) {
+/* Run representation of a box: n runs of len bytes at base + k*step (positive strides). */
+typedef struct { intptr_t base; int64_t step, len, n, inner_c, rs, cs; } rt_runrep;
+
+static void run_rep(const rt_entry *x, rt_runrep *o) {
     intptr_t base = (intptr_t)x->addr;
     int64_t rs = x->rs, cs = x->cs, R = x->rows, C = x->cols, E = x->elem;
     if (rs < 0) { base += (R - 1) * rs; rs = -rs; }
     if (cs < 0) { base += (C - 1) * cs; cs = -cs; }
-    int64_t nruns, len, step, inner;
-    if (C == 1 || cs == E) { nruns = R; step = rs; len = (C - 1) * cs + E; inner = 0; }
-    else if (R == 1 || rs == E) { nruns = C; step = cs; len = (R - 1) * rs + E; inner = 0; }
-    else { nruns = R * C; step = 0; len = E; inner = 1; }
-    if (nruns > (int64_t)RT_MAX_RUNS) return SIZE_MAX;
-    rt_run *v = malloc((size_t)nruns * sizeof *v);
-    if (!v) return SIZE_MAX;
+    o->base = base; o->rs = rs; o->cs = cs; o->inner_c = 0;
+    if (C == 1 || cs == E) { o->n = R; o->step = rs; o->len = (C - 1) * cs + E; }
+    else if (R == 1 || rs == E) { o->n = C; o->step = cs; o->len = (R - 1) * rs + E; }
+    else { o->n = R * C; o->step = 0; o->len = E; o->inner_c = C; }
+}
+
+/* Byte runs of a box that intersect [clo, chi), sorted and merged, into buf (or a malloc'd
+ * array returned through *heap). Returns the count or SIZE_MAX (too many runs). */
+static size_t box_runs(const rt_entry *x, uintptr_t clo, uintptr_t chi, rt_run *buf,
+                       rt_run **out, rt_run **heap) {
+    rt_runrep q;
+    run_rep(x, &q);
+    *heap = NULL;
+    if (q.n > (int64_t)RT_MAX_RUNS) return SIZE_MAX;
+    /* restrict k to runs that can intersect [clo, chi) when runs are monotone */
+    int64_t k0 = 0, k1 = q.n;
+    if (!q.inner_c && q.step > 0) {
+        int64_t a = ((intptr_t)clo - q.base - q.len) / q.step;
+        int64_t b = ((intptr_t)chi - q.base) / q.step + 1;
+        if (a > 0) k0 = a;
+        if (b < k1) k1 = b;
+    }
+    size_t cap = k1 > k0 ? (size_t)(k1 - k0) : 0;
+    rt_run *v = buf;
+    if (cap > RT_STACK_RUNS) {
+        v = malloc(cap * sizeof *v);
+        if (!v) return SIZE_MAX;
+        *heap = v;
+    }
     size_t n = 0;
     int sorted = 1;
-    for (int64_t k = 0; k < nruns; k++) {
-        intptr_t s = inner ? base + (k / C) * rs + (k % C) * cs : base + k * step;
-        uintptr_t us = (uintptr_t)s, ue = (uintptr_t)(s + len);
+    for (int64_t k = k0; k < k1; k++) {
+        intptr_t s = q.inner_c ? q.base + (k / q.inner_c) * q.rs + (k % q.inner_c) * q.cs
+                               : q.base + k * q.step;
+        uintptr_t us = (uintptr_t)s, ue = (uintptr_t)(s + q.len);
         if (ue <= clo || us >= chi) continue;
         if (n && us < v[n - 1].s) sorted = 0;
         v[n].s = us;
@@ -529,11 +606,15 @@ static size_t box_runs(const rt_entry *x, uintptr_t clo, uintptr_t chi, rt_run *
 static int boxes_overlap(const rt_entry *a, const rt_entry *b) {
     uintptr_t lo = a->lo > b->lo ? a->lo : b->lo, hi = a->hi < b->hi ? a->hi : b->hi;
     if (lo >= hi) return 0;
-    rt_run *ra = NULL, *rb = NULL;
-    size_t na = box_runs(a, lo, hi, &ra);
+    if (a->grp && a->grp == b->grp) /* same run stride, no wrap: rectangle intersection */
+        return a->row0 < b->row0 + b->nrows && b->row0 < a->row0 + a->nrows &&
+               a->col0 < b->col0 + b->ncols && b->col0 < a->col0 + a->ncols;
+    rt_run sa[RT_STACK_RUNS], sb[RT_STACK_RUNS];
+    rt_run *ra, *rb, *ha, *hb;
+    size_t na = box_runs(a, lo, hi, sa, &ra, &ha);
     if (na == SIZE_MAX) return 1;
-    size_t nb = box_runs(b, lo, hi, &rb);
-    if (nb == SIZE_MAX) { free(ra); return 1; }
+    size_t nb = box_runs(b, lo, hi, sb, &rb, &hb);
+    if (nb == SIZE_MAX) { free(ha); return 1; }
     int hit = 0;
     size_t i = 0, j = 0;
     while (i < na && j < nb) {
@@ -541,8 +622,8 @@ static int boxes_overlap(const rt_entry *a, const rt_entry *b) {
         else if (rb[j].e <= ra[i].s) j++;
         else { hit = 1; break; }
     }
-    free(ra);
-    free(rb);
+    free(ha);
+    free(hb);
     return hit;
 }
 
@@ -575,19 +656,46 @@ static int nbr_append(rt_entry *e, rt_entry *n) {
     return 0;
 }
 
+/* ---- the overlap index ----------------------------------------------------------------
+ * "Run boxes" (rows of contiguous bytes at a fixed stride S, not wrapping around S) live in
+ * a per-S group and are indexed by cells of a 2-D grid over (byte / S, byte % S); two boxes
+ * of one group overlap iff their rectangles intersect. Everything else ("flat": single
+ * runs, element-strided boxes) lives in a 1-D index of 4 KiB address chunks. Each new
+ * distinct box is compared (exactly) only against candidates from these indexes, once:
+ * the resulting neighbour lists are what dependency analysis walks afterwards. */
 #define RT_CHUNK_SHIFT 12
 #define RT_MAX_ENTRY_CHUNKS 1024
+#define RT_MAX_GROUPS 64
+#define RT_MAX_BOX_CELLS 64
+#define RT_MAX_QUERY_CELLS 4096
 
-static rt_chunk_slot *chunk_slot(pto_rt *rt, uint64_t chunk, int create) {
-    uint64_t key = chunk + 1;
+static int vec_push(rt_entry ***v, uint32_t *n, uint32_t *cap, rt_entry *e) {
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 4;
+        rt_entry **nv = realloc(*v, nc * sizeof *nv);
+        if (!nv) return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = e;
+    return 0;
+}
+
+static uint64_t slot_hash(uint64_t a, uint64_t b, uint64_t c) {
+    return splitmix64(a * 0x9e3779b97f4a7c15ull ^ splitmix64(b ^ splitmix64(c)));
+}
+
+/* Find or create the index slot for key (a, b, c). a = 0 for the flat chunk index, else the
+ * group number + 1 (b, c = cell row, cell column). */
+static rt_chunk_slot *index_slot(pto_rt *rt, uint64_t a, uint64_t b, uint64_t c, int create) {
     if (create && (rt->ccount + 1) * 2 > rt->ccap) {
-        size_t nc = rt->ccap ? rt->ccap * 2 : 1024;
-        rt_chunk_slot *nt = calloc(nc, sizeof *nt);
+        size_t nc = rt->ccap ? rt->ccap * 2 : 4096;
+        rt_chunk_slot *nt = nc * sizeof *nt >= RT_HUGE ? big_alloc(nc * sizeof *nt, 1) : calloc(nc, sizeof *nt);
         if (!nt) return NULL;
         for (size_t i = 0; i < rt->ccap; i++) {
-            if (!rt->ctab[i].key) continue;
-            size_t j = splitmix64(rt->ctab[i].key) & (nc - 1);
-            while (nt[j].key) j = (j + 1) & (nc - 1);
+            if (!rt->ctab[i].used) continue;
+            size_t j = rt->ctab[i].h & (nc - 1);
+            while (nt[j].used) j = (j + 1) & (nc - 1);
             nt[j] = rt->ctab[i];
         }
         free(rt->ctab);
@@ -595,15 +703,18 @@ static rt_chunk_slot *chunk_slot(pto_rt *rt, uint64_t chunk, int create) {
         rt->ccap = nc;
     }
     if (!rt->ccap) return NULL;
-    size_t j = splitmix64(key) & (rt->ccap - 1);
-    while (rt->ctab[j].key) {
-        if (rt->ctab[j].key == key) return &rt->ctab[j];
+    uint64_t h = slot_hash(a, b, c);
+    size_t j = h & (rt->ccap - 1);
+    while (rt->ctab[j].used) {
+        rt_chunk_slot *s = &rt->ctab[j];
+        if (s->h == h && s->ka == a && s->kb == b && s->kc == c) return s;
         j = (j + 1) & (rt->ccap - 1);
     }
     if (!create) return NULL;
-    rt->ctab[j].key = key;
+    rt_chunk_slot *s = &rt->ctab[j];
+    s->used = 1; s->h = h; s->ka = a; s->kb = b; s->kc = c;
     rt->ccount++;
-    return &rt->ctab[j];
+    return s;
 }
 
 static int consider_neighbour(pto_rt *rt, rt_entry *e, rt_entry *x) {
@@ -614,17 +725,142 @@ static int consider_neighbour(pto_rt *rt, rt_entry *e, rt_entry *x) {
     return 0;
 }
 
-/* Compute a new entry's overlap neighbours and register it in the chunk index. */
+static int consider_list(pto_rt *rt, rt_entry *e, rt_entry **v, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        if (consider_neighbour(rt, e, v[i])) return -1;
+    return 0;
+}
+
+/* Candidates of group g in rows [r1, r2] and byte columns [c1, c2] (group coordinates). */
+static int query_group(pto_rt *rt, rt_entry *e, rt_group *g, uint64_t r1, uint64_t r2,
+                       uint64_t c1, uint64_t c2) {
+    if (consider_list(rt, e, g->big, g->nbig)) return -1;
+    uint64_t R1 = r1 / g->cr, R2 = r2 / g->cr, C1 = c1 / g->cc, C2 = c2 / g->cc;
+    if ((R2 - R1 + 1) * (C2 - C1 + 1) > RT_MAX_QUERY_CELLS)
+        return consider_list(rt, e, g->all, g->nall);
+    for (uint64_t R = R1; R <= R2; R++)
+        for (uint64_t Cc = C1; Cc <= C2; Cc++) {
+            rt_chunk_slot *s = index_slot(rt, g->id + 1, R, Cc, 0);
+            if (s && consider_list(rt, e, s->v, s->n)) return -1;
+        }
+    return 0;
+}
+
+/* Candidates of group g for the bytes [x, x + len) (one run of another box). */
+static int query_group_run(pto_rt *rt, rt_entry *e, rt_group *g, uintptr_t x, uint64_t len) {
+    uint64_t S = g->S, a = x / S, b = (x + len - 1) / S;
+    if (a == b) return query_group(rt, e, g, a, a, x % S, (x + len - 1) % S);
+    return query_group(rt, e, g, a, b, 0, S - 1);
+}
+
+static inline int spans_meet(uintptr_t lo1, uintptr_t hi1, uintptr_t lo2, uintptr_t hi2) {
+    return lo1 < hi2 && lo2 < hi1;
+}
+
+/* Flat-index candidates for bytes [lo, hi). */
+static int query_flat(pto_rt *rt, rt_entry *e, uintptr_t lo, uintptr_t hi) {
+    if (consider_list(rt, e, rt->large_list, (uint32_t)rt->nlarge)) return -1;
+    uint64_t c0 = lo >> RT_CHUNK_SHIFT, c1 = (hi - 1) >> RT_CHUNK_SHIFT;
+    if (c1 - c0 + 1 > RT_MAX_QUERY_CELLS) {
+        for (size_t i = 0; i < rt->nflat; i++)
+            if (consider_neighbour(rt, e, rt->flat[i])) return -1;
+        return 0;
+    }
+    for (uint64_t c = c0; c <= c1; c++) {
+        rt_chunk_slot *s = index_slot(rt, 0, c, 0, 0);
+        if (s && consider_list(rt, e, s->v, s->n)) return -1;
+    }
+    return 0;
+}
+
+static uint64_t pow2_at_least(uint64_t x, uint64_t lo) {
+    uint64_t p = lo;
+    while (p < x) p <<= 1;
+    return p;
+}
+
+/* Classify a new entry, compute its overlap neighbours, and register it. */
 static int index_entry(pto_rt *rt, rt_entry *e) {
     rt->stamp++;
     e->stamp = rt->stamp;
+    rt_runrep q;
+    run_rep(e, &q);
+    rt_group *g = NULL;
+    int is_run = !q.inner_c && q.n >= 2 && q.len <= q.step &&
+                 (uint64_t)(q.base % q.step) + (uint64_t)q.len <= (uint64_t)q.step;
+    if (is_run) {
+        for (uint32_t i = 0; i < rt->ngroups; i++)
+            if (rt->groups[i].S == (uint64_t)q.step) { g = &rt->groups[i]; break; }
+        if (!g && rt->ngroups < RT_MAX_GROUPS) {
+            g = &rt->groups[rt->ngroups];
+            memset(g, 0, sizeof *g);
+            g->id = rt->ngroups++;
+            g->S = (uint64_t)q.step;
+            g->cr = pow2_at_least((uint64_t)q.n, 1);
+            g->cc = pow2_at_least((uint64_t)q.len, 16);
+            g->lo = e->lo;
+            g->hi = e->hi;
+        }
+    }
+    if (g) {
+        e->grp = g;
+        e->row0 = (uint64_t)q.base / g->S;
+        e->nrows = (uint64_t)q.n;
+        e->col0 = (uint64_t)q.base % g->S;
+        e->ncols = (uint64_t)q.len;
+    }
+    /* 1. same-group and other-group candidates */
+    for (uint32_t i = 0; i < rt->ngroups; i++) {
+        rt_group *h = &rt->groups[i];
+        if (!h->nall || !spans_meet(e->lo, e->hi, h->lo, h->hi)) continue;
+        if (h == g) {
+            if (query_group(rt, e, h, e->row0, e->row0 + e->nrows - 1, e->col0,
+                            e->col0 + e->ncols - 1)) return -1;
+        } else if (!q.inner_c && q.n <= 256) {
+            for (int64_t k = 0; k < q.n; k++)
+                if (query_group_run(rt, e, h, (uintptr_t)(q.base + k * q.step), (uint64_t)q.len))
+                    return -1;
+        } else {
+            uint64_t S = h->S, a = e->lo / S, b = (e->hi - 1) / S;
+            if (a == b) { if (query_group(rt, e, h, a, a, e->lo % S, (e->hi - 1) % S)) return -1; }
+            else if (query_group(rt, e, h, a, b, 0, S - 1)) return -1;
+        }
+    }
+    /* 2. flat candidates */
+    if (rt->nflat) {
+        if (!q.inner_c && q.n <= 256 && q.step > 0) {
+            for (int64_t k = 0; k < q.n; k++) {
+                uintptr_t x = (uintptr_t)(q.base + k * q.step);
+                if (query_flat(rt, e, x, x + (uint64_t)q.len)) return -1;
+            }
+        } else if (query_flat(rt, e, e->lo, e->hi)) return -1;
+    }
+    /* 3. register */
+    if (g) {
+        if (vec_push(&g->all, &g->nall, &g->capall, e)) return -1;
+        if (e->lo < g->lo) g->lo = e->lo;
+        if (e->hi > g->hi) g->hi = e->hi;
+        uint64_t R1 = e->row0 / g->cr, R2 = (e->row0 + e->nrows - 1) / g->cr;
+        uint64_t C1 = e->col0 / g->cc, C2 = (e->col0 + e->ncols - 1) / g->cc;
+        if ((R2 - R1 + 1) * (C2 - C1 + 1) > RT_MAX_BOX_CELLS)
+            return vec_push(&g->big, &g->nbig, &g->capbig, e);
+        for (uint64_t R = R1; R <= R2; R++)
+            for (uint64_t Cc = C1; Cc <= C2; Cc++) {
+                rt_chunk_slot *s = index_slot(rt, g->id + 1, R, Cc, 1);
+                if (!s || vec_push(&s->v, &s->n, &s->cap, e)) return -1;
+            }
+        return 0;
+    }
+    if (rt->nflat == rt->capflat) {
+        size_t nc = rt->capflat ? rt->capflat * 2 : 64;
+        rt_entry **nv = realloc(rt->flat, nc * sizeof *nv);
+        if (!nv) return -1;
+        rt->flat = nv;
+        rt->capflat = nc;
+    }
+    rt->flat[rt->nflat++] = e;
     uint64_t c0 = e->lo >> RT_CHUNK_SHIFT, c1 = (e->hi - 1) >> RT_CHUNK_SHIFT;
-    for (size_t i = 0; i < rt->nlarge; i++)
-        if (consider_neighbour(rt, e, rt->large_list[i])) return -1;
     if (c1 - c0 + 1 > RT_MAX_ENTRY_CHUNKS) {
-        /* large region: compare against every entry, keep it on the large list */
-        for (size_t i = 0; i < rt->ecap; i++)
-            if (rt->etab[i] && consider_neighbour(rt, e, rt->etab[i])) return -1;
         if (rt->nlarge == rt->caplarge) {
             size_t nc = rt->caplarge ? rt->caplarge * 2 : 16;
             rt_entry **nl = realloc(rt->large_list, nc * sizeof *nl);
@@ -636,47 +872,50 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
         return 0;
     }
     for (uint64_t c = c0; c <= c1; c++) {
-        rt_chunk_slot *s = chunk_slot(rt, c, 1);
-        if (!s) return -1;
-        for (uint32_t i = 0; i < s->n; i++)
-            if (consider_neighbour(rt, e, s->v[i])) return -1;
-        if (s->n == s->cap) {
-            uint32_t nc = s->cap ? s->cap * 2 : 4;
-            rt_entry **nv = realloc(s->v, nc * sizeof *nv);
-            if (!nv) return -1;
-            s->v = nv;
-            s->cap = nc;
-        }
-        s->v[s->n++] = e;
+        rt_chunk_slot *s = index_slot(rt, 0, c, 0, 1);
+        if (!s || vec_push(&s->v, &s->n, &s->cap, e)) return -1;
     }
-    e->chunk_count = (uint32_t)(c1 - c0 + 1);
     return 0;
+}
+
+static rt_entry *alloc_entry(pto_rt *rt) {
+    if (!rt->entry_free_n) {
+        size_t per = rt->ecount < 1024 ? 256 : RT_SLAB_BYTES / sizeof(rt_entry);
+        rt_entry *slab = per == 256 ? calloc(per, sizeof *slab) : big_alloc(per * sizeof *slab, 1);
+        if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
+        rt->entry_slab = slab;
+        rt->entry_slab_n = per;
+        rt->entry_free_n = per;
+    }
+    return &rt->entry_slab[rt->entry_slab_n - rt->entry_free_n--];
 }
 
 static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     uint64_t h = region_hash(r);
+    size_t j = 0;
     if (rt->ecap) {
-        size_t j = h & (rt->ecap - 1);
-        while (rt->etab[j]) {
-            if (rt->etab[j]->hash == h && entry_matches(rt->etab[j], r)) return rt->etab[j];
+        j = h & (rt->ecap - 1);
+        while (rt->etab[j].e) {
+            if (rt->etab[j].h == h && entry_matches(rt->etab[j].e, r)) return rt->etab[j].e;
             j = (j + 1) & (rt->ecap - 1);
         }
     }
-    if ((rt->ecount + 1) * 2 > rt->ecap) {
-        size_t nc = rt->ecap ? rt->ecap * 2 : 1024;
-        rt_entry **nt = calloc(nc, sizeof *nt);
+    int grow = (rt->ecount + 1) * 2 > rt->ecap;
+    if (grow) {
+        size_t nc = rt->ecap ? rt->ecap * 4 : 4096;
+        rt_eslot *nt = nc * sizeof *nt >= RT_HUGE ? big_alloc(nc * sizeof *nt, 1) : calloc(nc, sizeof *nt);
         if (!nt) return NULL;
         for (size_t i = 0; i < rt->ecap; i++) {
-            if (!rt->etab[i]) continue;
-            size_t j = rt->etab[i]->hash & (nc - 1);
-            while (nt[j]) j = (j + 1) & (nc - 1);
+            if (!rt->etab[i].e) continue;
+            size_t j = rt->etab[i].h & (nc - 1);
+            while (nt[j].e) j = (j + 1) & (nc - 1);
             nt[j] = rt->etab[i];
         }
         free(rt->etab);
         rt->etab = nt;
         rt->ecap = nc;
     }
-    rt_entry *e = calloc(1, sizeof *e);
+    rt_entry *e = alloc_entry(rt);
     if (!e) return NULL;
     e->addr = r->addr;
     e->rows = r->rows;
@@ -688,10 +927,13 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     e->hash = h;
     e->w_index = -1;
     region_span(r, &e->lo, &e->hi);
-    if (rt->use_overlap && index_entry(rt, e)) { free(e); return NULL; }
-    size_t j = h & (rt->ecap - 1);
-    while (rt->etab[j]) j = (j + 1) & (rt->ecap - 1);
-    rt->etab[j] = e;
+    if (rt->use_overlap && index_entry(rt, e)) return NULL;
+    if (grow) {
+        j = h & (rt->ecap - 1);
+        while (rt->etab[j].e) j = (j + 1) & (rt->ecap - 1);
+    }
+    rt->etab[j].h = h;
+    rt->etab[j].e = e;
     rt->ecount++;
     return e;
 }
@@ -949,8 +1191,13 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
 }
 
 static void publish_retired(pto_rt *rt, uint64_t nt, uint64_t nb) {
-    if (nt) atomic_store(&rt->retired_tasks, atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed) + nt);
-    if (nb) atomic_store(&rt->retired_bytes, atomic_load_explicit(&rt->retired_bytes, memory_order_relaxed) + nb);
+    uint64_t t = atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed) + nt;
+    if (!rt->cfg.window_size) { /* only statistics read it */
+        atomic_store_explicit(&rt->retired_tasks, t, memory_order_relaxed);
+        return;
+    }
+    atomic_store(&rt->retired_tasks, t);
+    atomic_store(&rt->retired_bytes, atomic_load_explicit(&rt->retired_bytes, memory_order_relaxed) + nb);
 }
 
 static void try_retire(pto_rt *rt) {
@@ -959,21 +1206,33 @@ static void try_retire(pto_rt *rt) {
         rt_task *a = rt->anchor;
         uint64_t nt = 0, nb = 0;
         int progressed = 0;
+        rt_freebatch fb;
+        memset(&fb, 0, sizeof fb);
         for (;;) {
             rt_task *t = atomic_load_explicit(&a->next_in_order, memory_order_acquire);
             if (!t) break;
-            int st = atomic_load(&t->state);
-            if (st == ST_PENDING) break;
+            int st = atomic_load_explicit(&t->state, memory_order_acquire);
+            if (st == ST_PENDING) {
+                /* publish progress, then re-check (pairs with complete()'s check) */
+                atomic_store(&rt->retire_next, t->seq);
+                if (atomic_load(&t->state) == ST_PENDING) break;
+                st = atomic_load(&t->state);
+            }
             simulate(rt, t, st);
             if (t->kind == K_TASK) { nt++; nb += t->win_bytes; }
-            release_task(rt, a);
+            batch_release(rt, &fb, a);
             a = t;
             progressed = 1;
-            atomic_store(&rt->retire_next, t->seq + 1);
-            if (nt >= 64) { publish_retired(rt, nt, nb); nt = nb = 0; }
+            if (nt >= 64) {
+                publish_retired(rt, nt, nb);
+                nt = nb = 0;
+                batch_flush(rt, &fb);
+            }
         }
         rt->anchor = a;
+        atomic_store(&rt->retire_next, a->seq + 1);
         publish_retired(rt, nt, nb);
+        batch_flush(rt, &fb);
         atomic_store(&rt->retire_busy, 0);
         if (progressed) wake_orch(rt);
         rt_task *t = atomic_load(&a->next_in_order);
@@ -1634,16 +1893,17 @@ void pto_rt_destroy(pto_rt *rt) {
         pthread_cond_destroy(&rt->pools[p].cv);
     }
     for (size_t i = 0; i < rt->ecap; i++) {
-        rt_entry *e = rt->etab[i];
+        rt_entry *e = rt->etab[i].e;
         if (!e) continue;
         free(e->rd);
         for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
-        free(e);
     }
     free(rt->etab);
     for (size_t i = 0; i < rt->ccap; i++) free(rt->ctab[i].v);
     free(rt->ctab);
     free(rt->large_list);
+    free(rt->flat);
+    for (uint32_t i = 0; i < rt->ngroups; i++) { free(rt->groups[i].all); free(rt->groups[i].big); }
     for (size_t i = 0; i < rt->nslabs; i++) free(rt->slabs[i]);
     free(rt->slabs);
     free(rt->workers);

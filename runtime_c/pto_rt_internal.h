@@ -103,10 +103,28 @@ struct rt_entry {
     /* overlap neighbours */
     rt_nbr_chunk *nb_head, *nb_tail;
     atomic_uint nnb;
-    /* simulation */
-    uint64_t sim_w_end, sim_r_end;
-    uint32_t chunk_count;             /* how many address chunks it is registered in        */
+    /* overlap index: run boxes of a group are rectangles in (byte / S, byte % S) */
+    struct rt_group *grp;
+    uint64_t row0, nrows, col0, ncols;
+    /* simulation (written by the retiring thread) */
+    uint64_t sim_w_end;
+    uint64_t sim_r_end;
 };
+
+typedef struct rt_group {             /* run boxes sharing one run stride S                 */
+    uint32_t id;
+    uint64_t S, cr, cc;               /* stride; cell size in rows and bytes                */
+    uintptr_t lo, hi;                 /* byte span of all members                           */
+    rt_entry **all;                   /* every member                                       */
+    uint32_t nall, capall;
+    rt_entry **big;                   /* members covering too many cells                    */
+    uint32_t nbig, capbig;
+} rt_group;
+
+typedef struct rt_eslot {
+    uint64_t h;
+    rt_entry *e;
+} rt_eslot;
 
 typedef struct rt_deque {
     atomic_flag lock;
@@ -165,8 +183,9 @@ typedef struct rt_trace_edge {
     int64_t from, to;                 /* kernel-task indices                                */
 } rt_trace_edge;
 
-typedef struct rt_chunk_slot {        /* address-chunk index for BYTES_OVERLAP              */
-    uint64_t key;                     /* chunk number + 1 (0 = empty)                       */
+typedef struct rt_chunk_slot {        /* overlap index slot: (0, chunk, 0) or (group+1, row cell, col cell) */
+    uint64_t h, ka, kb, kc;
+    int used;
     rt_entry **v;
     uint32_t n, cap;
 } rt_chunk_slot;
@@ -207,12 +226,18 @@ struct pto_rt {
     uint64_t overflows, stalls, max_inflight, edges;
 
     /* dependency tables (orchestrator) */
-    rt_entry **etab;
+    rt_eslot *etab;
     size_t ecap, ecount;
+    rt_entry *entry_slab;
+    size_t entry_slab_n, entry_free_n;
     rt_chunk_slot *ctab;
     size_t ccap, ccount;
-    rt_entry **large_list;
+    rt_entry **large_list;            /* flat entries spanning too many chunks              */
     size_t nlarge, caplarge;
+    rt_entry **flat;                  /* all flat entries                                   */
+    size_t nflat, capflat;
+    rt_group groups[64];
+    uint32_t ngroups;
     uint64_t stamp;
     rt_tref *stream_last;
     rt_frame frames[PTO_RT_MAX_SCOPE_DEPTH + 1];

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Runtime benchmarks B1-B3 (+ memory): pto_rt beside GCC OpenMP `depend`, one table.
+
+    python benchmarks/run_runtime.py [--repeat 5] [--threads 2] [--quick]
+
+Ours is built through the project's cffi build cache (runtime_c/pto_rt*.c + the C drivers in
+benchmarks/runtime/bench_rt.c); OpenMP programs are compiled with `gcc -O2 -fopenmp` into
+benchmarks/out/. Every number is the median of --repeat runs; ratios compare medians measured
+in the same invocation (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+CDEF = """
+typedef struct pto_rt_stats {
+    uint64_t task_count, executed, failed, cancelled, total_cycles, window_overflows,
+             window_stalls, steals, max_in_flight, edges;
+    double wall_ms, orchestration_ms;
+    uint32_t num_workers, num_lanes;
+} pto_rt_stats;
+double b1_chain(uint32_t threads, uint32_t deps, uint64_t n, pto_rt_stats *st);
+double b2_indep(uint32_t threads, uint32_t deps, uint64_t n, uint64_t window, pto_rt_stats *st,
+                double *sum_out);
+double b3_wave(uint32_t threads, uint32_t deps, uint64_t m, pto_rt_stats *st);
+double mem_flat(uint32_t threads, uint64_t n, uint64_t window, long *rss);
+"""
+
+EXACT, OVERLAP = 0, 1
+
+
+def build_ours():
+    from pto_wsp.backends.cpu_sim.build import build_extension
+    from pto_wsp.resources import runtime_dir
+
+    extra = {p.name: p.read_text() for p in sorted(Path(runtime_dir()).glob("pto_rt*.c"))}
+    src = (HERE / "runtime" / "bench_rt.c").read_text()
+    r = build_extension(CDEF, src, name_hint="rt_bench", extra_sources=extra)
+    return r.ffi, r.lib
+
+
+def build_omp() -> Path:
+    OUT.mkdir(exist_ok=True)
+    exe = OUT / "omp_bench"
+    src = HERE / "runtime" / "omp_bench.c"
+    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+        subprocess.run(["gcc", "-O2", "-fopenmp", str(src), "-o", str(exe)], check=True)
+    return exe
+
+
+def omp(exe, which, threads, n):
+    out = subprocess.run([str(exe), which, str(threads), str(n)], check=True,
+                         capture_output=True, text=True, env={"OMP_WAIT_POLICY": "active",
+                                                              "PATH": "/usr/bin:/bin"})
+    return float(out.stdout)
+
+
+def med(f, repeat):
+    vals = [f() for _ in range(repeat)]
+    if any(v < 0 for v in vals):
+        raise RuntimeError("a benchmark run failed")
+    return statistics.median(vals)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="2^16 tasks, 256x256 wavefront")
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args(argv)
+    ffi, lib = build_ours()
+    exe = build_omp()
+    T, R = args.threads, args.repeat
+    n = 1 << (16 if args.quick else 20)
+    m = 256 if args.quick else 1024
+    st = ffi.new("pto_rt_stats *")
+    s = ffi.new("double *")
+    rows = []
+
+    def row(name, tasks, ours_ex, ours_ov, ref, unit):
+        rows.append((name, tasks, ours_ex, ours_ov, ref, unit))
+
+    b1e = med(lambda: lib.b1_chain(T, EXACT, n, st), R)
+    b1o = med(lambda: lib.b1_chain(T, OVERLAP, n, st), R)
+    b1m = med(lambda: omp(exe, "b1", T, n), R)
+    row("B1 chain", n, b1e, b1o, b1m, "ns/task")
+    for w in (0, 10000, 1000):
+        e = med(lambda: lib.b2_indep(T, EXACT, n, w, st, s), R)
+        assert s[0] == n * (n - 1) / 2
+        o = med(lambda: lib.b2_indep(T, OVERLAP, n, w, st, s), R)
+        ref = med(lambda: omp(exe, "b2", T, n), R) if w == 0 else None
+        row(f"B2 independent, window {'unbounded' if w == 0 else w}", n, e, o, ref, "Mtasks/s")
+    b3e = med(lambda: lib.b3_wave(T, EXACT, m, st), R)
+    b3o = med(lambda: lib.b3_wave(T, OVERLAP, m, st), R)
+    b3m = med(lambda: omp(exe, "b3", T, m), R)
+    row(f"B3 wavefront {m}x{m}", m * m, b3e, b3o, b3m, "Mtasks/s")
+
+    print(f"# pto_rt vs GCC OpenMP depend — {T} threads, median of {R}, "
+          f"{platform.processor() or platform.machine()}, python {platform.python_version()}")
+    hdr = f"{'benchmark':34} {'tasks':>8} {'ours exact':>11} {'ours overlap':>13} {'OpenMP':>9} {'exact/OMP':>10}  unit"
+    print(hdr)
+    print("-" * len(hdr))
+    for name, tasks, e, o, ref, unit in rows:
+        if unit == "ns/task":
+            fe, fo, fr = e / tasks * 1e9, o / tasks * 1e9, (ref / tasks * 1e9 if ref else None)
+            ratio = (fr / fe) if fr else None  # >1: ours faster
+        else:
+            fe, fo, fr = tasks / e / 1e6, tasks / o / 1e6, (tasks / ref / 1e6 if ref else None)
+            ratio = (fe / fr) if fr else None
+        print(f"{name:34} {tasks:>8} {fe:>11.2f} {fo:>13.2f} "
+              f"{(f'{fr:.2f}' if fr else '-'):>9} {(f'{ratio:.2f}x' if ratio else '-'):>10}  {unit}")
+    print("(exact/OMP: speed of ours relative to OpenMP; > 1 means ours is faster)")
+    if not args.skip_memory:
+        rss = ffi.new("long[2]")
+        nm = 10_000_000 if not args.quick else 1_000_000
+        t = lib.mem_flat(T, nm, 1000, rss)
+        print(f"memory: {nm} tasks, window 1000, BYTES_OVERLAP: RSS {rss[0] / 1024:.1f} MiB after "
+              f"{nm // 10}, {rss[1] / 1024:.1f} MiB after {nm} ({nm / t / 1e6:.2f} Mtasks/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
