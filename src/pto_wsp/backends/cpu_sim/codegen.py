@@ -6,6 +6,7 @@ Stages (each output can be dumped with ``PTO_WSP_DUMP=dir`` and is in ``program.
 2. ``lower_kernels``       -- per kernel: argument struct, tile buffers, tile-library calls
 3. ``lower_orchestration`` -- the workload as a tree of C statements + runtime config
 4. ``render``              -- Jinja2 templates -> ``kernels.h``, ``kernels.c``, ``orchestrate.c``
+                              (plus custom kernel units ``kernel_<name>.c``)
 5. ``build``               -- cffi + the C compiler -> cached extension module
 """
 
@@ -71,6 +72,7 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
     env = _env()
     stages["kernels.h"] = env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms)
     stages["kernels.c"] = env.get_template("cpu_sim/kernels.c.j2").render(kernels=kvms)
+    stages.update({f"kernel_{k.name}.c": k.unit for k in kvms if k.unit is not None})
     stages["orchestrate.c"] = env.get_template("cpu_sim/orchestrate.c.j2").render(
         config=orch.config, body=orch.body, trace=orch.trace)
     _maybe_dump(m.name, stages)
@@ -84,7 +86,7 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
         raise CompileError(f"unknown cost_model {cost_model!r}",
                            hint="use one of " + ", ".join(COST_MODELS))
     stages, _, orch = generate(m, machine, v9_compat)
-    extra = {"kernels.h": stages["kernels.h"], "kernels.c": stages["kernels.c"]}
+    extra = {n: t for n, t in stages.items() if n.startswith("kernel") and n[-2:] in (".c", ".h")}
     res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
                           extra_sources=extra, libraries=(runtime_library(),),
                           define_macros=(("PTO_COST_MODEL", str(COST_MODELS[cost_model])),))

@@ -51,7 +51,9 @@ class KernelVM:
     fields: list[str] = field(default_factory=list)
     buffers: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
-    custom: str | None = None
+    custom: str | None = None  # a C body snippet
+    unit: str | None = None  # a whole C translation unit defining the kernel function
+    includes: tuple[str, ...] = ()
     params: list[ir.Param] = field(default_factory=list)
 
 
@@ -65,12 +67,15 @@ def lower_kernel(k: ir.Kernel) -> KernelVM:
         else:
             vm.fields.append(f"{scalar_ctype(p.type.dtype)} {p.name};")
     if k.custom is not None:
-        if k.custom.kind != "body" or k.custom.language != "c":
+        if k.custom.language != "c":
             raise CompileError(
-                f"kernel '{k.name}': custom {k.custom.language} {k.custom.kind}s are not built "
-                "by the cpu_sim backend yet", k.loc,
-                hint="write the body as a C snippet (cpp_src=... with language='c')")
-        vm.custom = k.custom.source
+                f"kernel '{k.name}': custom C++ bodies are not built by the cpu_sim backend "
+                "yet", k.loc, hint="write the body in C (language='c', or a .c unit)")
+        vm.includes = k.custom.includes
+        if k.custom.kind == "unit":
+            vm.unit = k.custom.source
+        else:
+            vm.custom = k.custom.source
         return vm
     if not k.ops:
         raise CompileError(f"kernel '{k.name}' has no body", k.loc,
