@@ -60,6 +60,7 @@ def _configure_check(p: argparse.ArgumentParser) -> None:
 
 def _run_check(args) -> int:
     from .ir.parser import parse_module
+    from .ir.printer import quote_name
     status = 0
     for path in args.files:
         try:
@@ -72,7 +73,7 @@ def _run_check(args) -> int:
         if not args.quiet:
             counts = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in (
                 (len(m.tensors), "tensor"), (len(m.axes), "axis"), (len(m.kernels), "kernel")))
-            print(f"{name}: ok (module @{m.name}: {counts.replace('axiss', 'axes')})")
+            print(f"{name}: ok (module @{quote_name(m.name)}: {counts.replace('axiss', 'axes')})")
     return status
 
 
