@@ -18,6 +18,7 @@ from .language.scalar import (cast, slot_u64, symbol_f32, symbol_i64, symbol_ptr
                               where)
 from .language.workload import (P, Workload, combine, sequential, slot_load_u64, slot_set_u64,
                                 workload)
+from .program import Program, ProgramStats, compile
 from .schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskWindow,
                        TimingPolicy, TracePolicy, WindowMode)
 from .types import DType, Dense, DenseDyn, Location, Ragged, Sparse, Tensor
@@ -39,6 +40,8 @@ __all__ = [
     # schedules
     "DispatchPolicy", "TimingPolicy", "TaskWindow", "WindowMode", "Deps", "ReadyPolicy",
     "StartPolicy", "TracePolicy", "Pools",
+    # compiling and running
+    "compile", "Program", "ProgramStats",
     # errors
     "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
     "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",

@@ -5,6 +5,8 @@ Subcommands::
     pto-wsp check FILE.pto...       parse and verify; located diagnostics; exit 1 on error
     pto-wsp fmt FILE.pto [-i]       print the canonical text (or rewrite the file in place)
     pto-wsp show script.py [args]   run a Python script, print its workloads as .pto
+    pto-wsp compile FILE.pto        build it for cpu_sim (cached)
+    pto-wsp run FILE.pto [...]      build and run it on .npy or generated inputs
     pto-wsp knobs                   the environment knobs, as a Markdown table
 
 Every subcommand is one ``(name, configure, run)`` entry of :data:`COMMANDS`; ``run(args)``
@@ -301,6 +303,116 @@ def _run_knobs(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- compile / run
+
+
+def _configure_build(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE.pto", help="a .pto program")
+    p.add_argument("--cost-model", choices=("v9", "a2a3"), default="v9",
+                   help="instruction cycle model (default v9)")
+    p.add_argument("--v9-compat", action="store_true", help="the v9 prototype's timing model")
+    p.add_argument("--aicpus", type=int, default=None, help="simulated AICPUs")
+    p.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
+
+
+def _compile_file(args):
+    from .program import compile as compile_
+    return compile_(args.file, "cpu_sim", num_threads=args.threads, num_aicpus=args.aicpus,
+                    cost_model=args.cost_model, v9_compat=args.v9_compat)
+
+
+def _run_compile(args) -> int:
+    prog = _compile_file(args)
+    state = "compiled" if prog.stats.compiled else "cached"
+    print(f"{state} {args.file} -> {prog.codegen_artifact_dir} "
+          f"({prog.stats.compile_time_ms:.0f} ms)")
+    return 0
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    _configure_build(p)
+    p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
+                   help="data of tensor NAME (others are generated from --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of generated inputs")
+    p.add_argument("--axis", action="append", default=[], metavar="NAME=N",
+                   help="size of a dense_dyn axis")
+    p.add_argument("--symbol", action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a runtime symbol")
+    p.add_argument("--save", metavar="DIR", help="write every tensor the workload writes to "
+                                                 "DIR/NAME.npy")
+    p.add_argument("--trace", metavar="FILE.json", help="write the Chrome trace (needs a "
+                                                        "trace policy in the schedule)")
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise PtoError(f"{what} takes NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
+
+
+def _generated(decl, rng):
+    import numpy as np
+    dt = decl.dtype
+    if dt.is_float:
+        return rng.standard_normal(decl.shape).astype(dt.np)
+    if dt.value == "bool":
+        return rng.integers(0, 2, decl.shape).astype(dt.np)
+    return rng.integers(0, 8, decl.shape).astype(dt.np)
+
+
+def _run_run(args) -> int:
+    import numpy as np
+    prog = _compile_file(args)
+    m = prog.module
+    given = _pairs(args.input, "--input")
+    for name in given:
+        if m.tensor(name) is None:
+            raise PtoError(f"--input names '{name}', which is not a tensor of {args.file}",
+                           hint="tensors: " + ", ".join(t.name for t in m.tensors))
+    rng = np.random.default_rng(args.seed)
+    arrays = {}
+    for t in m.tensors:
+        if t.name in given:
+            try:
+                arrays[t.name] = np.load(given[t.name], allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise PtoError(f"cannot load {given[t.name]}: {e}") from None
+        else:
+            arrays[t.name] = _generated(t, rng)
+    for name, v in _pairs(args.axis, "--axis").items():
+        try:
+            prog.set_axis_sizes(**{name: int(v)})
+        except ValueError:
+            raise PtoError(f"--axis {name} needs an integer, got {v!r}") from None
+    for name, v in _pairs(args.symbol, "--symbol").items():
+        decl = next((s for s in m.symbols if s.name == name), None)
+        if decl is None:
+            raise PtoError(f"{args.file} has no symbol '{name}'")
+        try:
+            if decl.dtype.is_float:
+                prog.set_symbol_f32(name, float(v))
+            else:
+                prog.set_symbol_u64(name, int(v, 0))
+        except ValueError:
+            raise PtoError(f"--symbol {name}: bad value {v!r}") from None
+    stats = prog.run(**arrays)
+    print(f"tasks={stats.task_count} total_cycles={stats.total_cycles} "
+          f"execute_ms={stats.execute_time_ms:.2f} compile_ms={stats.compile_time_ms:.0f} "
+          f"({'compiled' if stats.compiled else 'cached'})")
+    if args.trace:
+        prog.to_chrome_trace(args.trace)
+    if args.save:
+        out = Path(args.save)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in sorted(prog.written_tensors()):
+            np.save(out / f"{name}.npy", arrays[name])
+    return 0
+
+
 # ---------------------------------------------------------------- entry point
 
 #: name -> (help, configure(subparser), run(args) -> exit code). Add subcommands here.
@@ -309,6 +421,9 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "fmt": ("print .pto files in canonical form", _configure_fmt, _run_fmt),
     "show": ("run a Python script and print the workloads it builds as .pto",
              _configure_show, _run_show),
+    "compile": ("build a .pto program for cpu_sim (cached)", _configure_build, _run_compile),
+    "run": ("build and run a .pto program on given or generated inputs", _configure_run,
+            _run_run),
     "knobs": ("list the environment knobs", lambda p: None, _run_knobs),
 }
 

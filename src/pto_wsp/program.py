@@ -46,6 +46,30 @@ class ProgramStats:
     compiled: bool = False
 
 
+def compile(source, target: str = "cpu_sim", **options):  # noqa: A001 - spec name
+    """Compile a traced workload, an IR module, or a ``.pto`` file (path) for ``target``.
+
+    Options: ``num_threads`` (0 = all cores), ``num_aicpus``, ``vector_lanes``,
+    ``cube_lanes``, ``cost_model`` ("v9" | "a2a3"), ``v9_compat``. Tensors of a module or a
+    ``.pto`` file get their data with ``program.set_tensor`` / ``execute(**arrays)``.
+    """
+    from .language.workload import Workload
+    loc = user_location()
+    if isinstance(source, Workload):
+        return source.compile(target, **options)
+    if isinstance(source, (str, Path)):
+        from .ir.parser import parse_module
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CompileError(f"cannot read {source}: {e}", loc) from None
+        source = parse_module(text, str(source))
+    if not isinstance(source, ir.Module):
+        raise CompileError(f"compile() takes a workload, a module or a .pto path, got "
+                           f"{type(source).__name__}", loc)
+    return compile_module(source, {}, target, loc, **options)
+
+
 def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | None,
                    *, num_threads: int = 0, num_aicpus: int | None = None,
                    vector_lanes: int = 1, cube_lanes: int = 1, cost_model: str = "v9",
@@ -233,11 +257,13 @@ class Program:
             return KernelError(f"kernel '{k.name}' failed in task {int(out.task_id)} "
                                f"(returned {int(out.kernel_rc)}); its dependents were cancelled",
                                k.loc)
+        tg = self.module.schedule.task_graph
+        window_loc = tg.window.loc if tg and tg.window else None
         if code == _E_WINDOW:
-            return WindowOverflowError(msg or "task window overflow", None,
+            return WindowOverflowError(msg or "task window overflow", window_loc,
                                        hint="enlarge TaskWindow(size) or use WindowMode.STALL")
         if code == _E_DEADLOCK:
-            return DeadlockError(msg or "deadlock", None,
+            return DeadlockError(msg or "deadlock", window_loc,
                                  hint="a StartPolicy.threshold larger than a STALL window can "
                                       "never start")
         return ExecutionError(f"run failed (code {code}): {msg}")
@@ -259,7 +285,8 @@ class Program:
                                  "not multiples of its element size", loc,
                                  hint="pass np.ascontiguousarray(arr)")
 
-    def _written(self) -> set[str]:
+    def written_tensors(self) -> set[str]:
+        """Names of the tensors some task writes (Out or InOut)."""
         out = set()
         kernels = {k.name: k for k in self.module.kernels}
         for s in ir.walk_stmts(self.module.workload.body):
@@ -272,7 +299,7 @@ class Program:
 
     def _inputs(self, loc):
         m, ffi = self.module, self._ffi
-        written = self._written()
+        written = self.written_tensors()
         arrays = []
         for t in m.tensors:
             arr = self._arrays.get(t.name)
