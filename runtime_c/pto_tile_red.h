@@ -25,34 +25,40 @@
 #define PTO__AOUT_I(s, a) ((PTO_T_##s)(a))
 #define PTO__ASUM(s, a, b) ((a) + (b))
 
-/* row reduction, sequential over j (sums: the order is part of the numerics).  Four rows
- * run side by side: four independent dependency chains, the same per-row order. */
-#define PTO__ROW_SEQ(sfx, name, OP, AIN, AOUT, ACC, CLS)                                          \
+/* row sums: PTO_SUM_LANES (16) fixed partial sums, combined in a fixed pairwise order, so the
+ * result is deterministic and host-independent and gcc vectorises the lane loop at plain -O2
+ * (no reassociation by the compiler).  With n = cols and m = 16 * floor(n / 16):
+ *   n < 16:  ((x0 + x1) + x2) + ...                        (left to right)
+ *   n >= 16: s[l] = ((x[l] + x[l+16]) + x[l+32]) + ...     (j < m, l = 0..15)
+ *            s[l] += s[l+8]; s[l] += s[l+4]; s[l] += s[l+2]; s[0] += s[1]   (pairwise tree)
+ *            then x[m], x[m+1], ..., x[n-1] are added to s[0] left to right.
+ * Integer sums wrap, so any order gives the same result; they use the same code. */
+#define PTO_SUM_LANES 16
+#define PTO__ROW_SUM(sfx, name, OP, AIN, AOUT, ACC, CLS)                                          \
     static inline uint64_t pto_trow##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
                                                   const PTO_T_##sfx *restrict src, int rows,      \
                                                   int cols)                                       \
     {                                                                                             \
-        int i = 0;                                                                                \
-        for (; i + 4 <= rows; i += 4) {                                                           \
-            const PTO_T_##sfx *r0 = src + (int64_t)i * cols, *r1 = r0 + cols, *r2 = r1 + cols,    \
-                              *r3 = r2 + cols;                                                    \
-            ACC s0 = AIN(sfx, r0[0]), s1 = AIN(sfx, r1[0]), s2 = AIN(sfx, r2[0]),                 \
-                s3 = AIN(sfx, r3[0]);                                                             \
-            for (int j = 1; j < cols; ++j) {                                                      \
-                s0 = OP(sfx, s0, AIN(sfx, r0[j]));                                                \
-                s1 = OP(sfx, s1, AIN(sfx, r1[j]));                                                \
-                s2 = OP(sfx, s2, AIN(sfx, r2[j]));                                                \
-                s3 = OP(sfx, s3, AIN(sfx, r3[j]));                                                \
-            }                                                                                     \
-            dst[i] = AOUT(sfx, s0);                                                               \
-            dst[i + 1] = AOUT(sfx, s1);                                                           \
-            dst[i + 2] = AOUT(sfx, s2);                                                           \
-            dst[i + 3] = AOUT(sfx, s3);                                                           \
-        }                                                                                         \
-        for (; i < rows; ++i) {                                                                   \
+        for (int i = 0; i < rows; ++i) {                                                          \
             const PTO_T_##sfx *r_ = src + (int64_t)i * cols;                                      \
-            ACC acc = AIN(sfx, r_[0]);                                                            \
-            for (int j = 1; j < cols; ++j)                                                        \
+            ACC acc;                                                                              \
+            int j;                                                                                \
+            if (cols >= PTO_SUM_LANES) {                                                          \
+                ACC s_[PTO_SUM_LANES];                                                            \
+                _Pragma("GCC unroll 16") for (int l = 0; l < PTO_SUM_LANES; ++l)                  \
+                    s_[l] = AIN(sfx, r_[l]);                                                      \
+                for (j = PTO_SUM_LANES; j + PTO_SUM_LANES <= cols; j += PTO_SUM_LANES)            \
+                    _Pragma("GCC unroll 16") for (int l = 0; l < PTO_SUM_LANES; ++l)              \
+                        s_[l] = OP(sfx, s_[l], AIN(sfx, r_[j + l]));                              \
+                _Pragma("GCC unroll 4") for (int h = PTO_SUM_LANES / 2; h >= 1; h /= 2)           \
+                    _Pragma("GCC unroll 8") for (int l = 0; l < h; ++l)                           \
+                        s_[l] = OP(sfx, s_[l], s_[l + h]);                                        \
+                acc = s_[0];                                                                      \
+            } else {                                                                              \
+                acc = AIN(sfx, r_[0]);                                                            \
+                j = 1;                                                                            \
+            }                                                                                     \
+            for (; j < cols; ++j)                                                                 \
                 acc = OP(sfx, acc, AIN(sfx, r_[j]));                                              \
             dst[i] = AOUT(sfx, acc);                                                              \
         }                                                                                         \
@@ -72,10 +78,10 @@
             int j;                                                                                \
             if (cols >= 16) {                                                                     \
                 ACC m_[8];                                                                        \
-                for (int l = 0; l < 8; ++l)                                                       \
+                for (int l = 0; l < 8; ++l)                               \
                     m_[l] = AIN(sfx, r_[l]);                                                      \
                 for (j = 8; j + 8 <= cols; j += 8)                                                \
-                    for (int l = 0; l < 8; ++l)                                                   \
+                    for (int l = 0; l < 8; ++l)                           \
                         m_[l] = OP(sfx, m_[l], AIN(sfx, r_[j + l]));                              \
                 const ACC p0 = OP(sfx, m_[0], m_[1]), p1 = OP(sfx, m_[2], m_[3]);                 \
                 const ACC p2 = OP(sfx, m_[4], m_[5]), p3 = OP(sfx, m_[6], m_[7]);                 \
@@ -92,7 +98,57 @@
         return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, rows);                                \
     }
 
-#define PTO__DEF_RED(sfx, name, OP, AIN, AOUT, ACC, CLS, ROWLANES)                                          \
+/* f32 row max/min: the same order independence, with 16 lanes held in four 16-byte gcc vector
+ * registers (compare mask + bitwise select, NaN propagating): gcc does not if-convert the
+ * scalar form above in straight-line code, so only this form vectorises at plain -O2.  Only the
+ * sign of a zero result over mixed +-0 may differ from a left-to-right scan.  (f64/f16/bf16
+ * keep the scalar form: the vector form measured no faster for them.) */
+#define PTO__V_MAX(a, x) (((x) > (a)) | ((x) != (x)))
+#define PTO__V_MIN(a, x) (((x) < (a)) | ((x) != (x)))
+#define PTO__DEF_VRED_F32(name, VOP, OP)                                                          \
+    static inline float pto__v##name##_f32(const float *restrict x, int n)                        \
+    {                                                                                             \
+        typedef float va_ __attribute__((vector_size(16)));                                       \
+        typedef int32_t vm_ __attribute__((vector_size(16)));                                     \
+        enum { NV_ = 4, L_ = 4 * NV_ };                                                           \
+        float acc;                                                                                \
+        int j;                                                                                    \
+        if (n >= 2 * L_) {                                                                        \
+            va_ m_[NV_], y_[NV_];                                                                 \
+            float t_[L_];                                                                         \
+            memcpy(m_, x, sizeof m_);                                                             \
+            for (j = L_; j + L_ <= n; j += L_) {                                                  \
+                memcpy(y_, x + j, sizeof y_);                                                     \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV_; ++v) {                           \
+                    const vm_ k_ = VOP(m_[v], y_[v]);                                             \
+                    m_[v] = (va_)(((vm_)y_[v] & k_) | ((vm_)m_[v] & ~k_));                        \
+                }                                                                                 \
+            }                                                                                     \
+            memcpy(t_, m_, sizeof m_);                                                            \
+            acc = t_[0];                                                                          \
+            for (int l = 1; l < L_; ++l)                                                          \
+                acc = OP(f32, acc, t_[l]);                                                        \
+        } else {                                                                                  \
+            acc = x[0];                                                                           \
+            j = 1;                                                                                \
+        }                                                                                         \
+        for (; j < n; ++j)                                                                        \
+            acc = OP(f32, acc, x[j]);                                                             \
+        return acc;                                                                               \
+    }
+PTO__DEF_VRED_F32(max, PTO__V_MAX, PTO__F_MAX)
+PTO__DEF_VRED_F32(min, PTO__V_MIN, PTO__F_MIN)
+#define PTO__ROW_LANES_F32(sfx, name, OP, AIN, AOUT, ACC, CLS)                                    \
+    static inline uint64_t pto_trow##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
+                                                  const PTO_T_##sfx *restrict src, int rows,      \
+                                                  int cols)                                       \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i)                                                            \
+            dst[i] = pto__v##name##_f32(src + (int64_t)i * cols, cols);                           \
+        return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, rows);                                \
+    }
+
+#define PTO__DEF_RED(sfx, name, OP, AIN, AOUT, ACC, CLS, ROWLANES)                                \
     ROWLANES(sfx, name, OP, AIN, AOUT, ACC, CLS)                                                  \
     /* dst (1 x cols) [j] = reduce_i src[i, j]  (sequential over i) */                            \
     static inline uint64_t pto_tcol##name##_##sfx(PTO_T_##sfx *restrict dst,                      \
@@ -115,15 +171,18 @@
         return pto__cost_red(CLS, rows, cols, PTO_ES_##sfx, cols);                                \
     }
 
-#define PTO__DEF_REDS_F(sfx, _u)                                                                  \
-    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_F, PTO__AOUT_F, PTO_A_##sfx, PTO_COST_REDSUM, PTO__ROW_SEQ)      \
-    PTO__DEF_RED(sfx, max, PTO__F_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)     \
-    PTO__DEF_RED(sfx, min, PTO__F_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)
+#define PTO__DEF_REDS_F(sfx, ROWMM)                                                               \
+    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_F, PTO__AOUT_F, PTO_A_##sfx, PTO_COST_REDSUM, PTO__ROW_SUM)      \
+    PTO__DEF_RED(sfx, max, PTO__F_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX, ROWMM)     \
+    PTO__DEF_RED(sfx, min, PTO__F_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_C_##sfx, PTO_COST_REDMAX, ROWMM)
 #define PTO__DEF_REDS_I(sfx, _u)                                                                  \
-    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_I, PTO__AOUT_I, PTO_A_##sfx, PTO_COST_REDSUM, PTO__ROW_SEQ)      \
+    PTO__DEF_RED(sfx, sum, PTO__ASUM, PTO__AIN_I, PTO__AOUT_I, PTO_A_##sfx, PTO_COST_REDSUM, PTO__ROW_SUM)      \
     PTO__DEF_RED(sfx, max, PTO__I_MAX, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)     \
     PTO__DEF_RED(sfx, min, PTO__I_MIN, PTO__AIN_F, PTO__AOUT_F, PTO_T_##sfx, PTO_COST_REDMAX, PTO__ROW_LANES)
-PTO__FLOATS(PTO__DEF_REDS_F, _)
+PTO__DEF_REDS_F(f32, PTO__ROW_LANES_F32)
+PTO__DEF_REDS_F(f64, PTO__ROW_LANES)
+PTO__DEF_REDS_F(f16, PTO__ROW_LANES)
+PTO__DEF_REDS_F(bf16, PTO__ROW_LANES)
 PTO__INTS(PTO__DEF_REDS_I, _)
 
 /* ---- broadcasts ----------------------------------------------------------------------------- */

@@ -351,20 +351,49 @@ def test_unary_int(L, sfx):
 # ------------------------------------------------------------------------------------------
 # reductions and broadcasts
 
+SUM_LANES = 16
+
+
+def ref_rowsum(x):
+    """TROWSUM's documented order on an (R, C) array already in the accumulator dtype:
+    C < 16: left to right; else 16 lanes s[l] = x[l] + x[l+16] + ... over the first
+    16*floor(C/16) columns, the fixed pairwise tree s[l] += s[l+h] (h = 8, 4, 2, 1), then
+    the remaining columns left to right."""
+    R, C = x.shape
+    if C < SUM_LANES:
+        return np.cumsum(x, axis=1, dtype=x.dtype)[:, -1:]
+    m = SUM_LANES * (C // SUM_LANES)
+    s = x[:, :SUM_LANES].copy()
+    for j in range(SUM_LANES, m, SUM_LANES):
+        s = s + x[:, j:j + SUM_LANES]
+    h = SUM_LANES // 2
+    while h >= 1:
+        s[:, :h] = s[:, :h] + s[:, h:2 * h]
+        h //= 2
+    acc = s[:, :1]
+    for j in range(m, C):
+        acc = acc + x[:, j:j + 1]
+    return acc
+
+
 @pytest.mark.parametrize("sfx", ALL)
-@pytest.mark.parametrize("C", [300, 13])  # > 256: column chunking of TCOL*; < 16: no lanes
+# > 256: column chunking of TCOL*; < 16: no lanes; 16, 47, 64: lane edges; 300: lanes + tail
+@pytest.mark.parametrize("C", [300, 13, 16, 47, 64])
 def test_reductions(L, sfx, C):
     rng = np.random.default_rng(4)
     R = 7
     a = rand(sfx, (R, C), rng)
     if sfx in FLOATS:
         a[2, 5] = np.nan
+        a[3, C - 1] = np.nan  # in the tail
     acc = np.float32 if sfx in ("f16", "bf16", "f32") else (np.float64 if sfx == "f64" else None)
     for axis, pre in ((1, "trow"), (0, "tcol")):
         shape = (R, 1) if axis == 1 else (1, C)
         dst = np.zeros(shape, NP[sfx])
         assert L(f"{pre}sum_{sfx}", dst, a, R, C) == (R if axis == 1 else C)
-        if acc is not None:  # sequential accumulation in the accumulator type
+        if acc is not None and axis == 1:  # the documented lane order, in the accumulator type
+            want = ref_rowsum(a.astype(acc)).astype(NP[sfx])
+        elif acc is not None:  # column sums: sequential over i in the accumulator type
             want = np.cumsum(a.astype(acc), axis=axis, dtype=acc).take([-1], axis=axis)
             want = want.astype(NP[sfx])
         else:
@@ -374,6 +403,43 @@ def test_reductions(L, sfx, C):
             L(f"{pre}{op}_{sfx}", dst, a, R, C)
             with np.errstate(invalid="ignore"):
                 assert_same(dst, fn(a, axis=axis, keepdims=True))
+
+
+@pytest.mark.parametrize("sfx", FLOATS)
+def test_rowsum_accuracy_and_signed_zero(L, sfx):
+    """The lane order is at least as accurate as the old left-to-right sum (it is pairwise
+    across 16 lanes), and a row of -0.0 still sums to -0.0."""
+    rng = np.random.default_rng(41)
+    R, C = 64, 1024
+    acc = np.float64 if sfx == "f64" else np.float32
+    a = (rng.random((R, C)) + 0.5).astype(NP[sfx])  # same signs: error grows with length
+    dst = np.zeros((R, 1), NP[sfx])
+    L(f"trowsum_{sfx}", dst, a, R, C)
+    exact = np.array([[float(sum(Fraction(float(v)) for v in row))] for row in a.astype(acc)])
+    seq = np.cumsum(a.astype(acc), axis=1, dtype=acc)[:, -1:]
+    if sfx in ("f32", "f64"):  # f16/bf16: the final rounding to the dtype dominates
+        assert np.abs(dst.astype(np.float64) - exact).max() <= np.abs(seq - exact).max()
+        assert np.abs(dst.astype(np.float64) - exact).mean() < np.abs(seq - exact).mean() / 4
+    z = np.full((3, 40), -0.0, NP[sfx])
+    L(f"trowsum_{sfx}", dst[:3], z, 3, 40)
+    assert np.signbit(dst[:3].astype(np.float64)).all()
+
+
+@pytest.mark.parametrize("sfx", FLOATS)
+def test_rowmaxmin_nan_inf_positions(L, sfx):
+    """NaN anywhere in a row (first lane, middle lane, tail, last) wins; +-inf are ordinary."""
+    rng = np.random.default_rng(42)
+    C = 77
+    for pos in (0, 1, 15, 16, 31, 32, 50, 63, 64, 70, 76):
+        a = rand(sfx, (3, C), rng)
+        a[0, pos] = np.nan
+        a[1, pos] = np.inf
+        a[2, pos] = -np.inf
+        dst = np.zeros((3, 1), NP[sfx])
+        for op, fn in (("max", np.max), ("min", np.min)):
+            L(f"trow{op}_{sfx}", dst, a, 3, C)
+            with np.errstate(invalid="ignore"):
+                assert_same(dst, fn(a, axis=1, keepdims=True))
 
 
 @pytest.mark.parametrize("sfx", ALL)
