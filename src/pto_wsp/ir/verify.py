@@ -5,7 +5,7 @@ Run on every module, whether traced from Python or parsed from ``.pto`` text.
 
 from __future__ import annotations
 
-from ..errors import IRConversionError, TypeCheckError
+from ..errors import IRConversionError, ScheduleError, TypeCheckError
 from ..types import check_csr
 from . import expr as irx
 from . import nodes as ir
@@ -34,7 +34,94 @@ def verify_module(m: ir.Module) -> None:
             raise IRConversionError(f"kernel '{k.name}' is defined twice", k.loc)
         names.add(k.name)
         verify_kernel(k)
+    verify_schedule(m.schedule, m.loc)
     _WorkloadChecker(m).run()
+
+
+# policy kinds and their argument rules (the parser checks the same for .pto text)
+DISPATCH_KINDS = ("round_robin", "affinity", "hash", "dispatch_by", "work_steal")
+KEYED_DISPATCH = ("affinity", "hash", "dispatch_by")
+TIMING_KINDS = ("immediate", "batched", "interleaved", "rate_limit")
+DEPS_KINDS = ("tensor_map_exact", "bytes_overlap", "explicit", "hybrid")
+POOL_KINDS = ("single", "by_exec_unit", "custom")
+READY_KINDS = ("fifo", "work_steal", "priority")
+START_KINDS = ("after_orchestration", "threshold")
+
+
+def _pos_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x > 0
+
+
+def verify_schedule(s, loc=None) -> None:
+    """Policy kinds and values of a (possibly hand-built) schedule: located ScheduleError."""
+    from ..schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskGraph,
+                            TaskWindow, TimingPolicy, TracePolicy, WindowMode)
+
+    def bad(msg, at=None, hint=None):
+        return ScheduleError(msg, at or loc, hint=hint)
+
+    def kind_of(obj, cls, kinds, what):
+        if not isinstance(obj, cls):
+            raise bad(f"{what} must be a {cls.__name__}, got {obj!r}")
+        if obj.kind not in kinds:
+            raise bad(f"unknown {what} kind {obj.kind!r}", getattr(obj, "loc", None),
+                      hint="use one of " + ", ".join(kinds))
+        return obj.kind
+
+    if s.dispatch is not None:
+        d = s.dispatch
+        k = kind_of(d, DispatchPolicy, DISPATCH_KINDS, "dispatch policy")
+        if (k in KEYED_DISPATCH) != (d.key is not None):
+            raise bad(f"dispatch policy {k} {'needs' if k in KEYED_DISPATCH else 'takes no'} "
+                      "key expression", d.loc)
+        if d.num_aicpus is not None and not _pos_int(d.num_aicpus):
+            raise bad(f"dispatch num_aicpus must be a positive int, got {d.num_aicpus!r}", d.loc)
+        if k == "round_robin" and d.num_aicpus is None:
+            raise bad("round_robin needs the number of AICPUs", d.loc,
+                      hint="DispatchPolicy.round_robin(num_aicpus)")
+    if s.streams is not None and not _pos_int(s.streams):
+        raise bad(f"streams must be a positive int, got {s.streams!r}")
+    if s.timing is not None:
+        t = s.timing
+        k = kind_of(t, TimingPolicy, TIMING_KINDS, "timing policy")
+        if k == "immediate" and t.value != 0:
+            raise bad(f"immediate timing takes no count, got {t.value!r}", t.loc)
+        if k != "immediate" and not _pos_int(t.value):
+            raise bad(f"{k} timing needs a positive count, got {t.value!r}", t.loc)
+    if s.spatial_grid is not None:
+        g = s.spatial_grid
+        if not isinstance(g, tuple) or not g or not all(_pos_int(x) for x in g):
+            raise bad(f"spatial_map grid must be a non-empty tuple of positive ints, got {g!r}")
+    tg = s.task_graph
+    if tg is None:
+        return
+    if not isinstance(tg, TaskGraph):
+        raise bad(f"task_graph must be a TaskGraph, got {tg!r}")
+    kind_of(tg.deps, Deps, DEPS_KINDS, "deps")
+    if tg.window is not None:
+        w = tg.window
+        if not isinstance(w, TaskWindow) or not _pos_int(w.size) or \
+                w.unit not in ("tasks", "bytes") or not isinstance(w.mode, WindowMode):
+            raise bad(f"malformed task window {w!r}", getattr(w, "loc", None),
+                      hint="TaskWindow(size > 0, unit='tasks'|'bytes', mode=WindowMode.*)")
+    k = kind_of(tg.pools, Pools, POOL_KINDS, "pools")
+    counts = (tg.pools.vector_workers, tg.pools.cube_workers)
+    if k == "custom" and not all(_pos_int(c) for c in counts):
+        raise bad(f"custom pools need positive worker counts, got {counts}")
+    if k != "custom" and counts != (0, 0):
+        raise bad(f"'{k}' pools take no worker counts, got {counts}")
+    k = kind_of(tg.ready, ReadyPolicy, READY_KINDS, "ready policy")
+    if (k == "priority") != (tg.ready.key is not None):
+        raise bad("the priority ready policy needs a key" if k == "priority" else
+                  f"the {k} ready policy takes no key")
+    k = kind_of(tg.start, StartPolicy, START_KINDS, "start policy")
+    if k == "threshold" and not _pos_int(tg.start.n):
+        raise bad(f"threshold start needs a positive count, got {tg.start.n!r}")
+    if k != "threshold" and tg.start.n != 0:
+        raise bad(f"the {k} start policy takes no count, got {tg.start.n!r}")
+    if not isinstance(tg.trace, TracePolicy) or not all(
+            isinstance(x, bool) for x in (tg.trace.sim, tg.trace.wall)):
+        raise bad(f"trace must be a TracePolicy of two bools, got {tg.trace!r}")
 
 
 def _verify_axis(a: ir.AxisDecl) -> None:
@@ -161,7 +248,12 @@ class _WorkloadChecker:
                 raise IRConversionError(f"unknown operator '{sub.op}'", sub.loc)
             if isinstance(sub, irx.Unary) and sub.op not in irx.UNARY_OPS:
                 raise IRConversionError(f"unknown operator '{sub.op}'", sub.loc)
-            if isinstance(sub, irx.ChannelPending) and scope is not None:
+            if isinstance(sub, irx.ChannelPending):
+                if scope is None:
+                    raise TypeCheckError(f"a schedule key cannot read channel "
+                                         f"'{sub.channel}' (pending(...))", sub.loc,
+                                         hint="key functions may read loop variables, "
+                                              "symbols and slots; channels are workload state")
                 self._channel(sub.channel, sub.loc)
             if isinstance(sub, irx.Slot) and not 0 <= sub.index < 64:
                 raise IRConversionError(f"slot index {sub.index} out of range [0, 64)", sub.loc)
@@ -271,6 +363,11 @@ class _WorkloadChecker:
                     raise TypeCheckError(f"'{p.name}' of '{k.name}' is a scalar, got a view",
                                          c.loc)
                 self.expr(a, scope)
+                if a.dtype.is_float and not p.type.dtype.is_float:
+                    raise TypeCheckError(
+                        f"'{p.name}' of '{k.name}' is {p.type}, got a {a.dtype.value} "
+                        "expression", getattr(a, "loc", None) or c.loc,
+                        hint=f"convert it explicitly: cast(x, {p.type.dtype.value})")
                 continue
             if not isinstance(a, ir.ViewExpr):
                 raise TypeCheckError(f"'{p.name}' of '{k.name}' needs a tensor view", c.loc)
