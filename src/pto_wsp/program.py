@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import (CompileError, DeadlockError, ExecutionError, KernelError, PtoError,
-                     ScheduleError, SourceLoc, TypeCheckError, WindowOverflowError,
+from .errors import (ChannelClosed, CompileError, DeadlockError, ExecutionError, KernelError,
+                     PtoError, ScheduleError, SourceLoc, TypeCheckError, WindowOverflowError,
                      user_location)
 from .ir import nodes as ir
 from .types import check_csr
@@ -182,8 +182,8 @@ class Program:
         decl = next((s for s in self.module.symbols if s.name == name), None)
         if decl is None:
             raise TypeCheckError(f"the program has no symbol '{name}'", loc,
-                                 hint="symbols: " + ", ".join(s.name for s in
-                                                              self.module.symbols) or "none")
+                                 hint="symbols: " + (", ".join(s.name for s in
+                                                               self.module.symbols) or "none"))
         if (kind == "float") != decl.dtype.is_float:
             raise TypeCheckError(f"symbol '{name}' is {decl.dtype.value}", loc)
         self._symbols[name] = value
@@ -251,6 +251,14 @@ class Program:
         code = int(out.code)
         if code == _E_SITE:
             site = self._art.orch.sites[int(out.site)]
+            kind = getattr(site, "kind", "index")
+            if kind == "deadlock":  # CSP pipeline: the message names the blocked processes
+                return DeadlockError(msg or site.what, site.loc,
+                                     hint="check the channels' depths and that every "
+                                          "consumed channel has a producer that sends enough")
+            if kind == "closed":
+                return ChannelClosed(site.what, site.loc,
+                                     hint="send (record) one token per synchronize")
             return ExecutionError(f"{site.what} (value {int(out.bad_value)})", site.loc)
         if code == _E_KERNEL:
             k = self.module.kernels[int(out.kernel_id)]

@@ -1,0 +1,183 @@
+"""Differential test: random workloads on cpu_sim vs a sequential Python interpreter of the IR.
+
+Kernels accumulate into InOut tiles with a non-commutative update, so any dependency the
+runtime misses, or any index the orchestration computes wrongly, changes the numbers. Loops
+mix P/P.seq/ragged/sparse rows, P.when chains over loop variables, symbols and slots; indices
+are affine expressions reduced modulo the dimension (Python semantics, as compiled).
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from pto_wsp import (DType, Dense, DenseDyn, In, InOut, P, Ragged, Sparse, Tensor, Tile, kernel,
+                     pto, slot_set_u64, slot_u64, symbol_u64, workload)
+from pto_wsp.ir import expr as irx
+from pto_wsp.ir import nodes as ir
+
+F32 = DType.F32
+ROWS, COLS = 2, 8
+
+
+@kernel
+def mix(x: In[Tile[ROWS, COLS, F32]], y: InOut[Tile[ROWS, COLS, F32]]):
+    pto.store(y, pto.add(pto.mul(y, 0.5), x))
+
+
+# ---------------------------------------------------------------- reference interpreter
+
+
+class Ref:
+    def __init__(self, m: ir.Module, arrays, axes, symbols):
+        self.m, self.arrays, self.axes, self.symbols = m, arrays, axes, symbols
+        self.slots = [0] * 64
+
+    def ev(self, e, env):
+        if isinstance(e, irx.Const):
+            return e.value
+        if isinstance(e, irx.Var):
+            return env[e.name]
+        if isinstance(e, irx.Symbol):
+            return self.symbols[e.name]
+        if isinstance(e, irx.Slot):
+            return self.slots[e.index]
+        if isinstance(e, irx.Binary):
+            a, b = self.ev(e.lhs, env), self.ev(e.rhs, env)
+            return {"add": a + b, "sub": a - b, "mul": a * b, "mod": a % b if b else None,
+                    "floordiv": a // b if b else None, "lt": int(a < b), "le": int(a <= b),
+                    "gt": int(a > b), "ge": int(a >= b), "eq": int(a == b), "ne": int(a != b),
+                    "and": a & b, "or": a | b, "xor": a ^ b, "land": int(bool(a) and bool(b)),
+                    "lor": int(bool(a) or bool(b)), "min": min(a, b), "max": max(a, b)}[e.op]
+        raise AssertionError(e)
+
+    def run(self, body, env):
+        for s in body:
+            if isinstance(s, ir.For):
+                a = self.m.axis(s.domain.axis)
+                if a.kind in ("dense", "dense_dyn"):
+                    vals = range(self.axes.get(a.name, a.size))
+                elif a.kind == "ragged":
+                    vals = range(self.axes[a.name][self.ev(s.domain.outer, env)])
+                else:
+                    ip, ix = self.axes[a.name]
+                    o = self.ev(s.domain.outer, env)
+                    vals = ix[ip[o]:ip[o + 1]]
+                for v in vals:
+                    self.run(s.body, {**env, s.var: int(v)})
+            elif isinstance(s, ir.When):
+                for cond, b in s.branches:
+                    if self.ev(cond, env):
+                        self.run(b, env)
+                        break
+                else:
+                    if s.otherwise:
+                        self.run(s.otherwise, env)
+            elif isinstance(s, ir.SlotSet):
+                self.slots[s.slot] = self.ev(s.value, env) & (2**64 - 1)
+            elif isinstance(s, ir.Call):
+                args = {n: self.view(a, env) for n, a in s.args}
+                args["y"][...] = args["y"] * np.float32(0.5) + args["x"]
+            else:
+                raise AssertionError(s)
+
+    def view(self, v, env):
+        arr = self.arrays[v.tensor]
+        idx = tuple(self.ev(it.expr, env) if isinstance(it, ir.Index) else
+                    slice(self.ev(it.start, env), self.ev(it.start, env) + it.size * it.step,
+                          it.step) for it in v.items)
+        return arr[idx]
+
+
+# ---------------------------------------------------------------- random workloads
+
+
+def gen_workload(seed: int):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    A = Tensor(data=nrng.standard_normal((6, 3, ROWS, COLS)).astype(np.float32), name="A")
+    B = Tensor(data=np.zeros((5, 4, ROWS, COLS), np.float32), name="B")
+    d4, d3 = Dense[4], Dense[3]
+    dyn = DenseDyn(rng.randint(1, 5), name="dyn")
+    rag = Ragged(d3, [rng.randint(0, 3) for _ in range(3)], name="rag")
+    indptr = [0]
+    indices = []
+    for _ in range(3):
+        k = rng.randint(0, 3)
+        indices += rng.sample(range(6), k)
+        indptr.append(len(indices))
+    sp = Sparse(d3, indptr, indices, name="sp")
+    cut = symbol_u64("cut")
+
+    def idx(vars_, dim):
+        if not vars_ or rng.random() < 0.2:
+            return rng.randrange(dim)
+        e = 0
+        for v in rng.sample(vars_, rng.randint(1, len(vars_))):
+            e = e + rng.randint(1, 3) * v
+        return (e + rng.randint(0, 5)) % dim
+
+    def emit_call(vars_):
+        x = A[idx(vars_, 6), idx(vars_, 3)]
+        y = B[idx(vars_, 5), idx(vars_, 4)]
+        mix(x=x, y=y)
+
+    def block(vars_, depth):
+        for _ in range(rng.randint(1, 3)):
+            r = rng.random()
+            if depth >= 3 or r < 0.3:
+                emit_call(vars_)
+            elif r < 0.45:
+                for i in P(d4, names=f"v{depth}a"):
+                    block(vars_ + [i], depth + 1)
+            elif r < 0.6:
+                for i in P.seq(dyn, names=f"v{depth}b"):
+                    block(vars_ + [i], depth + 1)
+            elif r < 0.7:
+                for o in P(d3, names=f"v{depth}c"):
+                    for i in P(rag[o], names=f"v{depth}d"):
+                        block(vars_ + [o, i], depth + 1)
+            elif r < 0.8:
+                for o in P(d3, names=f"v{depth}e"):
+                    for e in P.sel(sp[o], names=f"v{depth}f"):
+                        block(vars_ + [o, e], depth + 1)
+            elif r < 0.9 and vars_:
+                v = rng.choice(vars_)
+                with P.when(v % 2 == 0):
+                    block(vars_, depth + 1)
+                with P.when(v < cut):
+                    block(vars_, depth + 1)
+                with P.otherwise():
+                    emit_call(vars_)
+            else:
+                slot_set_u64(rng.randrange(4), rng.randint(0, 3))
+                with P.when(slot_u64(rng.randrange(4)) > 1):
+                    emit_call(vars_)
+
+    @workload
+    def random_workload():
+        block([], 0)
+    w = random_workload()
+    axes = {"dyn": dyn.size, "rag": list(rag.lengths), "sp": (indptr, indices)}
+    return w, A, B, axes, rng.randint(0, 4)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_workload_matches_sequential_reference(seed):
+    w, A, B, axes, cut = gen_workload(seed)
+    ref_b = B.data.copy()
+    Ref(w.module, {"A": A.data, "B": ref_b}, axes, {"cut": cut}).run(
+        w.module.workload.body, {})
+    for threads in (1, 2):
+        B.data[...] = 0
+        prog = w.compile(num_threads=threads)
+        if w.module.symbols:
+            prog.set_symbol_u64("cut", cut)
+        stats = prog.run()
+        np.testing.assert_array_equal(B.data, ref_b)
+        if threads == 1:
+            cycles = stats.total_cycles
+        else:
+            assert stats.total_cycles == cycles
