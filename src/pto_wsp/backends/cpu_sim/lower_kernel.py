@@ -101,6 +101,7 @@ class _Lowerer:
                 if isinstance(o, ir.ValueRef):
                     self.last_use[o.index] = i
         self.types: dict[int, ir.TileType] = {}
+        self.alias: dict[int, str] = {}  # loaded values read in place from global memory
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
@@ -130,7 +131,7 @@ class _Lowerer:
 
     def ref(self, o) -> str:
         if isinstance(o, ir.ValueRef):
-            return f"b{self.buf_of[o.index]}"
+            return self.alias.get(o.index) or f"b{self.buf_of[o.index]}"
         if isinstance(o, ir.ParamRef):
             return f"a->{o.name}"
         return c_scalar(o.value, o.dtype)
@@ -146,6 +147,19 @@ class _Lowerer:
                         f"a->{p.name}_rs, a->{p.name}_cs, {t.rows}, {t.cols});")
             self.release_dead(i, ops)
             return
+        if code == "tload" and self._can_read_in_place(i, op):
+            t = op.types[0]
+            p = ops[0].name
+            buf = self.alloc(op.results[0], t)
+            ptr = self.alias[op.results[0]] = f"g{op.results[0]}"
+            es = f"PTO_ES_{sfx(t.dtype)}"
+            body.append(
+                f"const {ctype(t.dtype)} *{ptr} = (a->{p}_cs == 1 && ({t.rows} == 1 || "
+                f"a->{p}_rs == {t.cols})) ? a->{p} : {buf};\n    "
+                f"if ({ptr} == {buf}) (void)pto_tload_{sfx(t.dtype)}({buf}, a->{p}, a->{p}_rs, "
+                f"a->{p}_cs, {t.rows}, {t.cols});\n    "
+                f"cyc += pto__cost_gm(0, {t.rows}, {t.cols}, {es});")
+            return
         if code == "tmatmul_acc" and self.last_use.get(ops[0].index) == i:
             # accumulate in place: the accumulator dies here
             t = op.types[0]
@@ -158,6 +172,18 @@ class _Lowerer:
         dsts = [self.alloc(r, t) for r, t in zip(op.results, op.types)]
         body.append(self.call(op, dsts, srcs))
         self.release_dead(i, ops)
+
+    def _can_read_in_place(self, i: int, op: ir.KernelOp) -> bool:
+        """A loaded tile whose rows are contiguous in global memory can be read where it is
+        (no copy; the TLOAD is still charged) if nothing is stored while it is alive and it is
+        never accumulated into in place."""
+        v = op.results[0]
+        last = self.last_use.get(v, i)
+        for later in self.k.ops[i + 1:last + 1]:
+            if later.opcode == "tstore" or (later.opcode == "tmatmul_acc"
+                                            and later.operands[0] == ir.ValueRef(v)):
+                return False
+        return True
 
     def _matmul(self, code, dst, srcs, ops) -> str:
         a, b = (self.types[o.index] for o in ops[-2:])
