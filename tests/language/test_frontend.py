@@ -54,6 +54,7 @@ def test_views_normalise_and_know_shapes_and_strides():
     assert v1.items == v2.items and v1.shape == (16,)
     assert t[2:6].shape == (4, 4, 16)
     assert t[2:6][1].items == t[3].items  # numpy semantics
+    assert t[2:6][1].offsets == (3, 0, 0) and t[1, 2:4].offsets == (1, 2, 0)
     assert t[0:8:2].strides() == (128, 16, 1)
     tt = Tensor(data=np.zeros((16, 4, 8), np.float32).transpose(2, 1, 0), name="TT")
     assert tt[1].strides() == (8, 32)

@@ -37,6 +37,17 @@ class View:
     def dtype(self):
         return self.tensor.dtype
 
+    @property
+    def offsets(self) -> tuple:
+        """Start index of the view in every dimension of the base tensor (an int or a
+        scalar expression of loop variables)."""
+        out = []
+        for it in self.items:
+            e = it.expr if isinstance(it, Index) else it.start
+            c = irx.const_value(e)
+            out.append(c if c is not None else Expr(e))
+        return tuple(out) + (0,) * (len(self.tensor.shape) - len(self.items))
+
     def strides(self) -> tuple[int, ...]:
         """Element strides of the view's kept dimensions."""
         base = tensor_strides(self.tensor)
