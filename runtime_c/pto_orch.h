@@ -79,4 +79,277 @@ static inline int64_t pto_x_shr_i64(int64_t a, int64_t b)
 static inline uint64_t pto_x_shl_u64(uint64_t a, uint64_t b) { return b >= 64 ? 0 : a << b; }
 static inline uint64_t pto_x_shr_u64(uint64_t a, uint64_t b) { return b >= 64 ? 0 : a >> b; }
 
+
+/* ------------------------------------------------------------------------------------------
+ * CSP pipelines (P.pipe / connect). Each process of a pipeline is a generated C function run
+ * as a coroutine (ucontext) on the single orchestrating thread; a deterministic round-robin
+ * scheduler (pto_csp_run) resumes each unfinished process in turn and a process runs until it
+ * blocks (send into a full channel, receive from an empty one) or finishes. A round in which
+ * no process made progress is a deadlock. Channel tokens and process order are expressed to
+ * the runtime as accesses to 1-byte synthetic regions in a reserved (never touched) address
+ * range: every task of a process READWRITEs the process's marker; a send's task WRITEs the
+ * token's channel slot, the tasks of the consuming body READ it (RAW: body after producer;
+ * WAR: the slot's next producer after the body). See docs/cpu-sim.md "CSP pipelines".
+ * ---------------------------------------------------------------------------------------- */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#define PTO_CSP_STACK ((size_t)8 << 20)         /* per-process coroutine stack            */
+#define PTO_CSP_ARENA ((size_t)1 << 30)         /* synthetic region addresses per run     */
+#define PTO_CSP_BUF_ID 0xFFFFFFFFu              /* buf_id of synthetic regions            */
+
+typedef struct pto_csp_arena {
+    unsigned char *base;
+    size_t used;
+} pto_csp_arena;
+
+static inline void pto_csp_arena_free(pto_csp_arena *a)
+{
+    if (a->base) munmap(a->base, PTO_CSP_ARENA);
+    a->base = NULL;
+    a->used = 0;
+}
+
+/* n fresh synthetic addresses, or 0 when the reservation failed / is exhausted */
+static inline uintptr_t pto_csp_arena_take(pto_csp_arena *a, size_t n)
+{
+    if (!a->base) {
+        void *p = mmap(NULL, PTO_CSP_ARENA, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) return 0;
+        a->base = (unsigned char *)p;
+    }
+    if (n > PTO_CSP_ARENA - a->used) return 0;
+    uintptr_t r = (uintptr_t)(a->base + a->used);
+    a->used += n;
+    return r;
+}
+
+typedef struct pto_chan {
+    const char *name;
+    int64_t depth;           /* declared depth (0 = rendezvous)                          */
+    int64_t cap;             /* slots = max(depth, 1)                                    */
+    int64_t sent, recv;      /* tokens sent / taken so far; token k uses slot k % cap    */
+    int64_t producers;       /* producer processes not finished yet; 0 = closed          */
+    uintptr_t slot_addr;     /* cap synthetic bytes                                      */
+    unsigned char *busy;     /* per slot: sent and not yet released by its consumer      */
+} pto_chan;
+
+enum { PTO_CSP_RUNNABLE = 0, PTO_CSP_BLOCKED_SEND = 1, PTO_CSP_BLOCKED_RECV = 2,
+       PTO_CSP_DONE = 3 };
+
+typedef struct pto_csp_proc {
+    const char *name;
+    void (*fn)(void);
+    const int32_t *produces; /* channel indices                                          */
+    int32_t nproduces;
+    int state;
+    int32_t blocked_on;      /* channel index while blocked                              */
+    uintptr_t marker;        /* synthetic process-order byte                             */
+    void *stack;
+    ucontext_t uc;
+} pto_csp_proc;
+
+typedef struct pto_csp {
+    const pto_inputs *in;    /* run context for the process functions                    */
+    pto_rt *rt;
+    uint64_t *slots;
+    const int64_t *env;      /* loop variables captured by the process bodies            */
+    pto_csp_proc *procs;
+    pto_chan *chans;
+    int32_t nprocs, nchans, cur;
+    uint64_t progress;
+    ucontext_t main;
+    int failed, rc, err_site; /* first failure inside a process                          */
+    int64_t err_value;
+} pto_csp;
+
+static __thread pto_csp *pto_csp_cur;
+
+static inline pto_rt_region pto_csp_region(uintptr_t addr, int mode)
+{
+    pto_rt_region r = {addr, 1, 1, 1, 1, 1, PTO_CSP_BUF_ID, (uint32_t)mode};
+    return r;
+}
+
+/* Yield to the scheduler, blocked on channel c. */
+static inline void pto_csp_block(pto_csp *cs, int state, int32_t c)
+{
+    pto_csp_proc *p = &cs->procs[cs->cur];
+    p->state = state;
+    p->blocked_on = c;
+    swapcontext(&p->uc, &cs->main);
+    p->state = PTO_CSP_RUNNABLE;
+}
+
+/* Wait until the slot of the next token of channel c is free; returns the token value. */
+static inline int64_t pto_csp_send_begin(pto_csp *cs, int32_t c)
+{
+    pto_chan *ch = &cs->chans[c];
+    while (ch->busy[ch->sent % ch->cap]) pto_csp_block(cs, PTO_CSP_BLOCKED_SEND, c);
+    return ch->sent;
+}
+
+static inline void pto_csp_send_end(pto_csp *cs, int32_t c)
+{
+    pto_chan *ch = &cs->chans[c];
+    ch->busy[ch->sent % ch->cap] = 1;
+    ch->sent++;
+    cs->progress++;
+}
+
+static inline uintptr_t pto_csp_slot(const pto_csp *cs, int32_t c, int64_t tok)
+{
+    return cs->chans[c].slot_addr + (uintptr_t)(tok % cs->chans[c].cap);
+}
+
+/* Take the next token of channel c (blocking); -1 when c is closed and empty. */
+static inline int64_t pto_csp_recv(pto_csp *cs, int32_t c)
+{
+    pto_chan *ch = &cs->chans[c];
+    while (ch->recv == ch->sent) {
+        if (ch->producers == 0) return -1;
+        pto_csp_block(cs, PTO_CSP_BLOCKED_RECV, c);
+    }
+    cs->progress++;
+    return ch->recv++;
+}
+
+/* The consumer of token tok submitted all its readers: the slot may be reused. */
+static inline void pto_csp_release(pto_csp *cs, int32_t c, int64_t tok)
+{
+    cs->chans[c].busy[tok % cs->chans[c].cap] = 0;
+    cs->progress++;
+}
+
+/* End of one consume-body iteration: release the slot and let the other processes run (so
+ * replicated consumers of one channel take its tokens in turn). */
+static inline void pto_csp_consumed(pto_csp *cs, int32_t c, int64_t tok)
+{
+    pto_csp_release(cs, c, tok);
+    swapcontext(&cs->procs[cs->cur].uc, &cs->main);
+}
+
+static inline int64_t pto_csp_pending(const pto_csp *cs, int32_t c)
+{
+    return cs->chans[c].sent > cs->chans[c].recv ? 1 : 0;
+}
+
+/* End of a process function (normal or via its `done` label). */
+static inline void pto_csp_exit(pto_csp *cs, int rc, int err_site, int64_t err_value)
+{
+    pto_csp_proc *p = &cs->procs[cs->cur];
+    if ((rc || err_site >= 0) && !cs->failed) {
+        cs->failed = 1;
+        cs->rc = rc;
+        cs->err_site = err_site;
+        cs->err_value = err_value;
+    }
+    for (int32_t i = 0; i < p->nproduces; ++i) cs->chans[p->produces[i]].producers--;
+    p->state = PTO_CSP_DONE;
+    cs->progress++;
+}
+
+static inline void pto_csp_trampoline(void) { pto_csp_cur->procs[pto_csp_cur->cur].fn(); }
+
+/* Run a pipeline to completion. Returns 0; or PTO_ORCH_ESITE with *err_site set (a failure
+ * inside a process, or deadlock_site with `msg` describing the blocked processes); or a
+ * runtime error code. */
+static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_site,
+                              int *err_site, int64_t *err_value, char *msg, size_t msg_size)
+{
+    int rc = 0;
+    int32_t started = 0;
+    size_t need = (size_t)cs->nprocs;
+    for (int32_t c = 0; c < cs->nchans; ++c) need += (size_t)cs->chans[c].cap;
+    uintptr_t base = pto_csp_arena_take(arena, need);
+    unsigned char *busy = NULL;
+    if (!base) {
+        snprintf(msg, msg_size, "pipeline: cannot reserve synthetic region addresses");
+        return PTO_RT_ENOMEM;
+    }
+    size_t nslots = need - (size_t)cs->nprocs;
+    busy = (unsigned char *)calloc(nslots ? nslots : 1, 1);
+    if (!busy) return PTO_RT_ENOMEM;
+    for (int32_t c = 0, off = 0; c < cs->nchans; ++c) {
+        pto_chan *ch = &cs->chans[c];
+        ch->slot_addr = base + (uintptr_t)cs->nprocs + (uintptr_t)off;
+        ch->busy = busy + off;
+        off += (int32_t)ch->cap;
+    }
+    for (int32_t p = 0; p < cs->nprocs; ++p) {
+        pto_csp_proc *pr = &cs->procs[p];
+        pr->marker = base + (uintptr_t)p;
+        for (int32_t i = 0; i < pr->nproduces; ++i) cs->chans[pr->produces[i]].producers++;
+    }
+    for (; started < cs->nprocs; ++started) {
+        pto_csp_proc *pr = &cs->procs[started];
+        void *st = mmap(NULL, PTO_CSP_STACK, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (st == MAP_FAILED) {
+            rc = PTO_RT_ENOMEM;
+            snprintf(msg, msg_size, "pipeline: cannot allocate a coroutine stack");
+            goto out;
+        }
+        pr->stack = st;
+        mprotect(st, 4096, PROT_NONE); /* guard page */
+        getcontext(&pr->uc);
+        pr->uc.uc_stack.ss_sp = st;
+        pr->uc.uc_stack.ss_size = PTO_CSP_STACK;
+        pr->uc.uc_link = &cs->main;
+        makecontext(&pr->uc, pto_csp_trampoline, 0);
+    }
+    pto_csp *const saved = pto_csp_cur;
+    pto_csp_cur = cs;
+    for (;;) {
+        uint64_t before = cs->progress;
+        int32_t alive = 0;
+        for (int32_t p = 0; p < cs->nprocs && !cs->failed; ++p) {
+            if (cs->procs[p].state == PTO_CSP_DONE) continue;
+            cs->cur = p;
+            swapcontext(&cs->main, &cs->procs[p].uc);
+            if (cs->procs[p].state != PTO_CSP_DONE) alive++;
+        }
+        if (cs->failed) {
+            if (cs->err_site >= 0) {
+                *err_site = cs->err_site;
+                *err_value = cs->err_value;
+                rc = PTO_ORCH_ESITE;
+            } else {
+                rc = cs->rc;
+            }
+            break;
+        }
+        if (!alive) break;
+        if (cs->progress == before) {
+            int n = snprintf(msg, msg_size, "deadlock: every process of the pipeline is blocked:");
+            for (int32_t p = 0; p < cs->nprocs && n > 0 && (size_t)n < msg_size; ++p) {
+                const pto_csp_proc *pr = &cs->procs[p];
+                if (pr->state == PTO_CSP_DONE) continue;
+                const pto_chan *ch = &cs->chans[pr->blocked_on];
+                if (pr->state == PTO_CSP_BLOCKED_SEND)
+                    n += snprintf(msg + n, msg_size - (size_t)n,
+                                  " '%s' waits to send on full channel '%s' (depth %lld);",
+                                  pr->name, ch->name, (long long)ch->depth);
+                else
+                    n += snprintf(msg + n, msg_size - (size_t)n,
+                                  " '%s' waits to receive on empty channel '%s' (%lld "
+                                  "producer(s) unfinished);",
+                                  pr->name, ch->name, (long long)ch->producers);
+            }
+            *err_site = deadlock_site;
+            *err_value = 0;
+            rc = PTO_ORCH_ESITE;
+            break;
+        }
+    }
+    pto_csp_cur = saved;
+out:
+    for (int32_t p = 0; p < started; ++p) munmap(cs->procs[p].stack, PTO_CSP_STACK);
+    free(busy);
+    return rc;
+}
+
 #endif

@@ -49,10 +49,22 @@ class Machine:
 
 @dataclass
 class Site:
-    """A place in user code the generated C can report an error from."""
+    """A place in user code the generated C can report an error from. ``kind`` selects the
+    error class (``"index"``: ExecutionError; ``"deadlock"``: DeadlockError; ``"closed"``:
+    ChannelClosed); for ``deadlock`` the run's message describes the blocked processes."""
 
     loc: SourceLoc | None
     what: str
+    kind: str = "index"
+
+
+@dataclass
+class _Proc:
+    """Lowering state inside one process of a pipeline."""
+
+    pipe: int
+    chan: dict[str, int]
+    consumed: list[tuple[int, str]]  # enclosing consume bodies: (channel index, token var)
 
 
 @dataclass
@@ -89,9 +101,13 @@ class OrchLowerer:
         self.sched = m.schedule
         self.tg = m.schedule.task_graph or TaskGraph()
         self.tmp = 0
+        self.vars: list[str] = []       # loop / token variables in scope
+        self.proc: _Proc | None = None  # inside a pipeline process
+        self.toplevel: list[dict] = []  # process functions, emitted before pto_run
+        self.npipes = 0
 
-    def site(self, loc, what: str) -> int:
-        self.sites.append(Site(loc, what))
+    def site(self, loc, what: str, kind: str = "index") -> int:
+        self.sites.append(Site(loc, what, kind))
         return len(self.sites) - 1
 
     def fresh(self, base: str) -> str:
@@ -114,6 +130,11 @@ class OrchLowerer:
                 f"(({_ctype_of(e.dtype)})in->sym_u[{i}])"
         if isinstance(e, irx.Slot):
             return f"slots[{e.index}]"
+        if isinstance(e, irx.ChannelPending):
+            if self.proc is None:
+                raise CompileError(f"query('{e.channel}') outside a pipeline process", e.loc,
+                                   hint="use query(event) inside a process of P.pipe/connect")
+            return f"pto_csp_pending(csp_, {self.proc.chan[e.channel]})"
         if isinstance(e, irx.AxisSize):
             a = self.m.axis(e.axis)
             i = self.axis_id[e.axis]
@@ -176,6 +197,8 @@ class OrchLowerer:
         return out
 
     def scope(self, kind: str, inner: list[dict]) -> list[dict]:
+        if self.proc is not None:  # a process is sequential; scopes of interleaved
+            return inner           # coroutines would nest wrongly in the runtime
         return [{"line": f"PTO_CHK(pto_rt_scope_begin(rt, PTO_RT_SCOPE_{kind}));"},
                 *inner, {"line": "PTO_CHK(pto_rt_scope_end(rt));"}]
 
@@ -196,7 +219,7 @@ class OrchLowerer:
         if isinstance(s, ir.Block):
             inner: list[dict] = []
             for i, part in enumerate(s.parts):
-                if i and s.kind == "seq":
+                if i and s.kind == "seq" and self.proc is None:
                     inner.append({"line": "PTO_CHK(pto_rt_scope_next(rt));"})
                 inner += self.stmts(part)
             return self.scope(s.kind.upper(), inner)
@@ -204,17 +227,152 @@ class OrchLowerer:
             return [{"line": f"slots[{s.slot}] = (uint64_t)({self.expr(s.value)});"}]
         if isinstance(s, ir.SlotLoad):
             return [self.slot_load(s)]
-        raise CompileError(
-            f"{type(s).__name__} statements (CSP pipelines) are not executable by the cpu_sim "
-            "backend yet", getattr(s, "loc", None),
-            hint="express the pipeline with P.seq loops and data dependencies for now")
+        if isinstance(s, ir.Pipe):
+            return self.pipe(s)
+        if isinstance(s, (ir.Send, ir.Wait, ir.Consume)):
+            if self.proc is None:
+                raise CompileError(f"{type(s).__name__.lower()} on channel '{s.channel}' outside "
+                                   "a pipeline process", s.loc,
+                                   hint="channels are used inside P.pipe() or connect()")
+            if isinstance(s, ir.Send):
+                return self.send(s)
+            if isinstance(s, ir.Wait):
+                return self.wait(s)
+            return self.consume(s)
+        raise CompileError(f"cannot lower statement {type(s).__name__}", getattr(s, "loc", None))
+
+    # -- CSP pipelines --------------------------------------------------------------
+    def pipe(self, s: ir.Pipe) -> list[dict]:
+        if self.proc is not None:
+            raise CompileError("a pipeline nested inside a process of another pipeline is not "
+                               "supported", s.loc, hint="move the inner pipeline out of the "
+                               "process, or merge its processes into the outer pipeline")
+        if self.tg.deps.kind == "explicit":
+            raise CompileError("CSP pipelines need data-dependency tracking; Deps.explicit() "
+                               "has none", s.loc,
+                               hint="use Deps.infer_tensor_map_exact(), infer_bytes_overlap() "
+                                    "or hybrid() with pipelines")
+        k = self.npipes
+        self.npipes += 1
+        chan = {c.name: i for i, c in enumerate(s.channels)}
+        env = list(self.vars)
+        procs = []
+        for pi, p in enumerate(s.processes):
+            fn = f"pto_pipe{k}_p{pi}"
+            self.proc = _Proc(k, chan, [])
+            saved_vars = self.vars
+            self.vars = list(env)
+            try:
+                body = self.stmts(p.body)
+            finally:
+                self.proc = None
+                self.vars = saved_vars
+            head = ["pto_csp *const csp_ = pto_csp_cur;",
+                    "const pto_inputs *const in = csp_->in;",
+                    "pto_rt *const rt = csp_->rt;",
+                    "uint64_t *const slots = csp_->slots;",
+                    "int rc = 0;", "int err_site = -1;", "int64_t err_value = 0;",
+                    "(void)in; (void)rt; (void)slots;"]
+            head += [f"const int64_t v_{v} = csp_->env[{j}]; (void)v_{v};"
+                     for j, v in enumerate(env)]
+            tail = ["goto done;", "done:",
+                    "pto_csp_exit(csp_, rc, err_site, err_value);"]
+            self.toplevel.append({
+                "open": f"static void {fn}(void)\n{{",
+                "body": [{"line": ln} for ln in head] + body + [{"line": ln} for ln in tail],
+                "close": "}"})
+            prod = [chan[c] for c in p.produces]
+            procs.append((p.name, fn, prod))
+        dsite = self.site(s.loc, "deadlock in pipeline", kind="deadlock")
+        lines = []
+        lines.append(f"int64_t env_[{max(len(env), 1)}] = {{{', '.join(f'v_{v}' for v in env) or '0'}}};")
+        chans = ", ".join(f"{{\"{c.name}\", {c.depth}, {max(c.depth, 1)}, 0, 0, 0, 0, NULL}}"
+                          for c in s.channels)
+        lines.append(f"pto_chan chans_[{max(len(s.channels), 1)}] = {{{chans or '{0}'}}};")
+        for pi, (_, _, prod) in enumerate(procs):
+            if prod:
+                lines.append(f"static const int32_t prod{pi}_[] = {{{', '.join(map(str, prod))}}};")
+        plist = ", ".join(
+            f"{{.name = \"{name}\", .fn = {fn}, .produces = {f'prod{pi}_' if prod else 'NULL'}, "
+            f".nproduces = {len(prod)}}}"
+            for pi, (name, fn, prod) in enumerate(procs))
+        lines.append(f"pto_csp_proc procs_[{max(len(procs), 1)}] = {{{plist}}};")
+        lines.append("pto_csp cs_ = {.in = in, .rt = rt, .slots = slots, .env = env_, "
+                     f".procs = procs_, .chans = chans_, .nprocs = {len(procs)}, "
+                     f".nchans = {len(s.channels)}, .err_site = -1}};")
+        lines.append(f"const int prc_ = pto_csp_run(&cs_, &csp_arena_, {dsite}, &err_site, "
+                     "&err_value, out->message, sizeof out->message);")
+        lines.append("if (prc_ == PTO_ORCH_ESITE) goto done;")
+        lines.append("if (prc_) { rc = prc_; goto done; }")
+        return [{"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}]
+
+    def proc_regions(self) -> list[str]:
+        """Synthetic regions every task of the current process accesses: its marker
+        (READWRITE) and the slots of the tokens its enclosing consume bodies hold (READ)."""
+        regs = ["pto_csp_region(csp_->procs[csp_->cur].marker, PTO_RT_READWRITE)"]
+        regs += [f"pto_csp_region(pto_csp_slot(csp_, {ci}, v_{var}), PTO_RT_READ)"
+                 for ci, var in self.proc.consumed]
+        return regs
+
+    def noop(self, regs: list[str], name: str) -> list[str]:
+        lines = [f"pto_rt_region reg_[{len(regs)}];"]
+        lines += [f"reg_[{i}] = {r};" for i, r in enumerate(regs)]
+        lines += [f"pto_rt_task task_ = {{NULL, NULL, 0, {len(regs)}, reg_, PTO_RT_UNIT_VECTOR, "
+                  f"0, 0, 0, 0, 0, \"{name}\"}};",
+                  "PTO_SUBMIT(rt, &task_);"]
+        return lines
+
+    def send(self, s: ir.Send) -> list[dict]:
+        ci = self.proc.chan[s.channel]
+        lines = [f"const int64_t tok_ = pto_csp_send_begin(csp_, {ci});"]
+        slot = f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_WRITE)"
+        if s.call is None:
+            inner = [{"line": ln} for ln in self.noop(self.proc_regions() + [slot],
+                                                       f"record:{s.channel}")]
+            inner = [{"open": "{", "body": inner, "close": "}"}]
+        else:
+            inner = [self.call(s.call, extra=[slot])]
+        return [{"open": "{", "body": [{"line": lines[0]}] + inner +
+                 [{"line": f"pto_csp_send_end(csp_, {ci});"}], "close": "}"}]
+
+    def wait(self, s: ir.Wait) -> list[dict]:
+        ci = self.proc.chan[s.channel]
+        site = self.site(s.loc, f"synchronize/wait on channel '{s.channel}', which is closed "
+                                "(every producer finished) and empty", kind="closed")
+        lines = [f"const int64_t tok_ = pto_csp_recv(csp_, {ci});",
+                 f"if (tok_ < 0) PTO_FAIL_SITE({site}, 0);"]
+        regs = self.proc_regions() + [
+            f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_READ)"]
+        lines += ["{"] + ["    " + ln for ln in self.noop(regs, f"wait:{s.channel}")] + ["}"]
+        lines.append(f"pto_csp_release(csp_, {ci}, tok_);")
+        return [{"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}]
+
+    def consume(self, s: ir.Consume) -> list[dict]:
+        ci = self.proc.chan[s.channel]
+        v = f"v_{s.var}"
+        self.proc.consumed.append((ci, s.var))
+        self.vars.append(s.var)
+        try:
+            body = self.stmts(s.body)
+        finally:
+            self.proc.consumed.pop()
+            self.vars.pop()
+        return [{"open": "for (;;) {", "body": [
+            {"line": f"const int64_t {v} = pto_csp_recv(csp_, {ci});"},
+            {"line": f"if ({v} < 0) break;"},
+            *body,
+            {"line": f"pto_csp_consumed(csp_, {ci}, {v});"}], "close": "}"}]
 
     def loop(self, s: ir.For) -> list[dict]:
         a = self.m.axis(s.domain.axis)
         i = self.axis_id[a.name]
         v = f"v_{s.var}"
-        body = self.stmts(s.body)
-        if s.kind == "seq":
+        self.vars.append(s.var)
+        try:
+            body = self.stmts(s.body)
+        finally:
+            self.vars.pop()
+        if s.kind == "seq" and self.proc is None:
             body = [{"line": f"if ({v} > 0) PTO_CHK(pto_rt_scope_next(rt));"}] + body
         kind = "SEQ" if s.kind == "seq" else "PAR"
         if a.kind in ("dense", "dense_dyn"):
@@ -264,7 +422,7 @@ class OrchLowerer:
             kept_sizes.append(t.shape[dim])
         return lines, off, kept_strides, kept_sizes
 
-    def call(self, c: ir.Call) -> dict:
+    def call(self, c: ir.Call, extra: list[str] = ()) -> dict:
         k = self.m.kernel(c.kernel)
         kid = self.kernel_id[k.name]
         args = dict(c.args)
@@ -302,6 +460,17 @@ class OrchLowerer:
         if nreg > 16:
             raise CompileError(f"kernel '{k.name}' accesses {nreg} tensors; the runtime allows "
                                "16 per task", k.loc)
+        if self.proc is not None:
+            regs = self.proc_regions() + list(extra)
+            if nreg + len(regs) > 16:
+                raise CompileError(f"this call of '{k.name}' in a pipeline process needs "
+                                   f"{nreg + len(regs)} regions ({nreg} tensors + {len(regs)} "
+                                   "for process order and channel tokens); the runtime allows "
+                                   "16 per task", c.loc,
+                                   hint="nest fewer consume() bodies or pass fewer tensors")
+            for r in regs:
+                lines.append(f"reg_[{nreg}] = {r};")
+                nreg += 1
         sched = self.sched
         dkey = self.expr(sched.dispatch.key) if sched.dispatch and sched.dispatch.key else "0"
         skey = self.expr(sched.stream_by) if sched.stream_by is not None else "0"
@@ -378,6 +547,8 @@ def k_fn(k: ir.Kernel) -> str:
 def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> OrchVM:
     low = OrchLowerer(m, machine, v9_compat)
     body = low.stmts(m.workload.body)
+    # process functions are hoisted out of pto_run by the template
+    body = [{"toplevel": f} for f in low.toplevel] + body
     tg = m.schedule.task_graph or TaskGraph()
     return OrchVM(low.config(), body, [{"name": k.name} for k in m.kernels], low.sites,
                   len(m.tensors), trace=tg.trace.sim or tg.trace.wall)
