@@ -1,0 +1,68 @@
+/* Exhaustive accuracy sweep of the f32 TEXP kernel (pto__expf, runtime_c/pto_tile_ew.h)
+ * against exp() in double, over all 2^32 f32 bit patterns (about 1-2 minutes on one core).
+ *
+ *   gcc -std=gnu11 -O2 -Iruntime_c benchmarks/cpu_sim/exp_sweep.c -o /tmp/exp_sweep -lm
+ *   /tmp/exp_sweep [step]      # step > 1 samples every step-th bit pattern
+ *
+ * Prints the maximum error in ulps of the correctly rounded result (|got - exact| / ulp),
+ * how many results are not the correctly rounded float, how many are not faithful (not one
+ * of the two floats around the exact value), and mismatches on NaN/inf/0 outputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "pto_tile.h"
+
+#define CHUNK 65536
+
+static double ulp_of(float f)
+{
+    f = fabsf(f);
+    if (f < 0x1p-126f)
+        return 0x1p-149;
+    int e;
+    frexpf(f, &e);
+    return ldexp(1.0, e - 24);
+}
+
+int main(int argc, char **argv)
+{
+    const uint64_t step = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+    static float in[CHUNK], out[CHUNK];
+    double maxe = 0;
+    float worst = 0;
+    long long n = 0, not_cr = 0, not_faithful = 0, bad_special = 0;
+    for (uint64_t base = 0; base <= 0xffffffffu; base += (uint64_t)CHUNK * step) {
+        int m = 0;
+        for (; m < CHUNK && base + (uint64_t)m * step <= 0xffffffffu; ++m) {
+            const uint32_t b = (uint32_t)(base + (uint64_t)m * step);
+            memcpy(&in[m], &b, sizeof b);
+        }
+        pto_texp_f32(out, in, 1, m);
+        for (int k = 0; k < m; ++k) {
+            const double ref = exp((double)in[k]);
+            const float cr = (float)ref;
+            ++n;
+            if (isnan(in[k])) {
+                bad_special += !isnan(out[k]);
+                continue;
+            }
+            if (isinf(cr) || isinf(out[k])) {
+                bad_special += out[k] != cr;
+                continue;
+            }
+            not_cr += out[k] != cr;
+            const float lo = (double)cr <= ref ? cr : nextafterf(cr, -INFINITY);
+            const float hi = (double)cr >= ref ? cr : nextafterf(cr, INFINITY);
+            not_faithful += out[k] != lo && out[k] != hi;
+            const double e = fabs((double)out[k] - ref) / ulp_of(cr);
+            if (e > maxe) {
+                maxe = e;
+                worst = in[k];
+            }
+        }
+    }
+    printf("inputs %lld  max error %.4f ulp at x = %a  not correctly rounded %lld (%.3f%%)  "
+           "not faithful %lld  wrong special results %lld\n",
+           n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
+    return (not_faithful || bad_special) ? 1 : 0;
+}
