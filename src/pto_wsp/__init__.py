@@ -16,6 +16,9 @@ from .language.csp import (Channel, Event, connect, consume, process, query, rec
 from .language.kernel import Constexpr, In, InOut, Out, Scalar, Tile, jit_kernel, kernel
 from .language.scalar import (cast, slot_u64, symbol_f32, symbol_i64, symbol_ptr, symbol_u64,
                               where)
+from .language.collectives import allgather, allreduce, reduce_scatter, relayout
+from .layout import MemLayout, TensorLayout, TensorPartial, TensorReplicate, TensorShard
+from .linear_layout import LinearLayout
 from .language.workload import (P, Workload, combine, sequential, slot_load_u64, slot_set_u64,
                                 workload)
 from .program import Program, ProgramStats, compile
@@ -28,6 +31,9 @@ __version__ = "0.1.0"
 __all__ = [
     # types and axes
     "DType", "Location", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor",
+    # layouts and collectives
+    "TensorLayout", "TensorShard", "TensorReplicate", "TensorPartial", "MemLayout",
+    "LinearLayout", "relayout", "allreduce", "allgather", "reduce_scatter",
     # kernels
     "kernel", "jit_kernel", "ptoisa_kernel", "pto", "ptoisa", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
     # workloads

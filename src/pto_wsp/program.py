@@ -78,6 +78,7 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
     if target not in TARGETS:
         raise CompileError(f"unknown target {target!r}", loc,
                            hint="use one of " + ", ".join(TARGETS))
+    check_layouts_for_compile(m, loc)
     if target == "ascend_npu":
         raise CompileError("the ascend_npu backend (Ascend source tree emission) is not "
                            "implemented yet", loc, hint="use target='cpu_sim'")
@@ -95,6 +96,41 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
     prog = Program(m, art, tensors, num_threads)
     prog._compile_ms = (time.perf_counter() - t0) * 1e3
     return prog
+
+
+def check_layouts_for_compile(m: ir.Module, loc: SourceLoc | None) -> None:
+    """Layouts at compile time: a layout that uses mesh axes needs ``spatial_map(grid=...)``
+    (checked against it), and a declared memory layout must be strided (tiled/blocked
+    layouts have no per-dimension strides, so views cannot address them yet)."""
+    from .ir.layouts import check_tensor_mesh, decl_layout, uses_mesh
+    grid = m.schedule.spatial_grid
+    for t in m.tensors:
+        if t.layout is None:
+            continue
+        lay = decl_layout(t.shape, t.layout)
+        if uses_mesh(lay):
+            if grid is None:
+                raise CompileError(
+                    f"tensor '{t.name}' is distributed ({lay}) but the workload has no mesh",
+                    loc, hint="add .spatial_map(grid=(...)) before compile(), or declare the "
+                              "tensor replicated")
+            check_tensor_mesh(t.name, t.shape, lay, grid, loc)
+        if lay.mem is not None and not lay.mem.is_strided:
+            raise CompileError(
+                f"tensor '{t.name}' has the tiled memory layout {lay.mem}, which is not "
+                "executable yet: views are addressed through per-dimension strides", loc,
+                hint="declare a strided memory layout (row_major, col_major or permute)")
+
+
+def _mem_hint(mem) -> str:
+    from .layout import MemLayout
+    if mem == MemLayout.row_major(mem.shape):
+        return "pass np.ascontiguousarray(arr)"
+    if mem == MemLayout.col_major(mem.shape):
+        return "pass np.asfortranarray(arr)"
+    order = sorted(range(mem.rank), key=lambda d: (-mem.strides()[d], d))
+    return (f"pass np.ascontiguousarray(arr.transpose({tuple(order)}))"
+            f".transpose({tuple(int(i) for i in np.argsort(order))})")
 
 
 class Program:
@@ -292,6 +328,15 @@ class Program:
             raise TypeCheckError(f"array for '{decl.name}' has strides {arr.strides} that are "
                                  "not multiples of its element size", loc,
                                  hint="pass np.ascontiguousarray(arr)")
+        if decl.layout is not None:
+            from .ir.layouts import decl_layout
+            mem = decl_layout(decl.shape, decl.layout).mem
+            if mem is not None and not mem.matches(arr):
+                want = tuple(s * arr.itemsize for s in mem.strides())
+                raise TypeCheckError(
+                    f"tensor '{decl.name}' is declared with memory layout {mem} (byte strides "
+                    f"{want}), the array has strides {arr.strides}", loc,
+                    hint=_mem_hint(mem))
 
     def written_tensors(self) -> set[str]:
         """Names of the tensors some task writes (Out or InOut)."""

@@ -292,7 +292,7 @@ class Tensor:
         self.shape = shape
         self.dtype = dtype
         self.location = location
-        self.layout = layout
+        self.layout = _check_layout(layout, shape, self.loc)
         self.name = name
 
     @property
@@ -312,3 +312,25 @@ class Tensor:
     def __repr__(self) -> str:
         nm = f"{self.name}: " if self.name else ""
         return f"Tensor({nm}{list(self.shape)} {self.dtype.value})"
+
+
+def _check_layout(layout, shape, loc):
+    """``Tensor(layout=...)``: a TensorLayout (or its text) of the tensor's rank and shape."""
+    if layout is None:
+        return None
+    from .layout import TensorLayout
+    if isinstance(layout, str):
+        layout = TensorLayout.from_text(layout, loc)
+    if not isinstance(layout, TensorLayout):
+        raise TypeCheckError(f"Tensor layout must be a TensorLayout (or its text), got "
+                             f"{type(layout).__name__}", loc,
+                             hint="e.g. TensorLayout.sharded(dim=0, rank=2, mesh_axis=0)")
+    if layout.rank != len(shape):
+        raise TypeCheckError(f"layout {layout} has rank {layout.rank}, the tensor has shape "
+                             f"{list(shape)}", loc,
+                             hint="give one distribution element per dimension")
+    if layout.mem is not None and layout.mem.shape != tuple(shape):
+        raise TypeCheckError(f"memory layout {layout.mem} is for shape "
+                             f"{list(layout.mem.shape)}, the tensor has shape {list(shape)}",
+                             loc, hint="declare the MemLayout with the tensor's shape")
+    return layout

@@ -74,6 +74,8 @@ def test_corpus_covers_every_node_and_kind():
     kinds |= {("Block", "kind", k) for k in ("par", "seq")}
     kinds |= {("AxisDecl", "kind", k) for k in ("dense", "dense_dyn", "ragged", "sparse")}
     kinds |= {("TensorDecl", "location", loc.value) for loc in Location}
+    from pto_wsp.ir.layouts import COLLECTIVES
+    kinds |= {("Collective", "kind", k) for k in COLLECTIVES}
     kinds |= {("DispatchPolicy", "kind", k) for k in
               ("round_robin", "affinity", "hash", "dispatch_by", "work_steal")}
     kinds |= {("TimingPolicy", "kind", k) for k in

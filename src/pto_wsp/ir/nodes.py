@@ -335,7 +335,24 @@ class Pipe:
     loc: SourceLoc | None = field(**_LOC)
 
 
-Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Wait, Consume, Pipe]
+@dataclass(frozen=True)
+class Collective:
+    """``dst = kind(src, attrs)``: redistribute the whole tensor ``src`` into the new tensor
+    ``dst`` (same shape, dtype and location; its declared layout is the result layout).
+
+    ``kind``: relayout | allreduce | allgather | reduce_scatter (see
+    :data:`pto_wsp.ir.layouts.COLLECTIVES` for each one's attributes). ``attrs`` is a sorted
+    tuple of (name, value) pairs: ``mesh_axis``/``dim`` ints, ``op`` a reduction name.
+    """
+
+    kind: str
+    src: str
+    dst: str
+    attrs: tuple[tuple[str, int | str], ...] = ()
+    loc: SourceLoc | None = field(**_LOC)
+
+
+Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Wait, Consume, Pipe, Collective]
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,7 @@ _TERMINAL_WORDS = {
     "DTYPE": "a dtype (f16, bf16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, bool)", "TILE": "a tile type tile<RxCxDT>",
     "LAYOUT": "a layout<...>", "HEREDOC": "a <<<TAG heredoc", "DIRECTION": "in, out or inout",
     "LOOP": "a loop (parallel_for, for_each, select)", "BLOCK": "combine/sequential",
+    "COLLECTIVE": "a collective (relayout, allreduce, allgather, reduce_scatter)",
     "$END": "the end of the file",
 }
 # tokens that can start a scalar expression: summarised as "an expression"
@@ -480,6 +481,9 @@ class _ToIR(Transformer_NonRecursive):
     def r_attrs(self, c, loc):
         return _Wrap("attrs", tuple(x for x in c if x is not None))
 
+    def r_coll_attrs(self, c, loc):
+        return self.r_attrs(c, loc)
+
     def r_attr(self, c, loc):
         lit = c[1]
         if lit.dtype is not None:
@@ -610,6 +614,15 @@ class _ToIR(Transformer_NonRecursive):
 
     def r_send(self, c, loc):
         return ir.Send(self.name(c[0]), c[1], loc)
+
+    def r_collective(self, c, loc):
+        dst, kind, src, attrs = c
+        pairs = attrs.value if attrs is not None else ()
+        names = [k for k, _ in pairs]
+        if len(set(names)) != len(names):
+            raise PtoSyntaxError(f"{kind} has a repeated attribute", loc)
+        return ir.Collective(str(kind), self.name(src), self.name(dst),
+                             tuple(sorted(pairs)), loc)
 
     def r_wait(self, c, loc):
         return ir.Wait(self.name(c[0]), loc)

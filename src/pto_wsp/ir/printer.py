@@ -275,6 +275,11 @@ def _stmt(s, depth: int) -> str:
         return f"{pad}wait {_v(s.channel)}\n"
     if isinstance(s, ir.Consume):
         return f"{pad}consume {_v(s.channel)} as {_v(s.var)} {_body(s.body, depth)}\n"
+    if isinstance(s, ir.Collective):
+        attrs = ""
+        if s.attrs:
+            attrs = " {" + ", ".join(f"{quote_name(k)} = {literal(v)}" for k, v in s.attrs) + "}"
+        return f"{pad}{_v(s.dst)} = {s.kind} {_v(s.src)}{attrs}\n"
     if isinstance(s, ir.Pipe):
         inner = "".join(f"{pad}{_INDENT}channel {_v(c.name)} depth {c.depth}\n"
                         for c in s.channels)

@@ -26,6 +26,7 @@ def verify_module(m: ir.Module) -> None:
     for t in m.tensors:
         if not t.shape or any(s <= 0 for s in t.shape):
             raise IRConversionError(f"tensor '{t.name}' has a bad shape {list(t.shape)}", t.loc)
+        _verify_layout(t, m.schedule.spatial_grid)
     for a in m.axes:
         _verify_axis(a)
     names = set()
@@ -122,6 +123,28 @@ def verify_schedule(s, loc=None) -> None:
     if not isinstance(tg.trace, TracePolicy) or not all(
             isinstance(x, bool) for x in (tg.trace.sim, tg.trace.wall)):
         raise bad(f"trace must be a TracePolicy of two bools, got {tg.trace!r}")
+
+
+def _verify_layout(t: ir.TensorDecl, grid) -> None:
+    """A declared layout fits the tensor's shape (and the mesh, when there is one)."""
+    if t.layout is None:
+        return
+    from ..errors import PtoError
+    from .layouts import check_tensor_mesh, layout_from_text
+    try:
+        lay = layout_from_text(t.layout)
+    except PtoError as e:
+        raise TypeCheckError(f"tensor '{t.name}': {e.message}", t.loc, hint=e.hint) from None
+    if lay.rank != len(t.shape):
+        raise TypeCheckError(f"tensor '{t.name}' of shape {list(t.shape)} has a rank-{lay.rank} "
+                             f"layout {lay}", t.loc,
+                             hint="give one distribution element per dimension")
+    if lay.mem is not None and lay.mem.shape != t.shape:
+        raise TypeCheckError(f"tensor '{t.name}' of shape {list(t.shape)} has a memory layout "
+                             f"for shape {list(lay.mem.shape)}", t.loc,
+                             hint="declare the MemLayout with the tensor's shape")
+    if grid is not None:
+        check_tensor_mesh(t.name, t.shape, lay, grid, t.loc)
 
 
 def _verify_axis(a: ir.AxisDecl) -> None:
@@ -222,6 +245,8 @@ class _WorkloadChecker:
         self.axes = {a.name: a for a in m.axes}
         self.symbols = {s.name: s for s in m.symbols}
         self.channels: set[str] = set()
+        self.nested = 0  # > 0 inside loops, branches, processes and consume bodies
+        self.collective_dst: dict[str, ir.Collective] = {}
         sched = m.schedule
         self.keys = [(what, e) for what, e in (
             ("dispatch", sched.dispatch.key if sched.dispatch else None),
@@ -258,9 +283,13 @@ class _WorkloadChecker:
             if isinstance(sub, irx.Slot) and not 0 <= sub.index < 64:
                 raise IRConversionError(f"slot index {sub.index} out of range [0, 64)", sub.loc)
 
-    def stmts(self, body, scope: list[str]) -> None:
-        for s in body:
-            self.stmt(s, scope)
+    def stmts(self, body, scope: list[str], nested: bool = False) -> None:
+        self.nested += nested
+        try:
+            for s in body:
+                self.stmt(s, scope)
+        finally:
+            self.nested -= nested
 
     def stmt(self, s, scope: list[str]) -> None:
         if isinstance(s, ir.Call):
@@ -270,9 +299,9 @@ class _WorkloadChecker:
         elif isinstance(s, ir.When):
             for cond, body in s.branches:
                 self.expr(cond, scope)
-                self.stmts(body, scope)
+                self.stmts(body, scope, True)
             if s.otherwise is not None:
-                self.stmts(s.otherwise, scope)
+                self.stmts(s.otherwise, scope, True)
         elif isinstance(s, ir.Block):
             if s.kind not in ("par", "seq"):
                 raise IRConversionError(f"unknown block kind '{s.kind}'", s.loc)
@@ -294,7 +323,7 @@ class _WorkloadChecker:
                     if ch not in self.channels:
                         raise IRConversionError(f"process '{p.name}' uses unknown channel "
                                                 f"'{ch}'", p.loc)
-                self.stmts(p.body, scope)
+                self.stmts(p.body, scope, True)
         elif isinstance(s, ir.Send):
             self._channel(s.channel, s.loc)
             if s.call is not None:
@@ -303,7 +332,9 @@ class _WorkloadChecker:
             self._channel(s.channel, s.loc)
         elif isinstance(s, ir.Consume):
             self._channel(s.channel, s.loc)
-            self.stmts(s.body, scope + [s.var])
+            self.stmts(s.body, scope + [s.var], True)
+        elif isinstance(s, ir.Collective):
+            self.collective(s)
         else:
             raise IRConversionError(f"unknown statement {type(s).__name__}", None)
 
@@ -328,7 +359,43 @@ class _WorkloadChecker:
             self.expr(s.domain.outer, scope)
         if s.var in scope:
             raise TypeCheckError(f"loop variable '{s.var}' shadows an enclosing one", s.loc)
-        self.stmts(s.body, scope + [s.var])
+        self.stmts(s.body, scope + [s.var], True)
+
+    def collective(self, s: ir.Collective) -> None:
+        from ..errors import PtoError
+        from .layouts import collective_result, decl_layout
+        if self.nested:
+            raise TypeCheckError(f"{s.kind} redistributes a whole tensor: it must be at the "
+                                 "top level of the workload (or of a combine/sequential part), "
+                                 "not inside a loop, branch or process", s.loc)
+        names = [k for k, _ in s.attrs]
+        if names != sorted(set(names)):
+            raise IRConversionError(f"{s.kind} attributes must be unique and sorted by name, "
+                                    f"got {names}", s.loc)
+        src, dst = self.tensors.get(s.src), self.tensors.get(s.dst)
+        for name, t in ((s.src, src), (s.dst, dst)):
+            if t is None:
+                raise IRConversionError(f"{s.kind} of unknown tensor '{name}'", s.loc)
+        if s.src == s.dst:
+            raise TypeCheckError(f"{s.kind} must produce a new tensor, not overwrite "
+                                 f"'{s.src}'", s.loc)
+        if s.dst in self.collective_dst:
+            raise TypeCheckError(f"tensor '{s.dst}' is produced by two collectives", s.loc)
+        self.collective_dst[s.dst] = s
+        if (src.shape, src.dtype, src.location) != (dst.shape, dst.dtype, dst.location):
+            raise TypeCheckError(
+                f"{s.kind} keeps shape, dtype and location: '{s.src}' is {list(src.shape)} "
+                f"{src.dtype.value} {src.location.value}, '{s.dst}' is {list(dst.shape)} "
+                f"{dst.dtype.value} {dst.location.value}", s.loc)
+        src_l, dst_l = decl_layout(src.shape, src.layout), decl_layout(dst.shape, dst.layout)
+        try:
+            got = collective_result(s.kind, src_l, dict(s.attrs), s.loc, to=dst_l)
+        except PtoError as e:
+            raise TypeCheckError(e.message, s.loc, hint=e.hint) from None
+        if got != dst_l:
+            raise TypeCheckError(f"{s.kind} of '{s.src}' ({src_l}) gives {got}, but '{s.dst}' "
+                                 f"is declared {dst_l}", s.loc,
+                                 hint=f"declare '{s.dst}' with {got}")
 
     def call(self, c: ir.Call, scope) -> None:
         k = self.kernels.get(c.kernel)
@@ -380,6 +447,9 @@ class _WorkloadChecker:
                 if not tile_compatible(shape, p.type):
                     raise TypeCheckError(f"view of shape {list(shape)} passed to '{p.name}' of "
                                          f"type {p.type}", a.loc or c.loc)
+        from .layouts import check_call_layouts
+        check_call_layouts(c, k, {n: (t.shape, t.layout) for n, t in self.tensors.items()},
+                           c.loc)
 
     def view(self, v: ir.ViewExpr, scope, loc):
         t = self.tensors.get(v.tensor)

@@ -170,6 +170,9 @@ class Builder:
             raise TypeCheckError(f"two different kernels are named '{k.name}'", loc,
                                  hint="give one of them another name: @kernel(name=...)")
         call = ir.Call(k.name, tuple(self.expr(a, loc) for a in axes), tuple(ir_args), loc)
+        from ..ir.layouts import check_call_layouts
+        check_call_layouts(call, k, {n: (t.shape, t.layout) for n, t in self.tensors.items()},
+                           loc)
         self.append(call)
         return call
 
@@ -488,6 +491,10 @@ class Workload:
                 not all(isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in grid)):
             raise ScheduleError(f"spatial_map(grid=...) needs a tuple of positive ints, got "
                                 f"{grid!r}", loc)
+        from ..ir.layouts import check_tensor_mesh, decl_layout
+        for t in self.module.tensors:
+            if t.layout is not None:
+                check_tensor_mesh(t.name, t.shape, decl_layout(t.shape, t.layout), grid, loc)
         return self._with(spatial_grid=grid)
 
     def task_graph(self, deps: Deps | None = None, window: TaskWindow | None = None,

@@ -55,6 +55,8 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
              ) -> tuple[dict[str, str], list[KernelVM], OrchVM]:
     """Stages 1-4: the C sources of a module."""
     verify_module(m)
+    from ...ir.layouts import not_executable
+    not_executable(m, "cpu_sim")  # collectives: type-checked, not lowered yet
     for t in m.tensors:
         if len(t.shape) > MAX_RANK:
             raise CompileError(f"tensor '{t.name}' has rank {len(t.shape)}; cpu_sim supports "

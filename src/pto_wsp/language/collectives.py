@@ -1,0 +1,85 @@
+"""``relayout``, ``allreduce``, ``allgather``, ``reduce_scatter`` inside a ``@workload``.
+
+Each takes a whole tensor, checks the redistribution against the tensor's layout (the
+``*_layout`` rules of :mod:`pto_wsp.layout`), returns a **new** tensor (same shape, dtype and
+location, the result layout) and appends an :class:`~pto_wsp.ir.nodes.Collective` statement.
+The new tensor is named after the variable it is assigned to (``y = allreduce(x, ...)`` ->
+``y``), else ``<src>_<kind>``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import TypeCheckError, user_location
+from ..ir import nodes as ir
+from ..ir.layouts import check_collective_attrs, collective_result, decl_layout
+from ..layout import TensorLayout
+from ..types import Tensor
+from .views import View
+from .workload import current_builder
+
+__all__ = ["relayout", "allreduce", "allgather", "reduce_scatter"]
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]")
+
+
+def _target_name(loc) -> str | None:
+    src = loc.source_line() if loc else None
+    m = _ASSIGN.match(src or "")
+    return m.group(1) if m else None
+
+
+def _collective(kind: str, x, attrs: dict, to=None) -> Tensor:
+    loc = user_location()
+    b = current_builder(loc, f"{kind}(...)")
+    if isinstance(x, View):
+        raise TypeCheckError(f"{kind} redistributes a whole tensor, got a view of it", loc,
+                             hint="pass the tensor itself (collectives are not per tile)")
+    if not isinstance(x, Tensor):
+        raise TypeCheckError(f"{kind} needs a Tensor, got {type(x).__name__}", loc)
+    if len(b.blocks) != 1:
+        raise TypeCheckError(f"{kind} redistributes a whole tensor: call it at the top level "
+                             "of the workload, not inside a loop, P.when or pipeline", loc)
+    check_collective_attrs(kind, attrs, loc)
+    src = b.tensor_name(x)
+    result = collective_result(kind, decl_layout(x.shape, x.layout), attrs, loc, to=to)
+    y = Tensor(shape=x.shape, dtype=x.dtype, location=x.location, layout=result)
+    y.loc = loc
+    dst = b._name_of(y, _target_name(loc) or f"{src}_{kind}")  # a free name
+    b.tensors.setdefault(dst, y)
+    y.name = dst
+    b.append(ir.Collective(kind, src, dst, tuple(sorted(attrs.items())), loc))
+    return y
+
+
+def relayout(x: Tensor, to) -> Tensor:
+    """Redistribute ``x`` to layout ``to`` (a TensorLayout or its text): any complete layout to
+    any other of the same rank, memory order included."""
+    loc = user_location()
+    if isinstance(to, str):
+        to = TensorLayout.from_text(to, loc)
+    if not isinstance(to, TensorLayout):
+        raise TypeCheckError(f"relayout(to=...) takes a TensorLayout or layout text, got "
+                             f"{to!r}", loc)
+    if isinstance(x, Tensor) and to.rank == len(x.shape) and to.mem is not None and \
+            to.mem.shape != x.shape:
+        raise TypeCheckError(f"relayout target memory layout is for shape {to.mem.shape}, "
+                             f"the tensor is {x.shape}", loc)
+    return _collective("relayout", x, {}, to=to)
+
+
+def allreduce(x: Tensor, mesh_axis: int = 0, op: str = "sum") -> Tensor:
+    """Reduce the ``P(mesh_axis, op)`` partial values of ``x``: the result is complete."""
+    return _collective("allreduce", x, {"mesh_axis": mesh_axis, "op": op})
+
+
+def allgather(x: Tensor, dim: int, mesh_axis: int = 0) -> Tensor:
+    """Gather dimension ``dim`` of ``x`` (sharded ``S(mesh_axis)``): it becomes ``R``."""
+    return _collective("allgather", x, {"dim": dim, "mesh_axis": mesh_axis})
+
+
+def reduce_scatter(x: Tensor, dim: int, mesh_axis: int = 0, op: str = "sum") -> Tensor:
+    """Reduce the ``P(mesh_axis, op)`` values of ``x`` and shard dimension ``dim`` (``R``) as
+    ``S(mesh_axis)``."""
+    return _collective("reduce_scatter", x, {"dim": dim, "mesh_axis": mesh_axis, "op": op})
