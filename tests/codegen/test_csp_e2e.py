@@ -337,3 +337,39 @@ def test_generated_c_is_warning_free():
                             "-Wextra", "-fsyntax-only", "-I", str(rt), "-I", d,
                             str(Path(d, "orchestrate.c"))], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr, r.stderr
+
+
+def test_index_error_inside_a_process_is_located():
+    x = _x(5)
+    X = Tensor(data=x, name="X")
+    B = Tensor(data=np.zeros_like(x), name="B")
+    tiles = DenseDyn(N)
+    ch = Channel("c", depth=2)
+
+    @workload
+    def oob():
+        with P.pipe():
+            for i in P.seq(tiles):
+                send(ch, load[i](src=X[i], buf=B[i]))
+            with consume(ch) as t:
+                compute[t](buf=B[t], result=B[t + 5])  # LINE-OOB
+    with pytest.raises(ExecutionError, match="out of bounds") as ei:
+        oob().compile().run()
+    line = next(i for i, s in enumerate(Path(__file__).read_text().splitlines(), 1)
+                if s.endswith("# LINE-OOB"))
+    assert ei.value.loc.line == line and "(value 8)" in str(ei.value)
+
+
+def test_pipelines_with_windows_v9_timing_and_traces():
+    from pto_wsp import TaskWindow, TracePolicy, WindowMode, WindowOverflowError
+    w, x, Y = _megakernel(2)
+    w.task_graph(window=TaskWindow(2, "tasks", WindowMode.STALL)).compile().run()
+    np.testing.assert_allclose(Y.data, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
+    with pytest.raises(WindowOverflowError):
+        w.task_graph(window=TaskWindow(2, "tasks", WindowMode.ABORT)).compile().run()
+    Y.data[:] = 0
+    w.compile(v9_compat=True).run()
+    np.testing.assert_allclose(Y.data, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
+    prog = w.task_graph(trace=TracePolicy.cycles()).compile()
+    prog.run()
+    assert prog.trace()["traceEvents"]
