@@ -292,7 +292,7 @@ class Tensor:
         self.shape = shape
         self.dtype = dtype
         self.location = location
-        self.layout = _check_layout(layout, shape, self.loc)
+        self.layout = _check_layout(layout, shape, self.loc, data)
         self.name = name
 
     @property
@@ -314,7 +314,7 @@ class Tensor:
         return f"Tensor({nm}{list(self.shape)} {self.dtype.value})"
 
 
-def _check_layout(layout, shape, loc):
+def _check_layout(layout, shape, loc, data=None):
     """``Tensor(layout=...)``: a TensorLayout (or its text) of the tensor's rank and shape."""
     if layout is None:
         return None
@@ -333,4 +333,11 @@ def _check_layout(layout, shape, loc):
         raise TypeCheckError(f"memory layout {layout.mem} is for shape "
                              f"{list(layout.mem.shape)}, the tensor has shape {list(shape)}",
                              loc, hint="declare the MemLayout with the tensor's shape")
+    if data is not None and layout.mem is not None and layout.mem.is_strided and \
+            not layout.mem.matches(data):
+        want = tuple(x * data.itemsize for x in layout.mem.strides())
+        raise TypeCheckError(f"Tensor data has strides {data.strides}, but the memory layout "
+                             f"{layout.mem} needs byte strides {want}", loc,
+                             hint="lay the array out accordingly, e.g. np.asfortranarray(a) "
+                                  "for col_major")
     return layout

@@ -330,6 +330,13 @@ def test_collective_errors_are_located():
     with pytest.raises(TypeCheckError, match="inside a @workload"):
         allgather(X, dim=0)
 
+    @workload
+    def named():
+        allgather(X, dim=0, name="G")
+        allgather(X, dim=0, name="G")  # taken: made unique
+
+    assert [s.dst for s in named().module.workload.body] == ["G", "G1"]
+
 
 _COLL = """module @c
 tensor %X : [16, 16] f32 global layout<S(0),R>

@@ -3,8 +3,8 @@
 Each takes a whole tensor, checks the redistribution against the tensor's layout (the
 ``*_layout`` rules of :mod:`pto_wsp.layout`), returns a **new** tensor (same shape, dtype and
 location, the result layout) and appends an :class:`~pto_wsp.ir.nodes.Collective` statement.
-The new tensor is named after the variable it is assigned to (``y = allreduce(x, ...)`` ->
-``y``), else ``<src>_<kind>``.
+The new tensor is named ``name=`` if given, else after the variable it is assigned to
+(``y = allreduce(x, ...)`` -> ``y``), else ``<src>_<kind>`` (made unique if taken).
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ def _target_name(loc) -> str | None:
     return m.group(1) if m else None
 
 
-def _collective(kind: str, x, attrs: dict, to=None) -> Tensor:
+def _collective(kind: str, x, attrs: dict, to=None, name=None) -> Tensor:
     loc = user_location()
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeCheckError(f"{kind}(name=...) must be a non-empty string, got {name!r}", loc)
     b = current_builder(loc, f"{kind}(...)")
     if isinstance(x, View):
         raise TypeCheckError(f"{kind} redistributes a whole tensor, got a view of it", loc,
@@ -46,14 +48,14 @@ def _collective(kind: str, x, attrs: dict, to=None) -> Tensor:
     result = collective_result(kind, decl_layout(x.shape, x.layout), attrs, loc, to=to)
     y = Tensor(shape=x.shape, dtype=x.dtype, location=x.location, layout=result)
     y.loc = loc
-    dst = b._name_of(y, _target_name(loc) or f"{src}_{kind}")  # a free name
+    dst = b._name_of(y, name or _target_name(loc) or f"{src}_{kind}")  # a free name
     b.tensors.setdefault(dst, y)
     y.name = dst
     b.append(ir.Collective(kind, src, dst, tuple(sorted(attrs.items())), loc))
     return y
 
 
-def relayout(x: Tensor, to) -> Tensor:
+def relayout(x: Tensor, to, name: str | None = None) -> Tensor:
     """Redistribute ``x`` to layout ``to`` (a TensorLayout or its text): any complete layout to
     any other of the same rank, memory order included."""
     loc = user_location()
@@ -66,20 +68,23 @@ def relayout(x: Tensor, to) -> Tensor:
             to.mem.shape != x.shape:
         raise TypeCheckError(f"relayout target memory layout is for shape {to.mem.shape}, "
                              f"the tensor is {x.shape}", loc)
-    return _collective("relayout", x, {}, to=to)
+    return _collective("relayout", x, {}, to=to, name=name)
 
 
-def allreduce(x: Tensor, mesh_axis: int = 0, op: str = "sum") -> Tensor:
+def allreduce(x: Tensor, mesh_axis: int = 0, op: str = "sum", name: str | None = None
+              ) -> Tensor:
     """Reduce the ``P(mesh_axis, op)`` partial values of ``x``: the result is complete."""
-    return _collective("allreduce", x, {"mesh_axis": mesh_axis, "op": op})
+    return _collective("allreduce", x, {"mesh_axis": mesh_axis, "op": op}, name=name)
 
 
-def allgather(x: Tensor, dim: int, mesh_axis: int = 0) -> Tensor:
+def allgather(x: Tensor, dim: int, mesh_axis: int = 0, name: str | None = None) -> Tensor:
     """Gather dimension ``dim`` of ``x`` (sharded ``S(mesh_axis)``): it becomes ``R``."""
-    return _collective("allgather", x, {"dim": dim, "mesh_axis": mesh_axis})
+    return _collective("allgather", x, {"dim": dim, "mesh_axis": mesh_axis}, name=name)
 
 
-def reduce_scatter(x: Tensor, dim: int, mesh_axis: int = 0, op: str = "sum") -> Tensor:
+def reduce_scatter(x: Tensor, dim: int, mesh_axis: int = 0, op: str = "sum",
+                   name: str | None = None) -> Tensor:
     """Reduce the ``P(mesh_axis, op)`` values of ``x`` and shard dimension ``dim`` (``R``) as
     ``S(mesh_axis)``."""
-    return _collective("reduce_scatter", x, {"dim": dim, "mesh_axis": mesh_axis, "op": op})
+    return _collective("reduce_scatter", x, {"dim": dim, "mesh_axis": mesh_axis, "op": op},
+                       name=name)
