@@ -325,19 +325,21 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
         if (!alive) break;
         if (cs->progress == before) {
             int n = snprintf(msg, msg_size, "deadlock: every process of the pipeline is blocked:");
+            const char *sep = " ";
             for (int32_t p = 0; p < cs->nprocs && n > 0 && (size_t)n < msg_size; ++p) {
                 const pto_csp_proc *pr = &cs->procs[p];
                 if (pr->state == PTO_CSP_DONE) continue;
                 const pto_chan *ch = &cs->chans[pr->blocked_on];
                 if (pr->state == PTO_CSP_BLOCKED_SEND)
                     n += snprintf(msg + n, msg_size - (size_t)n,
-                                  " '%s' waits to send on full channel '%s' (depth %lld);",
-                                  pr->name, ch->name, (long long)ch->depth);
+                                  "%s'%s' waits to send on full channel '%s' (depth %lld)",
+                                  sep, pr->name, ch->name, (long long)ch->depth);
                 else
                     n += snprintf(msg + n, msg_size - (size_t)n,
-                                  " '%s' waits to receive on empty channel '%s' (%lld "
-                                  "producer(s) unfinished);",
-                                  pr->name, ch->name, (long long)ch->producers);
+                                  "%s'%s' waits to receive on empty channel '%s' (%lld "
+                                  "unfinished producer(s))",
+                                  sep, pr->name, ch->name, (long long)ch->producers);
+                sep = "; ";
             }
             *err_site = deadlock_site;
             *err_value = 0;

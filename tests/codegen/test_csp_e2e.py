@@ -373,3 +373,17 @@ def test_pipelines_with_windows_v9_timing_and_traces():
     prog = w.task_graph(trace=TracePolicy.cycles()).compile()
     prog.run()
     assert prog.trace()["traceEvents"]
+
+
+def test_pipeline_from_pto_text_runs(tmp_path):
+    import pto_wsp
+    from pto_wsp.ir.printer import print_module
+    w, x, _ = _megakernel(1)
+    path = tmp_path / "mega.pto"
+    path.write_text(print_module(w.module))
+    prog = pto_wsp.compile(str(path))
+    y = np.zeros_like(x)
+    stats = prog.run(X=x, TB=np.zeros((2, 4, 16), np.float32),
+                     RB=np.zeros((2, 4, 16), np.float32), Y=y)
+    np.testing.assert_allclose(y, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
+    assert stats.task_count == 3 * N
