@@ -365,6 +365,10 @@ workload @c {{
     ("layout<R,R>", "  %Y = allgather %X {dim = 0, mesh_axis = 0}\n"
      "  %Y = allgather %X {dim = 0, mesh_axis = 0}", TypeCheckError, "two collectives"),
     ("layout<R,R>", "  %Y = allgather %X {dim = 0, dim = 0}", PtoSyntaxError, "repeated"),
+    ("layout<R,R>", "  %X2 = relayout %Y\n  %Y = allgather %X {dim = 0, mesh_axis = 0}",
+     TypeCheckError, "'Y' is used before the collective that produces it"),
+    ("layout<R,R>", "  slot(0) = load %Y[0, 0]\n  %Y = allgather %X {dim = 0, mesh_axis = 0}",
+     TypeCheckError, "'Y' is used before the collective that produces it"),
 ])
 def test_verifier_rederives_collective_layouts(ylayout, body, err, words):
     text = _COLL.format(ylayout=ylayout, body=body)

@@ -247,6 +247,9 @@ class _WorkloadChecker:
         self.channels: set[str] = set()
         self.nested = 0  # > 0 inside loops, branches, processes and consume bodies
         self.collective_dst: dict[str, ir.Collective] = {}
+        # tensors produced by a collective: usable only after it (in program order)
+        self.produced = {s.dst for s in ir.walk_stmts(m.workload.body)
+                         if isinstance(s, ir.Collective)}
         sched = m.schedule
         self.keys = [(what, e) for what, e in (
             ("dispatch", sched.dispatch.key if sched.dispatch else None),
@@ -372,6 +375,10 @@ class _WorkloadChecker:
         if names != sorted(set(names)):
             raise IRConversionError(f"{s.kind} attributes must be unique and sorted by name, "
                                     f"got {names}", s.loc)
+        if s.src == s.dst:
+            raise TypeCheckError(f"{s.kind} must produce a new tensor, not overwrite "
+                                 f"'{s.src}'", s.loc)
+        self._defined(s.src, s.loc)
         src, dst = self.tensors.get(s.src), self.tensors.get(s.dst)
         for name, t in ((s.src, src), (s.dst, dst)):
             if t is None:
@@ -382,6 +389,7 @@ class _WorkloadChecker:
         if s.dst in self.collective_dst:
             raise TypeCheckError(f"tensor '{s.dst}' is produced by two collectives", s.loc)
         self.collective_dst[s.dst] = s
+        self.produced.discard(s.dst)
         if (src.shape, src.dtype, src.location) != (dst.shape, dst.dtype, dst.location):
             raise TypeCheckError(
                 f"{s.kind} keeps shape, dtype and location: '{s.src}' is {list(src.shape)} "
@@ -396,6 +404,11 @@ class _WorkloadChecker:
             raise TypeCheckError(f"{s.kind} of '{s.src}' ({src_l}) gives {got}, but '{s.dst}' "
                                  f"is declared {dst_l}", s.loc,
                                  hint=f"declare '{s.dst}' with {got}")
+
+    def _defined(self, name, loc) -> None:
+        if name in self.produced:
+            raise TypeCheckError(f"tensor '{name}' is used before the collective that produces "
+                                 "it", loc, hint="move the use after the collective")
 
     def call(self, c: ir.Call, scope) -> None:
         k = self.kernels.get(c.kernel)
@@ -455,6 +468,7 @@ class _WorkloadChecker:
         t = self.tensors.get(v.tensor)
         if t is None:
             raise IRConversionError(f"unknown tensor '{v.tensor}'", v.loc or loc)
+        self._defined(v.tensor, v.loc or loc)
         if len(v.items) > len(t.shape):
             raise TypeCheckError(f"too many indices for '{t.name}' of rank {len(t.shape)}",
                                  v.loc or loc)
