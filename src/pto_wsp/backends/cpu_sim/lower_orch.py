@@ -285,7 +285,8 @@ class OrchLowerer:
             procs.append((p.name, fn, prod))
         dsite = self.site(s.loc, "deadlock in pipeline", kind="deadlock")
         lines = []
-        lines.append(f"int64_t env_[{max(len(env), 1)}] = {{{', '.join(f'v_{v}' for v in env) or '0'}}};")
+        captured = ", ".join(f"v_{v}" for v in env) or "0"
+        lines.append(f"const int64_t env_[{max(len(env), 1)}] = {{{captured}}};")
         chans = ", ".join(f"{{\"{c.name}\", {c.depth}, {max(c.depth, 1)}, 0, 0, 0, 0, NULL}}"
                           for c in s.channels)
         lines.append(f"pto_chan chans_[{max(len(s.channels), 1)}] = {{{chans or '{0}'}}};")
@@ -314,7 +315,11 @@ class OrchLowerer:
                  for ci, var in self.proc.consumed]
         return regs
 
-    def noop(self, regs: list[str], name: str) -> list[str]:
+    def noop(self, regs: list[str], name: str, loc=None) -> list[str]:
+        if len(regs) > 16:
+            raise CompileError(f"'{name}' inside {len(regs) - 2} nested consume() bodies needs "
+                               f"{len(regs)} regions; the runtime allows 16 per task", loc,
+                               hint="nest fewer consume() bodies")
         lines = [f"pto_rt_region reg_[{len(regs)}];"]
         lines += [f"reg_[{i}] = {r};" for i, r in enumerate(regs)]
         lines += [f"pto_rt_task task_ = {{NULL, NULL, 0, {len(regs)}, reg_, PTO_RT_UNIT_VECTOR, "
@@ -328,7 +333,7 @@ class OrchLowerer:
         slot = f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_WRITE)"
         if s.call is None:
             inner = [{"line": ln} for ln in self.noop(self.proc_regions() + [slot],
-                                                       f"record:{s.channel}")]
+                                                       f"record:{s.channel}", s.loc)]
             inner = [{"open": "{", "body": inner, "close": "}"}]
         else:
             inner = [self.call(s.call, extra=[slot])]
@@ -343,7 +348,8 @@ class OrchLowerer:
                  f"if (tok_ < 0) PTO_FAIL_SITE({site}, 0);"]
         regs = self.proc_regions() + [
             f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_READ)"]
-        lines += ["{"] + ["    " + ln for ln in self.noop(regs, f"wait:{s.channel}")] + ["}"]
+        noop = self.noop(regs, f"wait:{s.channel}", s.loc)
+        lines += ["{"] + ["    " + ln for ln in noop] + ["}"]
         lines.append(f"pto_csp_release(csp_, {ci}, tok_);")
         return [{"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}]
 
