@@ -314,13 +314,26 @@ class Tensor:
         return f"Tensor({nm}{list(self.shape)} {self.dtype.value})"
 
 
+def parse_layout_text(text: str, loc):
+    """``TensorLayout.from_text`` for a string given in Python source: errors point at the
+    user's line (the column inside the string literal is unknown) and quote the text."""
+    from .errors import PtoError
+    from .layout import TensorLayout
+    try:
+        return TensorLayout.from_text(text)
+    except PtoError as e:
+        col = e.loc.col if e.loc is not None else 1
+        raise TypeCheckError(f"{e.message} at column {col} of {text!r}", loc,
+                             hint=e.hint) from None
+
+
 def _check_layout(layout, shape, loc, data=None):
     """``Tensor(layout=...)``: a TensorLayout (or its text) of the tensor's rank and shape."""
     if layout is None:
         return None
     from .layout import TensorLayout
     if isinstance(layout, str):
-        layout = TensorLayout.from_text(layout, loc)
+        layout = parse_layout_text(layout, loc)
     if not isinstance(layout, TensorLayout):
         raise TypeCheckError(f"Tensor layout must be a TensorLayout (or its text), got "
                              f"{type(layout).__name__}", loc,

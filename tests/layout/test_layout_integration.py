@@ -200,6 +200,9 @@ def test_tensor_layout_is_validated():
         T((4, 4), TensorLayout((R(), R()), MemLayout.row_major((4, 5))))
     with pytest.raises(TypeCheckError, match="TensorLayout"):
         T((4, 4), 3)
+    with pytest.raises(TypeCheckError, match="expected '>' at column 8 of 'layout<Z>'") as e:
+        Tensor(shape=(4,), dtype=F32, layout="layout<Z>")  # BADTEXT
+    assert e.value.loc.line == line_of("# BADTEXT")
 
 
 def _sharded_workload():

@@ -119,6 +119,9 @@ def check_call_layouts(call: ir.Call, kernel: ir.Kernel, tensors: dict,
     TypeCheckError located at ``loc`` naming the relayout/collective that fixes a mismatch.
     """
     loc = loc or call.loc
+    if not any(isinstance(a, ir.ViewExpr) and a.tensor in tensors and
+               uses_mesh(decl_layout(*tensors[a.tensor])) for _, a in call.args):
+        return None  # nothing distributed: every view is replicated
     views = []
     for name, a in call.args:
         if isinstance(a, ir.ViewExpr) and a.tensor in tensors:

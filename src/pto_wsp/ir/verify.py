@@ -247,6 +247,7 @@ class _WorkloadChecker:
         self.channels: set[str] = set()
         self.nested = 0  # > 0 inside loops, branches, processes and consume bodies
         self.collective_dst: dict[str, ir.Collective] = {}
+        self.layout_env = {t.name: (t.shape, t.layout) for t in m.tensors}
         # tensors produced by a collective: usable only after it (in program order)
         self.produced = {s.dst for s in ir.walk_stmts(m.workload.body)
                          if isinstance(s, ir.Collective)}
@@ -461,8 +462,7 @@ class _WorkloadChecker:
                     raise TypeCheckError(f"view of shape {list(shape)} passed to '{p.name}' of "
                                          f"type {p.type}", a.loc or c.loc)
         from .layouts import check_call_layouts
-        check_call_layouts(c, k, {n: (t.shape, t.layout) for n, t in self.tensors.items()},
-                           c.loc)
+        check_call_layouts(c, k, self.layout_env, c.loc)
 
     def view(self, v: ir.ViewExpr, scope, loc):
         t = self.tensors.get(v.tensor)

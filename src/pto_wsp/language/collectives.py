@@ -15,7 +15,7 @@ from ..errors import TypeCheckError, user_location
 from ..ir import nodes as ir
 from ..ir.layouts import check_collective_attrs, collective_result, decl_layout
 from ..layout import TensorLayout
-from ..types import Tensor
+from ..types import Tensor, parse_layout_text
 from .views import View
 from .workload import current_builder
 
@@ -60,7 +60,7 @@ def relayout(x: Tensor, to, name: str | None = None) -> Tensor:
     any other of the same rank, memory order included."""
     loc = user_location()
     if isinstance(to, str):
-        to = TensorLayout.from_text(to, loc)
+        to = parse_layout_text(to, loc)
     if not isinstance(to, TensorLayout):
         raise TypeCheckError(f"relayout(to=...) takes a TensorLayout or layout text, got "
                              f"{to!r}", loc)

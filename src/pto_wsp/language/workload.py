@@ -171,8 +171,9 @@ class Builder:
                                  hint="give one of them another name: @kernel(name=...)")
         call = ir.Call(k.name, tuple(self.expr(a, loc) for a in axes), tuple(ir_args), loc)
         from ..ir.layouts import check_call_layouts
-        check_call_layouts(call, k, {n: (t.shape, t.layout) for n, t in self.tensors.items()},
-                           loc)
+        env = {a.tensor: (self.tensors[a.tensor].shape, self.tensors[a.tensor].layout)
+               for _, a in ir_args if isinstance(a, ir.ViewExpr)}
+        check_call_layouts(call, k, env, loc)
         self.append(call)
         return call
 
