@@ -20,7 +20,8 @@ VOCAB = ["{", "}", "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "<<<EOF\n",
          "kernel", "tensor", "axis", "module", "workload", "schedule", "tile<1x1xf32>",
          "layout<R>", "f32", "i64", "1e999", "-", "inf", "nan", "9" * 30, "\x00", "é", "\r",
          "part", "combine", "pipe", "process", "send", "consume", "//", "where(", "cast(",
-         "wait", "pending(", "select", "for_each"]
+         "wait", "pending(", "select", "for_each", "allreduce", "allgather", "relayout",
+         "reduce_scatter", "mesh_axis", "dim", "layout<S(0),R>", "layout<R | P(0,sum)>"]
 CASES_PER_FILE = 40
 
 
