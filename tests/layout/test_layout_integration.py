@@ -341,6 +341,39 @@ def test_collective_errors_are_located():
     assert [s.dst for s in named().module.workload.body] == ["G", "G1"]
 
 
+def test_collective_defaults_come_from_the_layout():
+    Pm = T((16, 16), TensorLayout((R(), R()), partial=(TensorPartial(1, "max"),)), "Pm")
+    Sh = T((16, 16), L2["RS1"], "Sh")
+    Two = T((16, 16), TensorLayout((R(), R()), partial=(TensorPartial(0, "sum"),
+                                                        TensorPartial(1, "sum"))), "Two")
+
+    @workload
+    def defaults():
+        allreduce(Pm)                      # P(1,max): mesh_axis=1, op="max"
+        reduce_scatter(Pm, dim=0)
+        allgather(Sh, dim=1)               # S(1) on dim 1: mesh_axis=1
+
+    body = defaults().module.workload.body
+    assert body[0].attrs == (("mesh_axis", 1), ("op", "max"))
+    assert body[1].attrs == (("dim", 0), ("mesh_axis", 1), ("op", "max"))
+    assert body[2].attrs == (("dim", 1), ("mesh_axis", 1))
+
+    @workload
+    def ambiguous():
+        allreduce(Two)  # AMBIGUOUS
+
+    with pytest.raises(TypeCheckError, match="several partial axes") as e:
+        ambiguous()
+    assert e.value.loc.line == line_of("# AMBIGUOUS")
+
+    @workload
+    def complete():
+        allreduce(Sh)
+
+    with pytest.raises(TypeCheckError, match="no partial axes"):
+        complete()
+
+
 _COLL = """module @c
 tensor %X : [16, 16] f32 global layout<S(0),R>
 tensor %Y : [16, 16] f32 global {ylayout}

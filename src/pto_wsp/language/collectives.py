@@ -14,7 +14,7 @@ import re
 from ..errors import TypeCheckError, user_location
 from ..ir import nodes as ir
 from ..ir.layouts import check_collective_attrs, collective_result, decl_layout
-from ..layout import TensorLayout
+from ..layout import TensorLayout, TensorShard
 from ..types import Tensor, parse_layout_text
 from .views import View
 from .workload import current_builder
@@ -71,20 +71,51 @@ def relayout(x: Tensor, to, name: str | None = None) -> Tensor:
     return _collective("relayout", x, {}, to=to, name=name)
 
 
-def allreduce(x: Tensor, mesh_axis: int = 0, op: str = "sum", name: str | None = None
-              ) -> Tensor:
-    """Reduce the ``P(mesh_axis, op)`` partial values of ``x``: the result is complete."""
+def _partial_axis(kind: str, x, mesh_axis, op):
+    """Default ``mesh_axis``/``op`` of a reducing collective: the tensor's only partial axis."""
+    if mesh_axis is not None and op is not None:
+        return mesh_axis, op
+    lay = decl_layout(x.shape, x.layout) if isinstance(x, Tensor) else None
+    parts = lay.partial if lay is not None else ()
+    if mesh_axis is None:
+        if len(parts) != 1:
+            raise TypeCheckError(
+                f"{kind} needs mesh_axis=: the tensor has "
+                f"{'no partial axes' if not parts else 'several partial axes'}"
+                + (f" ({', '.join(map(str, parts))})" if parts else f" (it is {lay})"
+                   if lay is not None else ""), user_location(),
+                hint=f"{kind} reduces a tensor with a P(k,op) layout; pass mesh_axis=k")
+        mesh_axis = parts[0].mesh_axis
+    if op is None:
+        p = next((q for q in parts if q.mesh_axis == mesh_axis), None)
+        op = p.op if p is not None else "sum"
+    return mesh_axis, op
+
+
+def allreduce(x: Tensor, mesh_axis: int | None = None, op: str | None = None,
+              name: str | None = None) -> Tensor:
+    """Reduce the ``P(mesh_axis, op)`` partial values of ``x``: the result is complete.
+    ``mesh_axis``/``op`` default to the tensor's only partial axis and its op."""
+    mesh_axis, op = _partial_axis("allreduce", x, mesh_axis, op)
     return _collective("allreduce", x, {"mesh_axis": mesh_axis, "op": op}, name=name)
 
 
-def allgather(x: Tensor, dim: int, mesh_axis: int = 0, name: str | None = None) -> Tensor:
-    """Gather dimension ``dim`` of ``x`` (sharded ``S(mesh_axis)``): it becomes ``R``."""
+def allgather(x: Tensor, dim: int, mesh_axis: int | None = None,
+              name: str | None = None) -> Tensor:
+    """Gather dimension ``dim`` of ``x`` (sharded ``S(mesh_axis)``): it becomes ``R``.
+    ``mesh_axis`` defaults to the axis that shards ``dim``."""
+    if mesh_axis is None:
+        lay = decl_layout(x.shape, x.layout) if isinstance(x, Tensor) else None
+        d = lay.dist[dim] if lay is not None and isinstance(dim, int) and \
+            0 <= dim < lay.rank else None
+        mesh_axis = d.mesh_axis if isinstance(d, TensorShard) else 0  # 0: error names fix
     return _collective("allgather", x, {"dim": dim, "mesh_axis": mesh_axis}, name=name)
 
 
-def reduce_scatter(x: Tensor, dim: int, mesh_axis: int = 0, op: str = "sum",
+def reduce_scatter(x: Tensor, dim: int, mesh_axis: int | None = None, op: str | None = None,
                    name: str | None = None) -> Tensor:
     """Reduce the ``P(mesh_axis, op)`` values of ``x`` and shard dimension ``dim`` (``R``) as
-    ``S(mesh_axis)``."""
+    ``S(mesh_axis)``. ``mesh_axis``/``op`` default to the tensor's only partial axis."""
+    mesh_axis, op = _partial_axis("reduce_scatter", x, mesh_axis, op)
     return _collective("reduce_scatter", x, {"dim": dim, "mesh_axis": mesh_axis, "op": op},
                        name=name)
