@@ -107,8 +107,16 @@ def _same_align(a, b) -> bool:
     return _same_expr(a[0], b[0]) and a[1:] == b[1:]
 
 
-def _with_dim(layout: TensorLayout, d: int, dist) -> TensorLayout:
-    return layout.replace(dist=layout.dist[:d] + (dist,) + layout.dist[d + 1:], mem=None)
+def _with_dim(layout: TensorLayout, d: int, dist) -> str:
+    """The text of ``layout`` with dim ``d`` redistributed as ``dist`` (a mesh axis used
+    elsewhere is replicated there), for hints."""
+    axis = dist.mesh_axis
+    out = tuple(dist if i == d else TensorReplicate() if x == TensorShard(axis) else x
+                for i, x in enumerate(layout.dist))
+    try:
+        return layout.replace(dist=out, mem=None).to_text()
+    except TypeCheckError:  # pragma: no cover - e.g. the axis is partial: no simple target
+        return "..."
 
 
 def check_call_layouts(call: ir.Call, kernel: ir.Kernel, tensors: dict,
