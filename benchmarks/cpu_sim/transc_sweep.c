@@ -1,8 +1,9 @@
-/* Exhaustive accuracy sweep of the f32 TEXP kernel (pto__expf, runtime_c/pto_tile_ew.h)
- * against exp() in double, over all 2^32 f32 bit patterns (about 1-2 minutes on one core).
+/* Exhaustive accuracy sweep of the vectorised f32 TEXP / TTANH kernels (pto__expf,
+ * pto__tanhf in runtime_c/pto_tile_ew.h) against exp() / tanh() in double, over all 2^32 f32
+ * bit patterns (about 2 minutes per function on one core).
  *
- *   gcc -std=gnu11 -O2 -Iruntime_c benchmarks/cpu_sim/exp_sweep.c -o /tmp/exp_sweep -lm
- *   /tmp/exp_sweep [step]      # step > 1 samples every step-th bit pattern
+ *   gcc -std=gnu11 -O2 -Iruntime_c benchmarks/cpu_sim/transc_sweep.c -o /tmp/sweep -lm
+ *   /tmp/sweep exp|tanh [step]      # step > 1 samples every step-th bit pattern
  *
  * Prints the maximum error in ulps of the correctly rounded result (|got - exact| / ulp),
  * how many results are not the correctly rounded float, how many are not faithful (not one
@@ -26,7 +27,8 @@ static double ulp_of(float f)
 
 int main(int argc, char **argv)
 {
-    const uint64_t step = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+    const int is_tanh = argc > 1 && strcmp(argv[1], "tanh") == 0;
+    const uint64_t step = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
     static float in[CHUNK], out[CHUNK];
     double maxe = 0;
     float worst = 0;
@@ -37,17 +39,20 @@ int main(int argc, char **argv)
             const uint32_t b = (uint32_t)(base + (uint64_t)m * step);
             memcpy(&in[m], &b, sizeof b);
         }
-        pto_texp_f32(out, in, 1, m);
+        if (is_tanh)
+            pto_ttanh_f32(out, in, 1, m);
+        else
+            pto_texp_f32(out, in, 1, m);
         for (int k = 0; k < m; ++k) {
-            const double ref = exp((double)in[k]);
+            const double ref = is_tanh ? tanh((double)in[k]) : exp((double)in[k]);
             const float cr = (float)ref;
             ++n;
             if (isnan(in[k])) {
                 bad_special += !isnan(out[k]);
                 continue;
             }
-            if (isinf(cr) || isinf(out[k])) {
-                bad_special += out[k] != cr;
+            if (isinf(cr) || isinf(out[k]) || cr == 0) { /* also the sign of a zero */
+                bad_special += out[k] != cr || signbit(out[k]) != signbit(cr);
                 continue;
             }
             not_cr += out[k] != cr;
@@ -61,8 +66,8 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("inputs %lld  max error %.4f ulp at x = %a  not correctly rounded %lld (%.3f%%)  "
+    printf("%s: inputs %lld  max error %.4f ulp at x = %a  not correctly rounded %lld (%.3f%%)  "
            "not faithful %lld  wrong special results %lld\n",
-           n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
+           is_tanh ? "tanh" : "exp", n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
     return (not_faithful || bad_special) ? 1 : 0;
 }
