@@ -451,3 +451,34 @@ def test_public_names_are_exported():
     for name in ("TensorLayout", "TensorShard", "TensorReplicate", "TensorPartial", "MemLayout",
                  "LinearLayout", "relayout", "allreduce", "allgather", "reduce_scatter"):
         assert name in pto_wsp.__all__ and hasattr(pto_wsp, name)
+
+
+def test_pto_text_with_collectives_is_rejected_by_cpu_sim_at_the_collective(tmp_path):
+    text = _COLL.format(ylayout="layout<R,R>",
+                        body="  %Y = allgather %X {dim = 0, mesh_axis = 0}")
+    path = tmp_path / "c.pto"
+    path.write_text(text)
+    with pytest.raises(CompileError, match="no mesh"):
+        pto_wsp.compile(str(path))
+    path.write_text(text + "\nschedule {\n  spatial_map = [2]\n}\n")
+    with pytest.raises(CompileError, match="cannot execute allgather") as e:
+        pto_wsp.compile(str(path))
+    assert e.value.loc.file == str(path) and e.value.loc.line == 7
+
+
+def test_collectives_compose_inside_combine_parts():
+    X = T((16, 16), L2["S0R"], "X")
+
+    @workload
+    def g():
+        allgather(X, dim=0, name="XG")
+
+    Y = T((16, 16), None, "Y")
+
+    @workload
+    def h():
+        acc(x=Y, out=Y)
+
+    w = pto_wsp.sequential(g(), h())
+    assert isinstance(w.module.workload.body[0], ir.Block)
+    assert parse_module(w.to_pto()) == w.module
