@@ -62,8 +62,8 @@ def main(argv=None) -> int:
         print()
         print(common.table("2. tile kernels vs numpy (ms, median; numpy/ours > 1 means we "
                            "are faster)", kernels_vs_numpy.HEADER, rows))
-        print("\n* fast flags: PTO_WSP_OPT='" + kernels_vs_numpy.FAST_FLAGS + "' (lets the "
-              "compiler vectorize the f32 row sums by reassociating them)")
+        print("\n* fast flags: PTO_WSP_OPT='" + kernels_vs_numpy.FAST_FLAGS + "' (AVX2/FMA "
+              "everywhere and reassociation)")
     if "tasks" in sections:
         import task_throughput
         sizes = range(8, 10) if args.quick else range(16, 21)
