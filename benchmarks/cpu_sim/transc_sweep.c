@@ -1,9 +1,9 @@
-/* Exhaustive accuracy sweep of the vectorised f32 TEXP / TTANH kernels (pto__expf,
- * pto__tanhf in runtime_c/pto_tile_ew.h) against exp() / tanh() in double, over all 2^32 f32
- * bit patterns (about 2 minutes per function on one core).
+/* Exhaustive accuracy sweep of the vectorised f32 TEXP / TTANH / TLOG kernels (pto__expf,
+ * pto__tanhf, pto__logf in runtime_c/pto_tile_ew.h) against exp() / tanh() / log() in double,
+ * over all 2^32 f32 bit patterns (about 2 minutes per function on one core).
  *
  *   gcc -std=gnu11 -O2 -Iruntime_c benchmarks/cpu_sim/transc_sweep.c -o /tmp/sweep -lm
- *   /tmp/sweep exp|tanh [step]      # step > 1 samples every step-th bit pattern
+ *   /tmp/sweep exp|tanh|log [step]      # step > 1 samples every step-th bit pattern
  *
  * Prints the maximum error in ulps of the correctly rounded result (|got - exact| / ulp),
  * how many results are not the correctly rounded float, how many are not faithful (not one
@@ -27,7 +27,8 @@ static double ulp_of(float f)
 
 int main(int argc, char **argv)
 {
-    const int is_tanh = argc > 1 && strcmp(argv[1], "tanh") == 0;
+    const char *fn = argc > 1 ? argv[1] : "exp";
+    const int is_tanh = strcmp(fn, "tanh") == 0, is_log = strcmp(fn, "log") == 0;
     const uint64_t step = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
     static float in[CHUNK], out[CHUNK];
     double maxe = 0;
@@ -41,13 +42,16 @@ int main(int argc, char **argv)
         }
         if (is_tanh)
             pto_ttanh_f32(out, in, 1, m);
+        else if (is_log)
+            pto_tlog_f32(out, in, 1, m);
         else
             pto_texp_f32(out, in, 1, m);
         for (int k = 0; k < m; ++k) {
-            const double ref = is_tanh ? tanh((double)in[k]) : exp((double)in[k]);
+            const double ref = is_tanh ? tanh((double)in[k])
+                               : is_log ? log((double)in[k]) : exp((double)in[k]);
             const float cr = (float)ref;
             ++n;
-            if (isnan(in[k])) {
+            if (isnan(in[k]) || isnan(ref)) {
                 bad_special += !isnan(out[k]);
                 continue;
             }
@@ -68,6 +72,6 @@ int main(int argc, char **argv)
     }
     printf("%s: inputs %lld  max error %.4f ulp at x = %a  not correctly rounded %lld (%.3f%%)  "
            "not faithful %lld  wrong special results %lld\n",
-           is_tanh ? "tanh" : "exp", n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
+           is_tanh ? "tanh" : is_log ? "log" : "exp", n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
     return (not_faithful || bad_special) ? 1 : 0;
 }
