@@ -1401,8 +1401,22 @@ static int window_full(pto_rt *rt, uint64_t bytes) {
     return rt->submitted_bytes - atomic_load(&rt->retired_bytes) + bytes > c->window_size;
 }
 
+/* A stalled submitter resumes at a low-water mark (1/8 of the window below full, at most 64
+ * tasks) so that it does not bounce between submitting and helping for every task. */
 static int cond_window_room(pto_rt *rt, void *arg) {
-    return !window_full(rt, ((rt_win_arg *)arg)->bytes) || atomic_load(&rt->aborting);
+    const pto_rt_config *c = &rt->cfg;
+    uint64_t slack = c->window_size / 8;
+    if (c->window_unit == PTO_RT_WINDOW_TASKS && slack > 64) slack = 64;
+    if (c->window_unit == PTO_RT_WINDOW_BYTES && slack > 64 * sizeof(rt_task)) slack = 64 * sizeof(rt_task);
+    uint64_t need = ((rt_win_arg *)arg)->bytes;
+    int room;
+    if (c->window_unit == PTO_RT_WINDOW_TASKS)
+        room = rt->submitted_tasks - atomic_load(&rt->retired_tasks) + slack < c->window_size;
+    else {
+        uint64_t inflight = rt->submitted_bytes - atomic_load(&rt->retired_bytes);
+        room = inflight == 0 || inflight + need + slack <= c->window_size;
+    }
+    return room || atomic_load(&rt->aborting);
 }
 
 typedef struct { rt_tref *v; size_t n; } rt_wait_set;
@@ -1746,6 +1760,9 @@ static void link_done_marker(pto_rt *rt, rt_task *m) {
     atomic_store(&m->state, ST_DONE);
     atomic_store(&m->succ, RT_CLOSED);
     link_task(rt, m);
+    /* the link is this marker's completion: order it before reading retire_next (pairs with
+     * the retirer's store of retire_next followed by its re-check of the list) */
+    atomic_thread_fence(memory_order_seq_cst);
     if (m->seq == atomic_load(&rt->retire_next)) try_retire(rt);
 }
 
