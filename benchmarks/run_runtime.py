@@ -31,6 +31,7 @@ typedef struct pto_rt_stats {
 double b1_chain(uint32_t threads, uint32_t deps, uint64_t n, pto_rt_stats *st);
 double b2_indep(uint32_t threads, uint32_t deps, uint64_t n, uint64_t window, pto_rt_stats *st,
                 double *sum_out);
+double b2_reuse(uint32_t threads, uint32_t deps, uint64_t n, uint64_t ntiles, pto_rt_stats *st);
 double b3_wave(uint32_t threads, uint32_t deps, uint64_t m, pto_rt_stats *st);
 double mem_flat(uint32_t threads, uint64_t n, uint64_t window, long *rss);
 """
@@ -100,6 +101,9 @@ def main(argv=None):
         o = med(lambda: lib.b2_indep(T, OVERLAP, n, w, st, s), R)
         ref = med(lambda: omp(exe, "b2", T, n), R) if w == 0 else None
         row(f"B2 independent, window {'unbounded' if w == 0 else w}", n, e, o, ref, "Mtasks/s")
+    e = med(lambda: lib.b2_reuse(T, EXACT, n, 4096, st), R)
+    o = med(lambda: lib.b2_reuse(T, OVERLAP, n, 4096, st), R)
+    row("B2r same, 4096 tiles reused", n, e, o, None, "Mtasks/s")
     b3e = med(lambda: lib.b3_wave(T, EXACT, m, st), R)
     b3o = med(lambda: lib.b3_wave(T, OVERLAP, m, st), R)
     b3m = med(lambda: omp(exe, "b3", T, m), R)

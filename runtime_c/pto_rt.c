@@ -879,15 +879,16 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
 }
 
 static rt_entry *alloc_entry(pto_rt *rt) {
+    size_t sz = rt->entry_size;
     if (!rt->entry_free_n) {
-        size_t per = rt->ecount < 1024 ? 256 : RT_SLAB_BYTES / sizeof(rt_entry);
-        rt_entry *slab = per == 256 ? calloc(per, sizeof *slab) : big_alloc(per * sizeof *slab, 1);
+        size_t per = rt->ecount < 1024 ? 256 : RT_SLAB_BYTES / sz;
+        unsigned char *slab = per == 256 ? calloc(per, sz) : big_alloc(per * sz, 1);
         if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
         rt->entry_slab = slab;
         rt->entry_slab_n = per;
         rt->entry_free_n = per;
     }
-    return &rt->entry_slab[rt->entry_slab_n - rt->entry_free_n--];
+    return (rt_entry *)(rt->entry_slab + (rt->entry_slab_n - rt->entry_free_n--) * sz);
 }
 
 static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
@@ -902,7 +903,7 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     }
     int grow = (rt->ecount + 1) * 2 > rt->ecap;
     if (grow) {
-        size_t nc = rt->ecap ? rt->ecap * 4 : 4096;
+        size_t nc = rt->ecap ? rt->ecap * 2 : 4096;
         rt_eslot *nt = nc * sizeof *nt >= RT_HUGE ? big_alloc(nc * sizeof *nt, 1) : calloc(nc, sizeof *nt);
         if (!nt) return NULL;
         for (size_t i = 0; i < rt->ecap; i++) {
@@ -926,8 +927,10 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     e->buf_id = r->buf_id;
     e->hash = h;
     e->w_index = -1;
-    region_span(r, &e->lo, &e->hi);
-    if (rt->use_overlap && index_entry(rt, e)) return NULL;
+    if (rt->use_overlap) {
+        region_span(r, &e->lo, &e->hi);
+        if (index_entry(rt, e)) return NULL;
+    }
     if (grow) {
         j = h & (rt->ecap - 1);
         while (rt->etab[j].e) j = (j + 1) & (rt->ecap - 1);
@@ -1526,6 +1529,8 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->use_overlap = cfg.deps == PTO_RT_DEPS_BYTES_OVERLAP || cfg.deps == PTO_RT_DEPS_HYBRID;
     rt->use_struct = cfg.deps == PTO_RT_DEPS_EXPLICIT || cfg.deps == PTO_RT_DEPS_HYBRID;
     rt->use_markers = rt->use_struct || cfg.v9_compat;
+    /* exact mode never touches the overlap tail of an entry */
+    rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 15) & ~(size_t)15;
     rt->nlanes = cfg.v9_compat ? cfg.num_aicpus : cfg.num_aicpus * (cfg.vector_lanes + cfg.cube_lanes);
     rt->workers = aligned_alloc(64, ((rt->nworkers * sizeof(rt_worker)) + 63) & ~(size_t)63);
     rt->lane_free = calloc(rt->nlanes, sizeof(uint64_t));
@@ -1913,7 +1918,8 @@ void pto_rt_destroy(pto_rt *rt) {
         rt_entry *e = rt->etab[i].e;
         if (!e) continue;
         free(e->rd);
-        for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
+        if (rt->use_overlap)
+            for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
     }
     free(rt->etab);
     for (size_t i = 0; i < rt->ccap; i++) free(rt->ctab[i].v);

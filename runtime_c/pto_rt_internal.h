@@ -90,9 +90,7 @@ struct rt_entry {
     uintptr_t addr;
     int64_t rows, cols, rs, cs;
     uint32_t elem, buf_id;
-    uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
     uint64_t hash;
-    uint64_t stamp;                   /* neighbour-search dedup                             */
     /* real execution */
     rt_task *w;
     uint64_t w_seq;
@@ -100,15 +98,17 @@ struct rt_entry {
     rt_tref *rd;                      /* readers since the last write (may be finished)    */
     uint32_t nrd, caprd;
     atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
-    /* overlap neighbours */
-    rt_nbr_chunk *nb_head, *nb_tail;
+    /* simulation (written by the retiring thread) */
+    uint64_t sim_w_end;
+    uint64_t sim_r_end;
+    /* ---- BYTES_OVERLAP / HYBRID only: exact mode allocates entries without this tail ---- */
+    uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
+    uint64_t stamp;                   /* neighbour-search dedup                             */
+    rt_nbr_chunk *nb_head, *nb_tail;  /* overlap neighbours                                 */
     atomic_uint nnb;
     /* overlap index: run boxes of a group are rectangles in (byte / S, byte % S) */
     struct rt_group *grp;
     uint64_t row0, nrows, col0, ncols;
-    /* simulation (written by the retiring thread) */
-    uint64_t sim_w_end;
-    uint64_t sim_r_end;
 };
 
 typedef struct rt_group {             /* run boxes sharing one run stride S                 */
@@ -228,8 +228,8 @@ struct pto_rt {
     /* dependency tables (orchestrator) */
     rt_eslot *etab;
     size_t ecap, ecount;
-    rt_entry *entry_slab;
-    size_t entry_slab_n, entry_free_n;
+    unsigned char *entry_slab;
+    size_t entry_slab_n, entry_free_n, entry_size;
     rt_chunk_slot *ctab;
     size_t ccap, ccount;
     rt_entry **large_list;            /* flat entries spanning too many chunks              */

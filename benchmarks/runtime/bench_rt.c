@@ -107,6 +107,24 @@ double b2_indep(uint32_t threads, uint32_t deps, uint64_t n, uint64_t window, pt
     return rc ? -1.0 : el;
 }
 
+/* B2r: n tasks writing ntiles tiles round robin (WAW chains of n/ntiles): the orchestration
+ * cost without the growth of the region table. */
+double b2_reuse(uint32_t threads, uint32_t deps, uint64_t n, uint64_t ntiles, pto_rt_stats *st) {
+    pto_rt *rt = make(threads, deps, 0, 0);
+    if (!rt) return -1;
+    pto_rt_region r;
+    pto_rt_task t;
+    memset(&t, 0, sizeof t);
+    t.fn = k_nop; t.regions = &r; t.num_regions = 1; t.name = "reuse";
+    double t0 = now_s();
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t k = i % ntiles;
+        tile(&r, k >> 6, k & 63, PTO_RT_WRITE);
+        if (pto_rt_submit(rt, &t) < 0) return -1;
+    }
+    return done(rt, t0, st);
+}
+
 /* B3: wavefront over an m x m grid of tiles; (i,j) reads (i-1,j) and (i,j-1). */
 double b3_wave(uint32_t threads, uint32_t deps, uint64_t m, pto_rt_stats *st) {
     pto_rt *rt = make(threads, deps, 0, 0);
