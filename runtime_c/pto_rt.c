@@ -1338,7 +1338,10 @@ static void *worker_main(void *arg) {
                 if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 ||
                     atomic_load_explicit(&rt->stop, memory_order_relaxed))
                     break;
-                cpu_relax();
+                /* yield now and then: on an oversubscribed host the producer may share
+                 * this core, and pure spinning would starve it */
+                if ((k & 127) == 127) sched_yield();
+                else cpu_relax();
             }
             if (k < RT_SPIN) continue;
         }
@@ -1371,7 +1374,8 @@ static void orch_wait(pto_rt *rt, rt_cond_fn cond, void *arg) {
         int k;
         for (k = 0; k < RT_SPIN; k++) {
             if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 || cond(rt, arg)) break;
-            cpu_relax();
+            if ((k & 127) == 127) sched_yield();
+            else cpu_relax();
         }
         if (k < RT_SPIN) continue;
         pthread_mutex_lock(&p->mu);
