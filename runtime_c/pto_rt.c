@@ -166,6 +166,7 @@ static void init_task(rt_task *t, int kind) {
     atomic_store_explicit(&t->state, ST_PENDING, memory_order_relaxed);
     atomic_store_explicit(&t->poisoned, 0, memory_order_relaxed);
     atomic_store_explicit(&t->refs, 1, memory_order_relaxed);
+    atomic_store_explicit(&t->retire_ok, 0, memory_order_relaxed);
     atomic_store_explicit(&t->next_in_order, NULL, memory_order_relaxed);
     t->qnext = NULL;
     t->fn = NULL;
@@ -1214,13 +1215,12 @@ static void try_retire(pto_rt *rt) {
         for (;;) {
             rt_task *t = atomic_load_explicit(&a->next_in_order, memory_order_acquire);
             if (!t) break;
-            int st = atomic_load_explicit(&t->state, memory_order_acquire);
-            if (st == ST_PENDING) {
+            if (!atomic_load_explicit(&t->retire_ok, memory_order_acquire)) {
                 /* publish progress, then re-check (pairs with complete()'s check) */
                 atomic_store(&rt->retire_next, t->seq);
-                if (atomic_load(&t->state) == ST_PENDING) break;
-                st = atomic_load(&t->state);
+                if (!atomic_load(&t->retire_ok)) break;
             }
+            int st = atomic_load_explicit(&t->state, memory_order_acquire);
             simulate(rt, t, st);
             if (t->kind == K_TASK) { nt++; nb += t->win_bytes; }
             batch_release(rt, &fb, a);
@@ -1239,7 +1239,7 @@ static void try_retire(pto_rt *rt) {
         atomic_store(&rt->retire_busy, 0);
         if (progressed) wake_orch(rt);
         rt_task *t = atomic_load(&a->next_in_order);
-        if (!t || atomic_load(&t->state) == ST_PENDING) return;
+        if (!t || !atomic_load(&t->retire_ok)) return;
     }
 }
 
@@ -1277,6 +1277,8 @@ static rt_task *complete(pto_rt *rt, rt_worker *w, rt_task *t, int status) {
         }
         e = nx;
     }
+    /* from here on t belongs to the retiring thread (it may be recycled at once) */
+    atomic_store(&t->retire_ok, 1);
     if (seq == atomic_load(&rt->retire_next)) try_retire(rt);
     wake_orch(rt);
     return next;
@@ -1559,6 +1561,7 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     memset(rt->workers, 0, rt->nworkers * sizeof(rt_worker));
     init_task(&rt->dummy, K_BEGIN);
     atomic_store(&rt->dummy.state, ST_DONE);
+    atomic_store(&rt->dummy.retire_ok, 1);
     rt->tail = rt->anchor = &rt->dummy;
     rt->next_seq = 1;
     atomic_store(&rt->retire_next, 1);
@@ -1768,6 +1771,7 @@ static rt_task *new_marker(pto_rt *rt, int kind, int scope_kind) {
 static void link_done_marker(pto_rt *rt, rt_task *m) {
     atomic_store(&m->state, ST_DONE);
     atomic_store(&m->succ, RT_CLOSED);
+    atomic_store(&m->retire_ok, 1);
     link_task(rt, m);
     /* the link is this marker's completion: order it before reading retire_next (pairs with
      * the retirer's store of retire_next followed by its re-check of the list) */

@@ -48,6 +48,8 @@ struct rt_task {
     atomic_int state;                 /* ST_*                                               */
     atomic_int poisoned;              /* a strong pred failed/cancelled                     */
     atomic_int refs;                  /* joins: held by the orchestrator as a gate          */
+    atomic_int retire_ok;             /* completion fully done (successors released): the
+                                         retiring thread may simulate and recycle it        */
     _Atomic(rt_task *) next_in_order; /* submission-order list                              */
     rt_task *qnext;                   /* ready queue / free list link                       */
     pto_kernel_fn fn;
