@@ -959,6 +959,7 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     } while (0)
 
 static int add_reader(rt_entry *e, rt_task *t) {
+    if (!e->rd) { e->rd = e->rd_inl; e->caprd = 2; }
     if (e->nrd == e->caprd) {
         /* drop finished readers before growing */
         uint32_t m = 0;
@@ -969,10 +970,11 @@ static int add_reader(rt_entry *e, rt_task *t) {
                 e->rd[m++] = r;
         }
         e->nrd = m;
-        if (m * 2 > e->caprd || e->caprd == 0) {
-            uint32_t nc = e->caprd ? e->caprd * 2 : 4;
-            rt_tref *n = realloc(e->rd, nc * sizeof *n);
+        if (m * 2 > e->caprd) {
+            uint32_t nc = e->caprd * 2;
+            rt_tref *n = e->rd == e->rd_inl ? malloc(nc * sizeof *n) : realloc(e->rd, nc * sizeof *n);
             if (!n) return -1;
+            if (e->rd == e->rd_inl) memcpy(n, e->rd_inl, sizeof e->rd_inl);
             e->rd = n;
             e->caprd = nc;
         }
@@ -1925,7 +1927,7 @@ void pto_rt_destroy(pto_rt *rt) {
     for (size_t i = 0; i < rt->ecap; i++) {
         rt_entry *e = rt->etab[i].e;
         if (!e) continue;
-        free(e->rd);
+        if (e->rd != e->rd_inl) free(e->rd);
         if (rt->use_overlap)
             for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
     }

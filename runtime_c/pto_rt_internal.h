@@ -99,6 +99,7 @@ struct rt_entry {
     int64_t w_index;                  /* trace: kernel-task index of the last writer        */
     rt_tref *rd;                      /* readers since the last write (may be finished)    */
     uint32_t nrd, caprd;
+    rt_tref rd_inl[2];                /* first readers live here (no malloc)                */
     atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
     /* simulation (written by the retiring thread) */
     uint64_t sim_w_end;
