@@ -174,3 +174,37 @@ def test_random_dag_with_scopes_explicit_mode(make_rt):
         assert np.array_equal(A, RA) and np.array_equal(B, RB)
         # 30 iterations, 6 tasks of 10 cycles on 4 AICPUs (one vector lane each): 20 per iter
         assert rt.stats().total_cycles == 30 * 20
+
+
+@pytest.mark.parametrize("deps", ["EXACT", "OVERLAP", "HYBRID"])
+def test_failures_cancel_the_same_tasks_on_any_thread_count(make_rt, deps):
+    """Random regions, a few failing kernels: the set of tasks that ran, the cancelled count
+    and the simulated makespan do not depend on the thread count."""
+    rnd = random.Random(9)
+    prog = []
+    for i in range(400):
+        regs = []
+        for _ in range(rnd.randint(1, 3)):
+            t = rnd.randint(0, 40)
+            regs.append((t, rnd.choice([C["READ"], C["WRITE"], C["RW"]])))
+        prog.append((regs, 5 if rnd.random() < 0.01 else 0, rnd.randint(1, 20)))
+    seen = None
+    for threads in (1, 2, 4, 8):
+        rt = make_rt(num_threads=threads, deps=C[deps], num_aicpus=3, log_size=1024)
+        buf = rt.ffi.new("double[]", 41 * 16)
+        base = int(rt.ffi.cast("uintptr_t", buf))
+        if deps == "HYBRID":
+            rt.begin(C["SEQ"])
+        for i, (regs, rc, cyc) in enumerate(prog):
+            if deps == "HYBRID" and i and i % 50 == 0:
+                rt.next()
+            rt.rec(i, cycles=cyc, rc=rc, regions=[rt.tile(base + 128 * t, m) for t, m in regs])
+        if deps == "HYBRID":
+            rt.end()
+        assert rt.finish() == C["EKERNEL"]
+        s = rt.stats()
+        got = (sorted(rt.order()), s.cancelled, s.failed, s.total_cycles)
+        assert s.executed + s.cancelled == len(prog)
+        assert seen is None or got == seen, threads
+        seen = got
+    assert seen[1] > 0
