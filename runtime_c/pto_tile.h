@@ -11,7 +11,7 @@
 #define PTO_TILE_H
 
 /* bumped whenever a function's name, argument order or semantics changes */
-#define PTO_TILE_VERSION 4
+#define PTO_TILE_VERSION 5
 
 #include "pto_tile_core.h"
 #include "pto_tile_ew.h"

@@ -189,6 +189,65 @@ static inline float pto__logf(float x)
     return r;
 }
 #define PTO__F_LOG(s, x) pto__logf(x)
+
+/* f32 sin/cos, vectorised (the double parts use packed double arithmetic): n = round(x*2/pi)
+ * and y = x - n*pi/2 in double with pi/2 in two parts (musl __rem_pio2f, exact enough for
+ * |x| < 2^28*pi/2), then the musl __sindf/__cosdf double polynomials on |y| <= pi/4, rounded
+ * once to float, and the quadrant chosen with masks.  sin(x) = x for |x| < 2^-12 (keeps -0 and
+ * subnormals).  Lanes with |x| >= 2^28*pi/2, inf or NaN are flagged per block of 16 and
+ * recomputed with libm in double, so every input gets the same result whatever its position.
+ * Error (exhaustive over all 2^32 inputs, against sin/cos in double): < 0.501 ulp; 99.996% of
+ * the results are correctly rounded. */
+#define PTO__SC_BOUND 0x1.921fb6p+28f
+static inline float pto__sincosf_core(float x, int want_cos)
+{
+    uint32_t xb;
+    memcpy(&xb, &x, sizeof xb);
+    const uint32_t ab = xb & 0x7fffffffu;
+    const uint32_t mok = 0u - (uint32_t)(ab < 0x4dc90fdbu); /* |x| < 2^28 pi/2, not inf/NaN */
+    const uint32_t xsb = xb & mok, hb = (0x3f000000u | (xb & 0x80000000u)) & mok;
+    float xs, h;
+    memcpy(&xs, &xsb, sizeof xs);
+    memcpy(&h, &hb, sizeof h);
+    const double xd = (double)xs;
+    const int32_t n = (int32_t)(xd * 6.36619772367581382433e-01 + (double)h);
+    const double fn = (double)n;
+    const double y = (xd - fn * 1.57079631090164184570e+00) - fn * 1.58932547735281966916e-08;
+    const double z = y * y, w = z * z;
+    const double s = ((y + (z * y) * (-0x15555554cbac77.0p-55 + z * 0x111110896efbb2.0p-59))
+                      + ((z * y) * w) * (-0x1a00f9e2cae774.0p-65 + z * 0x16cd878c3b46a7.0p-71));
+    const double c = ((1.0 + z * -0x1ffffffd0c5e81.0p-54) + w * 0x155553e1053a42.0p-57)
+                     + (w * z) * (-0x16c087e80f1e27.0p-62 + z * 0x199342e0ee5069.0p-68);
+    const float sf = (float)s, cf = (float)c;
+    uint32_t sb, cb;
+    memcpy(&sb, &sf, sizeof sb);
+    memcpy(&cb, &cf, sizeof cb);
+    const uint32_t q = (uint32_t)n + (uint32_t)want_cos;
+    const uint32_t m1 = 0u - (q & 1u);
+    uint32_t r = ((sb & ~m1) | (cb & m1)) ^ ((q & 2u) << 30);
+    /* sin of |x| < 2^-12 is x itself (keeps -0 and subnormals exact) */
+    const uint32_t mt = (0u - (uint32_t)(ab < 0x39800000u)) & (0u - (uint32_t)!want_cos);
+    r = (xb & mt) | (r & ~mt);
+    float f;
+    memcpy(&f, &r, sizeof f);
+    return f;
+}
+__attribute__((always_inline)) static inline void pto__sincos_block(float *restrict dst,
+                                                                const float *restrict src,
+                                                                int want_cos)
+{
+    float t[16];
+    uint32_t bad = 0;
+    for (int l = 0; l < 16; ++l) {
+        t[l] = pto__sincosf_core(src[l], want_cos);
+        bad |= (uint32_t)!(fabsf(src[l]) < PTO__SC_BOUND);
+    }
+    if (bad)
+        for (int l = 0; l < 16; ++l)
+            if (!(fabsf(src[l]) < PTO__SC_BOUND))
+                t[l] = (float)(want_cos ? cos((double)src[l]) : sin((double)src[l]));
+    memcpy(dst, t, sizeof t);
+}
 /* 1/x in float is bit-identical to 1/x in double rounded once to float (or to f16/bf16 from
  * float): a quotient computed with >= 2p+2 bits and rounded again is correctly rounded */
 #define PTO__F_RECIP(s, x) (1.0f / (x))
@@ -401,6 +460,47 @@ PTO__UINTS(PTO__DEF_BINS_REV, trdivs, PTO__U_DIV, PTO_COST_TRANS)
 PTO__DEF_UNV_F32(texp, pto__expf)
 PTO__DEF_UNV_F32(ttanh, pto__tanhf)
 PTO__DEF_UNV_F32(tlog, pto__logf)
+/* f32 TSIN/TCOS: blocks of 16; a partial last block runs zero-padded through the same code */
+#define PTO__SC_BODY(W)                                                                           \
+    const int64_t nb_ = n - n % 16;                                                               \
+    for (int64_t i = 0; i < nb_; i += 16)                                                         \
+        pto__sincos_block(dst + i, src + i, W);                                                   \
+    if (nb_ < n) {                                                                                \
+        float a_[16] = {0}, b_[16];                                                               \
+        memcpy(a_, src + nb_, (size_t)(n - nb_) * sizeof(float));                                 \
+        pto__sincos_block(b_, a_, W);                                                             \
+        memcpy(dst + nb_, b_, (size_t)(n - nb_) * sizeof(float));                                 \
+    }
+#ifdef PTO__UNV_AVX2
+#define PTO__DEF_SC_F32(name, W)                                                                  \
+    __attribute__((target("avx2"))) static void pto__##name##_f32_avx2(                           \
+        float *restrict dst, const float *restrict src, int64_t n)                                \
+    {                                                                                             \
+        PTO__SC_BODY(W)                                                                           \
+    }                                                                                             \
+    static inline uint64_t pto_##name##_f32(float *restrict dst, const float *restrict src,       \
+                                            int rows, int cols)                                   \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        if (n >= 64 && __builtin_cpu_supports("avx2"))                                            \
+            pto__##name##_f32_avx2(dst, src, n);                                                  \
+        else {                                                                                    \
+            PTO__SC_BODY(W)                                                                       \
+        }                                                                                         \
+        return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_f32);                              \
+    }
+#else
+#define PTO__DEF_SC_F32(name, W)                                                                  \
+    static inline uint64_t pto_##name##_f32(float *restrict dst, const float *restrict src,       \
+                                            int rows, int cols)                                   \
+    {                                                                                             \
+        const int64_t n = (int64_t)rows * cols;                                                   \
+        PTO__SC_BODY(W)                                                                           \
+        return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_f32);                              \
+    }
+#endif
+PTO__DEF_SC_F32(tsin, 0) /* pto-wsp extension */
+PTO__DEF_SC_F32(tcos, 1) /* pto-wsp extension */
 PTO__DEF_UN(f16, texp, PTO__F_EXP, PTO_COST_TRANS)
 PTO__DEF_UN(bf16, texp, PTO__F_EXP, PTO_COST_TRANS)
 PTO__DEF_UND(f64, texp, PTO__D_EXP)
@@ -413,8 +513,12 @@ PTO__DEF_UN(f32, trecip, PTO__F_RECIP, PTO_COST_TRANS)
 PTO__DEF_UN(f16, trecip, PTO__F_RECIP, PTO_COST_TRANS)
 PTO__DEF_UN(bf16, trecip, PTO__F_RECIP, PTO_COST_TRANS)
 PTO__DEF_UND(f64, trecip, PTO__D_RECIP)
-PTO__FLOATS(PTO__DEF_UND, tsin, PTO__D_SIN)   /* pto-wsp extension */
-PTO__FLOATS(PTO__DEF_UND, tcos, PTO__D_COS)   /* pto-wsp extension */
+PTO__DEF_UND(f64, tsin, PTO__D_SIN)
+PTO__DEF_UND(f16, tsin, PTO__D_SIN)
+PTO__DEF_UND(bf16, tsin, PTO__D_SIN)
+PTO__DEF_UND(f64, tcos, PTO__D_COS)
+PTO__DEF_UND(f16, tcos, PTO__D_COS)
+PTO__DEF_UND(bf16, tcos, PTO__D_COS)
 PTO__DEF_UN(f16, ttanh, PTO__F_TANH, PTO_COST_TRANS) /* pto-wsp extension */
 PTO__DEF_UN(bf16, ttanh, PTO__F_TANH, PTO_COST_TRANS)
 PTO__DEF_UND(f64, ttanh, PTO__D_TANH)

@@ -82,5 +82,7 @@ int main(int argc, char **argv)
     BENCH(float, pto_trecip_f32, R * C, 0);
     BENCH(float, pto_tlog_f32, R * C, 0);
     BENCH(float, pto_ttanh_f32, R * C, 0);
+    BENCH(float, pto_tsin_f32, R * C, 0);
+    BENCH(float, pto_tcos_f32, R * C, 0);
     return 0;
 }

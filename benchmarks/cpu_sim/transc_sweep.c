@@ -1,9 +1,9 @@
-/* Exhaustive accuracy sweep of the vectorised f32 TEXP / TTANH / TLOG kernels (pto__expf,
- * pto__tanhf, pto__logf in runtime_c/pto_tile_ew.h) against exp() / tanh() / log() in double,
- * over all 2^32 f32 bit patterns (about 2 minutes per function on one core).
+/* Exhaustive accuracy sweep of the vectorised f32 TEXP / TTANH / TLOG / TSIN / TCOS kernels
+ * (runtime_c/pto_tile_ew.h) against exp() / tanh() / log() / sin() / cos() in double, over all
+ * 2^32 f32 bit patterns (about 2-4 minutes per function on one core).
  *
  *   gcc -std=gnu11 -O2 -Iruntime_c benchmarks/cpu_sim/transc_sweep.c -o /tmp/sweep -lm
- *   /tmp/sweep exp|tanh|log [step]      # step > 1 samples every step-th bit pattern
+ *   /tmp/sweep exp|tanh|log|sin|cos [step]      # step > 1 samples every step-th bit pattern
  *
  * Prints the maximum error in ulps of the correctly rounded result (|got - exact| / ulp),
  * how many results are not the correctly rounded float, how many are not faithful (not one
@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 {
     const char *fn = argc > 1 ? argv[1] : "exp";
     const int is_tanh = strcmp(fn, "tanh") == 0, is_log = strcmp(fn, "log") == 0;
+    const int is_sin = strcmp(fn, "sin") == 0, is_cos = strcmp(fn, "cos") == 0;
     const uint64_t step = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
     static float in[CHUNK], out[CHUNK];
     double maxe = 0;
@@ -44,11 +45,19 @@ int main(int argc, char **argv)
             pto_ttanh_f32(out, in, 1, m);
         else if (is_log)
             pto_tlog_f32(out, in, 1, m);
+        else if (is_sin)
+            pto_tsin_f32(out, in, 1, m);
+        else if (is_cos)
+            pto_tcos_f32(out, in, 1, m);
         else
             pto_texp_f32(out, in, 1, m);
         for (int k = 0; k < m; ++k) {
-            const double ref = is_tanh ? tanh((double)in[k])
-                               : is_log ? log((double)in[k]) : exp((double)in[k]);
+            const double d = (double)in[k];
+            const double ref = is_tanh  ? tanh(d)
+                               : is_log ? log(d)
+                               : is_sin ? sin(d)
+                               : is_cos ? cos(d)
+                                        : exp(d);
             const float cr = (float)ref;
             ++n;
             if (isnan(in[k]) || isnan(ref)) {
@@ -72,6 +81,6 @@ int main(int argc, char **argv)
     }
     printf("%s: inputs %lld  max error %.4f ulp at x = %a  not correctly rounded %lld (%.3f%%)  "
            "not faithful %lld  wrong special results %lld\n",
-           is_tanh ? "tanh" : is_log ? "log" : "exp", n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
+           fn, n, maxe, worst, not_cr, 100.0 * (double)not_cr / (double)n, not_faithful, bad_special);
     return (not_faithful || bad_special) ? 1 : 0;
 }
