@@ -257,7 +257,9 @@ class Program:
         self._thread.start()
 
     def is_complete(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
+        """True once the last ``execute()`` has finished (whether or not synchronized)."""
+        return self._result is not None and (self._thread is None
+                                             or not self._thread.is_alive())
 
     def synchronize(self) -> None:
         """Wait for the run to finish; raise its error, if any."""

@@ -125,3 +125,15 @@ def test_in_process_reload_after_clearing_memo_uses_disk_cache():
     build_mod._loaded.clear()
     prog = w.compile()
     assert not prog.stats.compiled and prog.run().total_cycles == 11
+
+
+def test_cache_dir_precedence(monkeypatch, tmp_path):
+    from pto_wsp import knobs
+    monkeypatch.setenv("PTO_WSP_CACHE_DIR", str(tmp_path / "a"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert knobs.cache_dir() == tmp_path / "a"
+    monkeypatch.delenv("PTO_WSP_CACHE_DIR")
+    assert knobs.cache_dir() == tmp_path / "x" / "pto_wsp"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    assert knobs.cache_dir() == tmp_path / "h" / ".cache" / "pto_wsp"

@@ -42,8 +42,10 @@ def test_rmsnorm_matches_numpy_and_reports_cycles():
     y = np.zeros_like(x)
     w = _rmsnorm_workload(Tensor(data=x), Tensor(data=y), 8)
     prog = w.dispatch(DispatchPolicy.round_robin(2)).compile()
+    assert not prog.is_complete()
     prog.execute()
     prog.synchronize()
+    assert prog.is_complete()
     np.testing.assert_allclose(y, _rms_ref(x), rtol=1e-5, atol=1e-6)
     assert prog.stats.task_count == 8
     # 8 independent tasks round-robin over 2 simulated AICPUs: 4 back to back on each
