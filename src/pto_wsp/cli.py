@@ -52,6 +52,21 @@ def _read(path: str) -> tuple[str, str]:
                        hint="pass a readable UTF-8 .pto file") from None
 
 
+def _parse_files(paths: list[str]) -> tuple[list, int]:
+    """[(path, text, display name, module)] of the files that parse and verify, and the exit
+    status (1 if any did not; their diagnostics are printed)."""
+    from .ir.parser import parse_module
+    parsed, status = [], 0
+    for path in paths:
+        try:
+            text, name = _read(path)
+            parsed.append((path, text, name, parse_module(text, name)))
+        except PtoError as e:
+            _error(e)
+            status = 1
+    return parsed, status
+
+
 # ---------------------------------------------------------------- check
 
 
@@ -61,17 +76,9 @@ def _configure_check(p: argparse.ArgumentParser) -> None:
 
 
 def _run_check(args) -> int:
-    from .ir.parser import parse_module
     from .ir.printer import quote_name
-    status = 0
-    for path in args.files:
-        try:
-            text, name = _read(path)
-            m = parse_module(text, name)
-        except PtoError as e:
-            _error(e)
-            status = 1
-            continue
+    parsed, status = _parse_files(args.files)
+    for _, text, name, m in parsed:
         if not args.quiet:
             counts = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in (
                 (len(m.tensors), "tensor"), (len(m.axes), "axis"), (len(m.kernels), "kernel")))
@@ -112,20 +119,13 @@ def _header(text: str) -> str:
 
 
 def _run_fmt(args) -> int:
-    from .ir.parser import comment_lines, parse_module
+    from .ir.parser import comment_lines
     from .ir.printer import print_module
     if args.in_place and args.check:
         print("error: give --in-place or --check, not both", file=sys.stderr)
         return 2
-    status = 0
-    for path in args.files:
-        try:
-            text, name = _read(path)
-            m = parse_module(text, name)
-        except PtoError as e:
-            _error(e)
-            status = 1
-            continue
+    parsed, status = _parse_files(args.files)
+    for path, text, name, m in parsed:
         head = _header(text)
         out = head + print_module(m)
         kept = len(head.splitlines())
@@ -355,7 +355,6 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def _generated(decl, rng):
-    import numpy as np
     dt = decl.dtype
     if dt.is_float:
         return rng.standard_normal(decl.shape).astype(dt.np)

@@ -120,7 +120,7 @@ class Axis:
         self._uid = next(_axis_ids)
 
     def __iter__(self):
-        raise TypeCheckError(f"iterate an axis with a loop constructor, not directly",
+        raise TypeCheckError("iterate an axis with a loop constructor, not directly",
                              user_location(), hint="write `for i in P(axis):`")
 
 

@@ -1,6 +1,5 @@
 """The pto-wsp command line: check, fmt, show, knobs; exit codes and diagnostics."""
 
-import os
 import shutil
 import subprocess
 import sys

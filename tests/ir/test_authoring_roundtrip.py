@@ -1,7 +1,6 @@
 """Python-authored workloads print to .pto and parse back to the same IR."""
 
 import numpy as np
-import pytest
 
 from pto_wsp import (DType, Deps, Dense, DenseDyn, DispatchPolicy, In, InOut, Location, Out, P,
                      Pools, Ragged, ReadyPolicy, Scalar, Sparse, StartPolicy, TaskWindow,

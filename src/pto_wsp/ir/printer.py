@@ -13,8 +13,7 @@ import re
 
 import numpy as np
 
-from ..schedule import (Deps, Pools, ReadyPolicy, Schedule, StartPolicy, TaskGraph,
-                        TracePolicy)
+from ..schedule import Schedule, TaskGraph
 from ..types import DType
 from . import expr as irx
 from . import nodes as ir

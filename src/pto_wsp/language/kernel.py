@@ -109,7 +109,7 @@ def _param(name: str, annot, default, loc) -> Param:
                                   "Constexpr[type]")
     if isinstance(t, (TileType, TensorType)) and direction is None:
         raise TypeCheckError(f"tile/tensor parameter '{name}' needs a direction", loc,
-                             hint=f"write In[...], Out[...] or InOut[...]")
+                             hint="write In[...], Out[...] or InOut[...]")
     if default is not inspect.Parameter.empty:
         if not isinstance(t, (ScalarType, ConstexprType)):
             raise TypeCheckError(f"only scalar parameters may have defaults ('{name}')", loc)
