@@ -1,4 +1,5 @@
-"""The documentation's Python examples run, in order, one namespace per page."""
+"""The documentation's (and the README's) Python examples run, in order, one namespace per
+page."""
 
 import linecache
 import re
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["api.md", "cpu-sim.md"]
+PAGES = ["api.md", "cpu-sim.md", "../README.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)
