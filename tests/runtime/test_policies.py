@@ -50,7 +50,7 @@ def test_work_steal_thieves_take_work(make_rt):
     # every task is dispatched to worker 0's deque; worker 1 only gets work by stealing
     rt = make_rt(num_threads=2, ready=C["WORK_STEAL"], dispatch=C["AFFINITY"], num_aicpus=2,
                  start=C["AFTER_ORCH"])
-    for i in range(40):
+    for i in range(120):  # 60 ms of work: the thief gets scheduled even on a busy host
         rt.rec(i, sleep_us=500, dkey=0)
     assert rt.finish() == 0
     s = rt.stats()
