@@ -21,6 +21,7 @@ import jinja2
 from ... import knobs
 from ...errors import CompileError
 from ...ir import nodes as ir
+from ...ir.printer import print_module
 from ...ir.verify import verify_module
 from ...resources import runtime_dir, templates_dir
 from .build import BuildResult, build_extension, runtime_library
@@ -61,12 +62,7 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
         if len(t.shape) > MAX_RANK:
             raise CompileError(f"tensor '{t.name}' has rank {len(t.shape)}; cpu_sim supports "
                                f"up to {MAX_RANK}", t.loc)
-    stages: dict[str, str] = {}
-    try:
-        from ...ir.printer import print_module
-        stages["ir.pto"] = print_module(m)
-    except ImportError:  # pragma: no cover - printer is part of the package
-        stages["ir.pto"] = repr(m)
+    stages: dict[str, str] = {"ir.pto": print_module(m)}
     kvms = [lower_kernel(k) for k in m.kernels]
     stages["lower_kernels.json"] = _dump(kvms)
     orch = lower_orchestration(m, machine, v9_compat)
