@@ -141,3 +141,13 @@ def test_trace_exports(tmp_path):
     untraced.run()
     with pytest.raises(Exception, match="without tracing"):
         untraced.trace()
+
+
+def test_task_params_in_keys():
+    w, _, _ = make()
+    # k[i]: param 0 is i; same placement as keying on the loop variable
+    assert cycles(w.dispatch(DispatchPolicy.affinity(lambda t: t.param(0) % 2,
+                                                     num_aicpus=8))) == 4 * T
+    from pto_wsp import TypeCheckError
+    with pytest.raises(TypeCheckError, match=r"t.param\(1\)"):
+        w.dispatch(DispatchPolicy.affinity(lambda t: t.param(1)))

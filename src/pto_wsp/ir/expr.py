@@ -80,6 +80,19 @@ class Slot(ScalarExpr):
 
 
 @dataclass(frozen=True)
+class TaskParam(ScalarExpr):
+    """The ``index``-th axis value a task was called with (``k[a, b]``: 0 is ``a``); only in
+    schedule keys (``t.param(i)``)."""
+
+    index: int
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def dtype(self) -> DType:
+        return DType.I64
+
+
+@dataclass(frozen=True)
 class ChannelPending(ScalarExpr):
     """1 if a token is waiting on ``channel`` (``query(event)``), else 0."""
 

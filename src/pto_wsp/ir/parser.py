@@ -117,7 +117,7 @@ _TERMINAL_WORDS = {
 # tokens that can start a scalar expression: summarised as "an expression"
 _EXPR_START = {"VNAME", "SYMREF", "INT", "FLOAT", "DTYPE", "STRING", "LPAR", "MINUS", "BANG",
                "TILDE", "SLOT", "SIZE", "WHERE", "CAST", "MIN", "MAX", "FLOORDIV", "TRUE",
-               "FALSE", "PENDING"}
+               "FALSE", "PENDING", "PARAM"}
 
 
 def _describe(parser: Lark, names) -> str:
@@ -378,6 +378,9 @@ class _ToIR(Transformer_NonRecursive):
 
     def r_slot(self, c, loc):
         return irx.Slot(self.int(c[0]), loc)
+
+    def r_task_param(self, c, loc):
+        return irx.TaskParam(self.int(c[0]), loc)
 
     def r_pending(self, c, loc):
         return irx.ChannelPending(self.name(c[0]), loc)

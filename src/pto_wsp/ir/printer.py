@@ -104,6 +104,8 @@ def format_expr(e) -> str:
         return "$" + quote_name(e.name) + suffix
     if isinstance(e, irx.Slot):
         return f"slot({e.index})"
+    if isinstance(e, irx.TaskParam):
+        return f"param({e.index})"
     if isinstance(e, irx.ChannelPending):
         return f"pending({_v(e.channel)})"
     if isinstance(e, irx.AxisSize):

@@ -286,6 +286,10 @@ class _WorkloadChecker:
                 self._channel(sub.channel, sub.loc)
             if isinstance(sub, irx.Slot) and not 0 <= sub.index < 64:
                 raise IRConversionError(f"slot index {sub.index} out of range [0, 64)", sub.loc)
+            if isinstance(sub, irx.TaskParam) and not keys_ok:
+                raise TypeCheckError(f"param({sub.index}) is a task's axis value: only schedule "
+                                     "keys can read it", sub.loc,
+                                     hint="use the loop variable itself here")
 
     def stmts(self, body, scope: list[str], nested: bool = False) -> None:
         self.nested += nested
@@ -418,6 +422,12 @@ class _WorkloadChecker:
         for e in c.axes:
             self.expr(e, scope)
         for what, e in self.keys:
+            params = [p.index for p in irx.walk(e) if isinstance(p, irx.TaskParam)]
+            if params and max(params) >= len(c.axes):
+                raise TypeCheckError(
+                    f"the {what} key uses t.param({max(params)}), but this call of "
+                    f"'{c.kernel}' binds {len(c.axes)} axis value(s)", c.loc,
+                    hint="bind more axes (k[a, b](...)) or use t.get('name')")
             missing = irx.free_vars(e) - set(scope)
             if missing:
                 raise TypeCheckError(

@@ -159,6 +159,13 @@ class TaskProxy:
                                  user_location())
         return Expr(ir.Var(axis, user_location()))
 
+    def param(self, i: int) -> Expr:
+        """The ``i``-th axis value of the call (``k[a, b]``: ``t.param(0)`` is ``a``)."""
+        loc = user_location()
+        if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+            raise TypeCheckError(f"t.param() takes an index >= 0, got {i!r}", loc)
+        return Expr(ir.TaskParam(i, loc))
+
     def __getattr__(self, name: str) -> Expr:
         if name.startswith("_"):
             raise AttributeError(name)

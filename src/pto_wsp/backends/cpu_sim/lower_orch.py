@@ -105,6 +105,7 @@ class OrchLowerer:
         self.proc: _Proc | None = None  # inside a pipeline process
         self.toplevel: list[dict] = []  # process functions, emitted before pto_run
         self.npipes = 0
+        self.call_axes: tuple = ()
 
     def site(self, loc, what: str, kind: str = "index") -> int:
         self.sites.append(Site(loc, what, kind))
@@ -130,6 +131,8 @@ class OrchLowerer:
                 f"(({_ctype_of(e.dtype)})in->sym_u[{i}])"
         if isinstance(e, irx.Slot):
             return f"slots[{e.index}]"
+        if isinstance(e, irx.TaskParam):  # only in keys, lowered per call (see call())
+            return self.expr(self.call_axes[e.index])
         if isinstance(e, irx.ChannelPending):
             if self.proc is None:
                 raise CompileError(f"query('{e.channel}') outside a pipeline process", e.loc,
@@ -478,6 +481,7 @@ class OrchLowerer:
                 lines.append(f"reg_[{nreg}] = {r};")
                 nreg += 1
         sched = self.sched
+        self.call_axes = c.axes  # t.param(i) in the keys reads this call's axis values
         dkey = self.expr(sched.dispatch.key) if sched.dispatch and sched.dispatch.key else "0"
         skey = self.expr(sched.stream_by) if sched.stream_by is not None else "0"
         prio = self.expr(self.tg.ready.key) if self.tg.ready.key is not None else "0"
