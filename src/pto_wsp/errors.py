@@ -74,8 +74,9 @@ def user_location(skip_internal: bool = True) -> SourceLoc | None:
     f = sys._getframe(1)
     while f is not None:
         fname = f.f_code.co_filename
+        generated_init = fname == "<string>" and f.f_code.co_name == "__init__"  # dataclasses
         if not (skip_internal and (os.path.abspath(fname).startswith(_PKG_DIR)
-                                   or fname in _SKIP_FILES)):
+                                   or fname in _SKIP_FILES or generated_init)):
             return SourceLoc(fname, f.f_lineno, _frame_col(f))
         f = f.f_back
     return None

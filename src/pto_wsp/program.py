@@ -84,11 +84,15 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
                            "implemented yet", loc, hint="use target='cpu_sim'")
     from .backends.cpu_sim.codegen import build
     from .backends.cpu_sim.lower_orch import Machine
+    if num_aicpus is not None and (isinstance(num_aicpus, bool) or
+                                   not isinstance(num_aicpus, int) or num_aicpus <= 0):
+        raise ScheduleError(f"num_aicpus must be a positive int, got {num_aicpus!r}", loc)
     for what, v in (("vector_lanes", vector_lanes), ("cube_lanes", cube_lanes)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ScheduleError(f"{what} must be a positive int, got {v!r}", loc)
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
-        raise ScheduleError(f"num_threads must be an int >= 0 (0 = all cores), got "
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 1024:
+            raise ScheduleError(f"{what} must be an int in [1, 1024], got {v!r}", loc)
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or \
+            not 0 <= num_threads <= 1024:
+        raise ScheduleError(f"num_threads must be an int in [0, 1024] (0 = all cores), got "
                             f"{num_threads!r}", loc)
     t0 = time.perf_counter()
     art = build(m, machine=Machine(num_aicpus, vector_lanes, cube_lanes), v9_compat=v9_compat,

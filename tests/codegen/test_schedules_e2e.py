@@ -151,3 +151,23 @@ def test_task_params_in_keys():
     from pto_wsp import TypeCheckError
     with pytest.raises(TypeCheckError, match=r"t.param\(1\)"):
         w.dispatch(DispatchPolicy.affinity(lambda t: t.param(1)))
+
+
+def test_what_cpu_sim_cannot_honour_is_a_located_schedule_error():
+    from pto_wsp import ScheduleError
+    w, _, _ = make()
+    cases = [
+        (lambda: w.dispatch(DispatchPolicy.round_robin(70000)).compile(), "65536 AICPUs"),
+        (lambda: w.streams(70000).compile(), "65536 streams"),
+        (lambda: w.timing(TimingPolicy.interleaved(70000)).compile(), "65536 queues"),
+        (lambda: w.task_graph(pools=Pools.custom(2000, 1)).compile(), "1024 workers"),
+        (lambda: w.task_graph(window=TaskWindow(64, "bytes")).compile(v9_compat=True),
+         "task windows only"),
+        (lambda: w.compile(num_threads=5000), "num_threads"),
+        (lambda: w.compile(vector_lanes=0), "vector_lanes"),
+        (lambda: w.compile(num_aicpus=0), "num_aicpus"),
+    ]
+    for make_prog, words in cases:
+        with pytest.raises(ScheduleError, match=words) as ei:
+            make_prog()
+        assert ei.value.loc is not None and ei.value.loc.file == __file__

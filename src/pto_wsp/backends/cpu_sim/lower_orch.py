@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...errors import CompileError, SourceLoc
+from ...errors import CompileError, ScheduleError, SourceLoc
 from ...ir import expr as irx
 from ...ir import nodes as ir
 from ...schedule import Schedule, TaskGraph
@@ -251,8 +251,8 @@ class OrchLowerer:
                                "supported", s.loc, hint="move the inner pipeline out of the "
                                "process, or merge its processes into the outer pipeline")
         if self.tg.deps.kind == "explicit":
-            raise CompileError("CSP pipelines need data-dependency tracking; Deps.explicit() "
-                               "has none", s.loc,
+            raise ScheduleError("CSP pipelines need data-dependency tracking; Deps.explicit() "
+                                "has none", s.loc,
                                hint="use Deps.infer_tensor_map_exact(), infer_bytes_overlap() "
                                     "or hybrid() with pipelines")
         k = self.npipes
@@ -518,6 +518,7 @@ class OrchLowerer:
         tg = self.tg
         d = s.dispatch
         n = self.machine.num_aicpus or (d.num_aicpus if d and d.num_aicpus else 4)
+        self.check_limits(n)
         cfg = [
             f"cfg.deps = {_DEPS[tg.deps.kind]};",
             f"cfg.ready = {_READY[tg.ready.kind]};",
@@ -548,6 +549,28 @@ class OrchLowerer:
         if bits:
             cfg.append(f"cfg.trace = {' | '.join(bits)};")
         return cfg
+
+
+    def check_limits(self, num_aicpus: int) -> None:
+        """What the cpu_sim runtime can honour (runtime_c/pto_rt.c::validate), as located
+        ScheduleErrors at compile time rather than a failed run."""
+        s, tg, loc = self.sched, self.tg, self.m.loc
+        d = s.dispatch
+        if num_aicpus > 65536:
+            raise ScheduleError(f"cpu_sim simulates at most 65536 AICPUs, the dispatch asks for "
+                                f"{num_aicpus}", d.loc if d else loc)
+        if (s.streams or 0) > 65536:
+            raise ScheduleError(f"cpu_sim supports at most 65536 streams, got {s.streams}", loc)
+        if s.timing is not None and s.timing.kind == "interleaved" and s.timing.value > 65536:
+            raise ScheduleError("TimingPolicy.interleaved supports at most 65536 queues",
+                                s.timing.loc)
+        if tg.pools.kind == "custom" and max(tg.pools.vector_workers,
+                                             tg.pools.cube_workers) > 1024:
+            raise ScheduleError("Pools.custom supports at most 1024 workers per pool", loc)
+        if self.v9_compat and tg.window is not None and tg.window.unit != "tasks":
+            raise ScheduleError("v9 compatibility timing supports task windows only",
+                                tg.window.loc, hint="use TaskWindow(n, 'tasks') or drop "
+                                                    "v9_compat")
 
 
 def k_fn(k: ir.Kernel) -> str:
