@@ -9,11 +9,13 @@ checked against the declarations.
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +31,16 @@ TARGETS = ("cpu_sim", "ascend_npu")
 
 # runtime error codes (runtime_c/pto_rt.h) and PTO_ORCH_ESITE (runtime_c/pto_orch.h)
 _E_KERNEL, _E_WINDOW, _E_DEADLOCK, _E_SITE = 3, 4, 5, 100
+
+
+_running: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+
+
+@atexit.register
+def _join_running() -> None:
+    """A run still going at interpreter exit uses arrays Python is about to free: wait."""
+    for t in list(_running):
+        t.join()
 
 
 @dataclass
@@ -259,6 +271,7 @@ class Program:
             self._result = (rc, out, (time.perf_counter() - t0) * 1e3, keep)
         self._thread = threading.Thread(target=run, name="pto_wsp.execute", daemon=True)
         self._thread.start()
+        _running.add(self._thread)
 
     def is_complete(self) -> bool:
         """True once the last ``execute()`` has finished (whether or not synchronized)."""

@@ -228,3 +228,27 @@ def test_stats_are_snapshots_per_run():
     prog.set_axis_sizes(n=1)
     s2 = prog.run()
     assert (s1.task_count, s2.task_count) == (4, 1) and s1 is not s2
+
+
+def test_exit_during_a_run_waits_for_it(tmp_path):
+    import subprocess
+    import sys
+    script = tmp_path / "exit_early.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from pto_wsp import *\n"
+        "@kernel(cpp_src='(void)x; usleep(100000); y[0] = 7; cycles = 1;',"
+        " cpp_includes=['unistd.h'])\n"
+        "def slow(x: In[Tile[1, 8, DType.F32]], y: Out[Tile[1, 8, DType.F32]]):\n"
+        "    pass\n"
+        "X = Tensor(data=np.zeros((2, 1, 8), np.float32))\n"
+        "Y = Tensor(data=np.zeros((2, 1, 8), np.float32))\n"
+        "n = Dense[2]\n"
+        "@workload\n"
+        "def w():\n"
+        "    for i in P(n):\n"
+        "        slow[i](x=X[i], y=Y[i])\n"
+        "w().compile().execute()  # no synchronize: exit must wait, not crash\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
