@@ -429,12 +429,14 @@ PTO__UINTS(PTO__DEF_BINS_REV, trdivs, PTO__U_DIV, PTO_COST_TRANS)
             dst[i + l] = FN(src[i + l]);                                                          \
     for (int64_t i = nb_; i < n; ++i)                                                             \
         dst[i] = FN(src[i]);
+/* pto_<name>_f32 running BODY(ARG) over n = rows*cols elements, with an AVX2 clone picked
+ * at run time when available (same code, so bit-identical results) */
 #ifdef PTO__UNV_AVX2
-#define PTO__DEF_UNV_F32(name, FN)                                                                \
+#define PTO__DEF_F32_CLONED(name, BODY, ARG)                                                      \
     __attribute__((target("avx2"))) static void pto__##name##_f32_avx2(                           \
         float *restrict dst, const float *restrict src, int64_t n)                                \
     {                                                                                             \
-        PTO__UNV_BODY(FN)                                                                         \
+        BODY(ARG)                                                                                 \
     }                                                                                             \
     static inline uint64_t pto_##name##_f32(float *restrict dst, const float *restrict src,       \
                                             int rows, int cols)                                   \
@@ -443,23 +445,23 @@ PTO__UINTS(PTO__DEF_BINS_REV, trdivs, PTO__U_DIV, PTO_COST_TRANS)
         if (n >= 64 && __builtin_cpu_supports("avx2"))                                            \
             pto__##name##_f32_avx2(dst, src, n);                                                  \
         else {                                                                                    \
-            PTO__UNV_BODY(FN)                                                                     \
+            BODY(ARG)                                                                             \
         }                                                                                         \
         return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_f32);                              \
     }
 #else
-#define PTO__DEF_UNV_F32(name, FN)                                                                \
+#define PTO__DEF_F32_CLONED(name, BODY, ARG)                                                      \
     static inline uint64_t pto_##name##_f32(float *restrict dst, const float *restrict src,       \
                                             int rows, int cols)                                   \
     {                                                                                             \
         const int64_t n = (int64_t)rows * cols;                                                   \
-        PTO__UNV_BODY(FN)                                                                         \
+        BODY(ARG)                                                                                 \
         return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_f32);                              \
     }
 #endif
-PTO__DEF_UNV_F32(texp, pto__expf)
-PTO__DEF_UNV_F32(ttanh, pto__tanhf)
-PTO__DEF_UNV_F32(tlog, pto__logf)
+PTO__DEF_F32_CLONED(texp, PTO__UNV_BODY, pto__expf)
+PTO__DEF_F32_CLONED(ttanh, PTO__UNV_BODY, pto__tanhf)
+PTO__DEF_F32_CLONED(tlog, PTO__UNV_BODY, pto__logf)
 /* f32 TSIN/TCOS: blocks of 16; a partial last block runs zero-padded through the same code */
 #define PTO__SC_BODY(W)                                                                           \
     const int64_t nb_ = n - n % 16;                                                               \
@@ -471,36 +473,8 @@ PTO__DEF_UNV_F32(tlog, pto__logf)
         pto__sincos_block(b_, a_, W);                                                             \
         memcpy(dst + nb_, b_, (size_t)(n - nb_) * sizeof(float));                                 \
     }
-#ifdef PTO__UNV_AVX2
-#define PTO__DEF_SC_F32(name, W)                                                                  \
-    __attribute__((target("avx2"))) static void pto__##name##_f32_avx2(                           \
-        float *restrict dst, const float *restrict src, int64_t n)                                \
-    {                                                                                             \
-        PTO__SC_BODY(W)                                                                           \
-    }                                                                                             \
-    static inline uint64_t pto_##name##_f32(float *restrict dst, const float *restrict src,       \
-                                            int rows, int cols)                                   \
-    {                                                                                             \
-        const int64_t n = (int64_t)rows * cols;                                                   \
-        if (n >= 64 && __builtin_cpu_supports("avx2"))                                            \
-            pto__##name##_f32_avx2(dst, src, n);                                                  \
-        else {                                                                                    \
-            PTO__SC_BODY(W)                                                                       \
-        }                                                                                         \
-        return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_f32);                              \
-    }
-#else
-#define PTO__DEF_SC_F32(name, W)                                                                  \
-    static inline uint64_t pto_##name##_f32(float *restrict dst, const float *restrict src,       \
-                                            int rows, int cols)                                   \
-    {                                                                                             \
-        const int64_t n = (int64_t)rows * cols;                                                   \
-        PTO__SC_BODY(W)                                                                           \
-        return pto__cost_ew(PTO_COST_TRANS, rows, cols, PTO_ES_f32);                              \
-    }
-#endif
-PTO__DEF_SC_F32(tsin, 0) /* pto-wsp extension */
-PTO__DEF_SC_F32(tcos, 1) /* pto-wsp extension */
+PTO__DEF_F32_CLONED(tsin, PTO__SC_BODY, 0) /* pto-wsp extension */
+PTO__DEF_F32_CLONED(tcos, PTO__SC_BODY, 1) /* pto-wsp extension */
 PTO__DEF_UN(f16, texp, PTO__F_EXP, PTO_COST_TRANS)
 PTO__DEF_UN(bf16, texp, PTO__F_EXP, PTO_COST_TRANS)
 PTO__DEF_UND(f64, texp, PTO__D_EXP)
