@@ -13,8 +13,8 @@ import random
 import numpy as np
 import pytest
 
-from pto_wsp import (DType, Dense, DenseDyn, In, InOut, P, Ragged, Sparse, Tensor, Tile, kernel,
-                     pto, slot_set_u64, slot_u64, symbol_u64, workload)
+from pto_wsp import (DType, Dense, DenseDyn, Deps, In, InOut, P, Ragged, Sparse, Tensor, Tile,
+                     kernel, pto, slot_set_u64, slot_u64, symbol_u64, workload)
 from pto_wsp.ir import expr as irx
 from pto_wsp.ir import nodes as ir
 
@@ -181,3 +181,18 @@ def test_random_workload_matches_sequential_reference(seed):
             cycles = stats.total_cycles
         else:
             assert stats.total_cycles == cycles
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("deps", [Deps.infer_bytes_overlap(), Deps.hybrid()],
+                         ids=["bytes_overlap", "hybrid"])
+def test_other_dependency_modes_keep_program_order(seed, deps):
+    w, A, B, axes, cut = gen_workload(seed)
+    ref_b = B.data.copy()
+    Ref(w.module, {"A": A.data, "B": ref_b}, axes, {"cut": cut}).run(
+        w.module.workload.body, {})
+    prog = w.task_graph(deps=deps).compile(num_threads=2)
+    if w.module.symbols:
+        prog.set_symbol_u64("cut", cut)
+    prog.run()
+    np.testing.assert_array_equal(B.data, ref_b)
