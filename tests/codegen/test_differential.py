@@ -196,3 +196,35 @@ def test_other_dependency_modes_keep_program_order(seed, deps):
         prog.set_symbol_u64("cut", cut)
     prog.run()
     np.testing.assert_array_equal(B.data, ref_b)
+
+
+@kernel
+def mix_row(x: In[Tile[1, 8, F32]], y: InOut[Tile[1, 8, F32]]):
+    pto.store(y, pto.add(pto.mul(y, 0.5), x))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_aliased_transposed_views_are_ordered_by_byte_overlap(threads):
+    """Rows of M and rows of MT (= columns of M, the same memory) are updated alternately:
+    only exact byte-overlap tracking orders these tasks correctly."""
+    rng = np.random.default_rng(7)
+    base = np.zeros((8, 8), np.float32)
+    src = rng.standard_normal((16, 8)).astype(np.float32)
+    M = Tensor(data=base, name="M")
+    MT = Tensor(data=base.T, name="MT")
+    S = Tensor(data=src, name="S")
+    n = Dense[8]
+
+    @workload
+    def crosswise():
+        for i in P(n):
+            mix_row[i](x=S[i], y=M[i])
+            mix_row[i](x=S[i + 8], y=MT[(i * 3) % 8])
+    ref = np.zeros((8, 8), np.float32)
+    for i in range(8):
+        ref[i] = ref[i] * np.float32(0.5) + src[i]
+        j = (i * 3) % 8
+        ref[:, j] = ref[:, j] * np.float32(0.5) + src[i + 8]
+    prog = crosswise().task_graph(deps=Deps.infer_bytes_overlap()).compile(num_threads=threads)
+    prog.run()
+    np.testing.assert_array_equal(base, ref)
