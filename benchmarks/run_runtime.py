@@ -27,6 +27,7 @@ typedef struct pto_rt_stats {
              window_stalls, steals, max_in_flight, edges;
     double wall_ms, orchestration_ms;
     uint32_t num_workers, num_lanes;
+    uint64_t peak_regions;
 } pto_rt_stats;
 double b1_chain(uint32_t threads, uint32_t deps, uint64_t n, pto_rt_stats *st);
 double b2_indep(uint32_t threads, uint32_t deps, uint64_t n, uint64_t window, pto_rt_stats *st,

@@ -47,6 +47,7 @@ static inline uint64_t splitmix64(uint64_t x) {
 }
 
 static inline uint64_t umax(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static inline uint64_t umin(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline size_t round16(size_t x) { return (x + 15u) & ~(size_t)15u; }
 
 const char *pto_rt_strerror(int code) {
@@ -881,6 +882,12 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
 
 static rt_entry *alloc_entry(pto_rt *rt) {
     size_t sz = rt->entry_size;
+    if (rt->entry_free) {
+        rt_entry *e = rt->entry_free;
+        rt->entry_free = e->free_next;
+        memset(e, 0, sz);
+        return e;
+    }
     if (!rt->entry_free_n) {
         size_t per = rt->ecount < 1024 ? 256 : RT_SLAB_BYTES / sz;
         unsigned char *slab = per == 256 ? calloc(per, sz) : big_alloc(per * sz, 1);
@@ -891,6 +898,8 @@ static rt_entry *alloc_entry(pto_rt *rt) {
     }
     return (rt_entry *)(rt->entry_slab + (rt->entry_slab_n - rt->entry_free_n--) * sz);
 }
+
+static int rq_push(pto_rt *rt, rt_entry *e);
 
 static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     uint64_t h = region_hash(r);
@@ -932,14 +941,81 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
         region_span(r, &e->lo, &e->hi);
         if (index_entry(rt, e)) return NULL;
     }
+    if (rt->reclaim && rq_push(rt, e)) return NULL;
     if (grow) {
         j = h & (rt->ecap - 1);
         while (rt->etab[j].e) j = (j + 1) & (rt->ecap - 1);
     }
     rt->etab[j].h = h;
     rt->etab[j].e = e;
-    rt->ecount++;
+    if (++rt->ecount > rt->epeak) rt->epeak = rt->ecount;
     return e;
+}
+
+/* ---- reclamation (TENSOR_MAP_EXACT) ------------------------------------------------------
+ * An entry is forgotten once (a) every task that accessed it has retired, so no edge can
+ * start from it and no descriptor points at it, and (b) its simulated end times are <=
+ * sim_lb: every later task starts at or after its lane's free time >= sim_lb, so those ends
+ * can no longer move any simulated start. A forgotten region that is accessed again gets a
+ * fresh entry, exactly as if it had been kept. Poisoned entries are kept (they cancel
+ * readers). A ring holds the entries roughly in order of last use; each submission drops
+ * from its front until the first entry still needed, which goes to the back. The table
+ * thus stays proportional to the regions in flight, at O(1) work per submission. */
+#define RT_RECLAIM_MIN 4096           /* below this many entries nothing is examined        */
+#define RT_RECLAIM_BUDGET 16          /* entries dropped at most per submission             */
+
+static int rq_push(pto_rt *rt, rt_entry *e) {
+    if (rt->rq_n == rt->rq_cap) {
+        size_t nc = rt->rq_cap ? rt->rq_cap * 2 : 4096;
+        rt_entry **nq = malloc(nc * sizeof *nq);
+        if (!nq) return -1;
+        for (size_t i = 0; i < rt->rq_n; i++) nq[i] = rt->rq[(rt->rq_head + i) & (rt->rq_cap - 1)];
+        free(rt->rq);
+        rt->rq = nq;
+        rt->rq_cap = nc;
+        rt->rq_head = 0;
+    }
+    rt->rq[(rt->rq_head + rt->rq_n++) & (rt->rq_cap - 1)] = e;
+    return 0;
+}
+
+/* Remove e from the open-addressing table (backward-shift deletion) and free it. */
+static void entry_drop(pto_rt *rt, rt_entry *e) {
+    size_t mask = rt->ecap - 1, i = e->hash & mask, j = i;
+    while (rt->etab[i].e != e) i = (i + 1) & mask;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!rt->etab[j].e) break;
+        size_t k = rt->etab[j].h & mask; /* home slot of the entry at j */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        rt->etab[i] = rt->etab[j];
+        i = j;
+    }
+    rt->etab[i].e = NULL;
+    rt->etab[i].h = 0;
+    rt->ecount--;
+    if (e->rd != e->rd_inl) free(e->rd);
+    e->free_next = rt->entry_free;
+    rt->entry_free = e;
+}
+
+static void reclaim_entries(pto_rt *rt) {
+    uint64_t done = atomic_load_explicit(&rt->retire_next, memory_order_acquire);
+    uint64_t lb = atomic_load_explicit(&rt->sim_lb, memory_order_acquire);
+    for (int k = 0; k < RT_RECLAIM_BUDGET && rt->rq_n; k++) {
+        rt_entry *e = rt->rq[rt->rq_head];
+        rt->rq_head = (rt->rq_head + 1) & (rt->rq_cap - 1);
+        rt->rq_n--;
+        if (e->last_seq < done && e->sim_w_end <= lb && e->sim_r_end <= lb &&
+            !atomic_load_explicit(&e->poisoned, memory_order_relaxed)) {
+            entry_drop(rt, e);
+            continue;
+        }
+        /* still needed: to the back (the ring has room, one slot was just freed); the
+         * entries behind it are mostly no older, so stop for this submission */
+        rt->rq[(rt->rq_head + rt->rq_n++) & (rt->rq_cap - 1)] = e;
+        break;
+    }
 }
 
 /* Iterate an entry and (overlap modes) its neighbours. */
@@ -958,15 +1034,15 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
         }                                                                                     \
     } while (0)
 
-static int add_reader(rt_entry *e, rt_task *t) {
+/* done: retire_next as read by the caller; tasks with seq >= done are not recycled. */
+static int add_reader(rt_entry *e, rt_task *t, uint64_t done) {
     if (!e->rd) { e->rd = e->rd_inl; e->caprd = 2; }
     if (e->nrd == e->caprd) {
         /* drop finished readers before growing */
         uint32_t m = 0;
         for (uint32_t i = 0; i < e->nrd; i++) {
             rt_tref r = e->rd[i];
-            if (r.t->seq == r.seq &&
-                atomic_load_explicit(&r.t->state, memory_order_relaxed) == ST_PENDING)
+            if (r.seq >= done && atomic_load_explicit(&r.t->state, memory_order_relaxed) == ST_PENDING)
                 e->rd[m++] = r;
         }
         e->nrd = m;
@@ -1196,6 +1272,18 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
     if (c->trace) trace_task(rt, t, st, lane, start, end);
 }
 
+/* Retiring thread: publish the minimum free time over the lanes of declared units (every
+ * later kernel task starts no earlier). Amortised: recomputed after >= nlanes/8 tasks. */
+static void update_sim_lb(pto_rt *rt) {
+    const pto_rt_config *c = &rt->cfg;
+    uint32_t V = c->vector_lanes, G = V + c->cube_lanes;
+    uint64_t lb = UINT64_MAX;
+    for (uint32_t l = 0; l < rt->nlanes; l++)
+        if (rt->unit_mask >> (l % G >= V) & 1) lb = umin(lb, rt->lane_free[l]);
+    atomic_store_explicit(&rt->sim_lb, lb, memory_order_release);
+    rt->lb_at = rt->sim_k;
+}
+
 static void publish_retired(pto_rt *rt, uint64_t nt, uint64_t nb) {
     uint64_t t = atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed) + nt;
     if (!rt->cfg.window_size) { /* only statistics read it */
@@ -1235,6 +1323,8 @@ static void try_retire(pto_rt *rt) {
             }
         }
         rt->anchor = a;
+        if (rt->reclaim && !rt->cfg.v9_compat && (rt->sim_k - rt->lb_at) * 8 >= rt->nlanes)
+            update_sim_lb(rt);
         atomic_store(&rt->retire_next, a->seq + 1);
         publish_retired(rt, nt, nb);
         batch_flush(rt, &fb);
@@ -1254,6 +1344,17 @@ static inline int can_run_here(pto_rt *rt, rt_worker *w, rt_task *s) {
         rt->cfg.dispatch != PTO_RT_DISPATCH_WORK_STEAL)
         return ws_target(rt, w, s) == w->id;
     return 1;
+}
+
+/* Retirement is batched per worker: a worker that completes the task at the head of the
+ * in-order list owes a try_retire, which it pays after RT_RETIRE_BATCH more completions or
+ * as soon as it finds no ready task (it never spins or sleeps while owing one). Nobody else
+ * retires past that head meanwhile, so the debt cannot be lost. */
+#define RT_RETIRE_BATCH 32
+
+static void retire_due_now(pto_rt *rt, rt_worker *w) {
+    w->retire_due = 0;
+    try_retire(rt);
 }
 
 /* Publish t's final state, release its successors; returns one successor to run next on
@@ -1281,7 +1382,11 @@ static rt_task *complete(pto_rt *rt, rt_worker *w, rt_task *t, int status) {
     }
     /* from here on t belongs to the retiring thread (it may be recycled at once) */
     atomic_store(&t->retire_ok, 1);
-    if (seq == atomic_load(&rt->retire_next)) try_retire(rt);
+    if (w->retire_due) {
+        if (++w->retire_due > RT_RETIRE_BATCH) retire_due_now(rt, w);
+    } else if (seq == atomic_load(&rt->retire_next)) {
+        w->retire_due = 1;
+    }
     wake_orch(rt);
     return next;
 }
@@ -1337,6 +1442,7 @@ static void *worker_main(void *arg) {
                 while (t) t = execute(rt, w, t);
                 continue;
             }
+            if (w->retire_due) { retire_due_now(rt, w); continue; }
             int k;
             for (k = 0; k < RT_SPIN; k++) {
                 if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 ||
@@ -1375,6 +1481,7 @@ static void orch_wait(pto_rt *rt, rt_cond_fn cond, void *arg) {
             while (t) t = execute(rt, w, t);
             continue;
         }
+        if (w->retire_due) { retire_due_now(rt, w); continue; }
         int k;
         for (k = 0; k < RT_SPIN; k++) {
             if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 || cond(rt, arg)) break;
@@ -1433,11 +1540,10 @@ static int cond_window_room(pto_rt *rt, void *arg) {
 typedef struct { rt_tref *v; size_t n; } rt_wait_set;
 
 static int cond_refs_done(pto_rt *rt, void *arg) {
-    (void)rt;
     rt_wait_set *s = arg;
-    while (s->n) {
+    while (s->n) { /* seq >= retire_next: not recycled, so its state is its own */
         rt_tref r = s->v[s->n - 1];
-        if (r.t->seq == r.seq && atomic_load(&r.t->state) == ST_PENDING) return 0;
+        if (r.seq >= atomic_load(&rt->retire_next) && atomic_load(&r.t->state) == ST_PENDING) return 0;
         s->n--;
     }
     return 1;
@@ -1496,6 +1602,7 @@ static int validate(const pto_rt_config *c, pto_rt_error *err) {
     if (c->pools == PTO_RT_POOLS_BY_EXEC_UNIT && (c->pool_workers[0] || c->pool_workers[1]) &&
         (c->pool_workers[0] < 1 || c->pool_workers[1] < 1 || c->pool_workers[0] > 1024 || c->pool_workers[1] > 1024))
         BAD("POOLS_BY_EXEC_UNIT needs 1..1024 vector and cube workers (got %u, %u)", c->pool_workers[0], c->pool_workers[1]);
+    if (c->exec_units & ~3u) BAD("exec_units 0x%x: only bits 1<<VECTOR and 1<<CUBE exist", c->exec_units);
     if (c->num_threads > 1024) BAD("num_threads must be <= 1024 (got %u)", c->num_threads);
 #undef BAD
     return 0;
@@ -1537,6 +1644,9 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->use_overlap = cfg.deps == PTO_RT_DEPS_BYTES_OVERLAP || cfg.deps == PTO_RT_DEPS_HYBRID;
     rt->use_struct = cfg.deps == PTO_RT_DEPS_EXPLICIT || cfg.deps == PTO_RT_DEPS_HYBRID;
     rt->use_markers = rt->use_struct || cfg.v9_compat;
+    rt->unit_mask = cfg.exec_units ? cfg.exec_units : 3u;
+    rt->reclaim = cfg.deps == PTO_RT_DEPS_TENSOR_MAP_EXACT && !cfg.trace;
+    atomic_store(&rt->sim_lb, cfg.v9_compat ? UINT64_MAX : 0); /* v9 timing ignores regions */
     /* exact mode never touches the overlap tail of an entry */
     rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 15) & ~(size_t)15;
     rt->nlanes = cfg.v9_compat ? cfg.num_aicpus : cfg.num_aicpus * (cfg.vector_lanes + cfg.cube_lanes);
@@ -1627,6 +1737,9 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
                            d->name, d->num_regions, PTO_RT_MAX_REGIONS);
     if (d->exec_unit > PTO_RT_UNIT_CUBE)
         return fail_submit(rt, PTO_RT_EINVAL, "task '%s': exec_unit %u is not VECTOR(0) or CUBE(1) (%u)", d->name, d->exec_unit, d->exec_unit);
+    if (!(rt->unit_mask >> d->exec_unit & 1))
+        return fail_submit(rt, PTO_RT_EINVAL, "task '%s': exec unit %u is not among the configured exec_units (mask 0x%x)",
+                           d->name, d->exec_unit, rt->unit_mask);
     uint32_t pool = 0;
     if (c->pools == PTO_RT_POOLS_BY_EXEC_UNIT) pool = d->exec_unit;
     else if (c->pools == PTO_RT_POOLS_CUSTOM) {
@@ -1703,6 +1816,10 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     if (c->num_streams) t->stream = (uint32_t)(d->stream_key % c->num_streams);
     if (c->timing == PTO_RT_TIMING_INTERLEAVED) t->iq = (uint32_t)(d->stream_key % c->timing_param);
     link_task(rt, t);
+    /* Tasks with seq >= done have not retired, so their descriptors are not recycled (only
+     * this thread reallocates, and t was allocated before this load): edges to older tasks
+     * are never needed, and their descriptors are never touched. */
+    uint64_t done = atomic_load_explicit(&rt->retire_next, memory_order_acquire);
     /* ---- dependencies ---- */
     if (rt->use_data) {
         rt_acc *acc = task_accs(t);
@@ -1713,6 +1830,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
             rt_entry *e = entry_get(rt, r);
             if (!e) { set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory in the region table"); break; }
             uint32_t m = r->mode;
+            e->last_seq = t->seq;
             acc[n].e = e;
             acc[n].mode = m;
             n++;
@@ -1720,11 +1838,11 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
             FOR_ENTRY_AND_NBRS(rt, e, X, {
                 if (atomic_load_explicit(&X->poisoned, memory_order_acquire))
                     atomic_store_explicit(&t->poisoned, 1, memory_order_relaxed);
-                if (X->w && X->w->seq == X->w_seq) bad |= add_edge(rt, X->w, t, 1);
+                if (X->w && X->w_seq >= done) bad |= add_edge(rt, X->w, t, 1);
                 if (c->trace && X->w_index >= 0) trace_edge(rt, X->w_index, index);
                 if (m & PTO_RT_WRITE)
                     for (uint32_t q = 0; q < X->nrd; q++)
-                        if (X->rd[q].t->seq == X->rd[q].seq) {
+                        if (X->rd[q].seq >= done) {
                             if (c->trace) trace_edge(rt, X->rd[q].t->task_index, index);
                             bad |= add_edge(rt, X->rd[q].t, t, 0);
                         }
@@ -1735,17 +1853,18 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
                 e->w_index = index;
                 e->nrd = 0;
             } else {
-                bad |= add_reader(e, t);
+                bad |= add_reader(e, t, done);
             }
             if (bad) { set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory adding dependency edges"); break; }
         }
         t->nacc = (uint8_t)n;
+        if (rt->reclaim && rt->ecount > RT_RECLAIM_MIN) reclaim_entries(rt);
     }
     if (rt->use_struct && struct_edges(rt, t))
         set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory adding structural edges");
     if (c->num_streams) {
         rt_tref *sl = &rt->stream_last[t->stream];
-        if (sl->t && sl->t->seq == sl->seq) {
+        if (sl->t && sl->seq >= done) {
             if (c->trace) trace_edge(rt, sl->t->task_index, index);
             add_edge(rt, sl->t, t, 0);
         }
@@ -1932,6 +2051,7 @@ void pto_rt_destroy(pto_rt *rt) {
             for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
     }
     free(rt->etab);
+    free(rt->rq);
     for (size_t i = 0; i < rt->ccap; i++) free(rt->ctab[i].v);
     free(rt->ctab);
     free(rt->large_list);
@@ -1968,6 +2088,7 @@ void pto_rt_get_stats(const pto_rt *rt, pto_rt_stats *s) {
     s->orchestration_ms = (double)rt->orch_ns / 1e6;
     s->num_workers = rt->nworkers;
     s->num_lanes = rt->nlanes;
+    s->peak_regions = rt->epeak;
 }
 
 int64_t pto_rt_worker_executed(const pto_rt *rt, uint32_t worker) {

@@ -141,6 +141,11 @@ typedef struct pto_rt_config {
     uint64_t start_threshold;    /* START_THRESHOLD n                                       */
     uint32_t trace;              /* PTO_RT_TRACE_* bits                                     */
     uint32_t v9_compat;          /* 1 = reproduce the v9 prototype's timing model           */
+    uint32_t exec_units;         /* bit mask of the exec units tasks use: 1 << VECTOR,
+                                    1 << CUBE; 0 = both. A task of an undeclared unit is
+                                    EINVAL. Lanes of undeclared units never bound the
+                                    simulation, so TENSOR_MAP_EXACT can forget finished
+                                    regions sooner (docs/runtime.md, "Region table")        */
 } pto_rt_config;
 
 /* ------------------------------------------------------------------------------------------
@@ -195,6 +200,7 @@ typedef struct pto_rt_stats {
     double orchestration_ms;    /* time spent inside submit calls (incl. stalls)            */
     uint32_t num_workers;       /* real threads executing tasks (incl. orchestrator)        */
     uint32_t num_lanes;         /* simulated lanes                                          */
+    uint64_t peak_regions;      /* most distinct regions tracked at once                    */
 } pto_rt_stats;
 
 typedef struct pto_rt_error {

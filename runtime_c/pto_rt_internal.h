@@ -94,8 +94,12 @@ struct rt_entry {
     uint32_t elem, buf_id;
     uint64_t hash;
     /* real execution */
-    rt_task *w;
+    union {
+        rt_task *w;                   /* last writer (may be finished)                      */
+        rt_entry *free_next;          /* TENSOR_MAP_EXACT: on the free list once reclaimed  */
+    };
     uint64_t w_seq;
+    uint64_t last_seq;                /* seq of the newest task accessing it                */
     int64_t w_index;                  /* trace: kernel-task index of the last writer        */
     rt_tref *rd;                      /* readers since the last write (may be finished)    */
     uint32_t nrd, caprd;
@@ -143,6 +147,7 @@ typedef struct rt_worker {
     rt_deque dq;
     uint64_t executed, failed, cancelled, steals;
     uint64_t rng;
+    uint32_t retire_due;              /* completions since it took on the head's retirement */
     char pad[64];
 } rt_worker;
 
@@ -230,7 +235,7 @@ struct pto_rt {
 
     /* dependency tables (orchestrator) */
     rt_eslot *etab;
-    size_t ecap, ecount;
+    size_t ecap, ecount, epeak;
     unsigned char *entry_slab;
     size_t entry_slab_n, entry_free_n, entry_size;
     rt_chunk_slot *ctab;
@@ -239,6 +244,15 @@ struct pto_rt {
     size_t nlarge, caplarge;
     rt_entry **flat;                  /* all flat entries                                   */
     size_t nflat, capflat;
+    /* TENSOR_MAP_EXACT reclamation (docs/runtime.md, "Region table") */
+    int reclaim;                      /* enabled: exact mode without tracing                */
+    uint32_t unit_mask;               /* declared exec units (bit per pto_rt_exec_unit)     */
+    rt_entry **rq;                    /* every live entry, examined round robin (ring)      */
+    size_t rq_cap, rq_head, rq_n;
+    rt_entry *entry_free;
+    atomic_uint_fast64_t sim_lb;      /* retiring thread: min lane free time over lanes of
+                                         declared units, a lower bound of any later start  */
+    uint64_t lb_at;                   /* sim_k when sim_lb was last computed                */
     rt_group groups[64];
     uint32_t ngroups;
     uint64_t stamp;

@@ -47,6 +47,7 @@ static pto_rt *make(uint32_t threads, uint32_t deps, uint64_t window, uint32_t t
     c.window_size = window;
     c.start = PTO_RT_START_IMMEDIATE;
     c.trace = trace;
+    c.exec_units = 1u << PTO_RT_UNIT_VECTOR; /* every benchmark task is a vector task */
     pto_rt_error e;
     pto_rt *rt = pto_rt_create(&c, &e);
     if (!rt) fprintf(stderr, "bench: %s\n", e.message);

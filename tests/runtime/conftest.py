@@ -20,7 +20,7 @@ typedef struct pto_rt_config {
     uint64_t timing_param, clock_khz, window_size;
     uint32_t window_unit, window_mode, start;
     uint64_t start_threshold;
-    uint32_t trace, v9_compat;
+    uint32_t trace, v9_compat, exec_units;
 } pto_rt_config;
 typedef struct pto_rt_region {
     uintptr_t addr; int64_t rows, cols, row_stride, col_stride;
@@ -36,6 +36,7 @@ typedef struct pto_rt_stats {
              window_stalls, steals, max_in_flight, edges;
     double wall_ms, orchestration_ms;
     uint32_t num_workers, num_lanes;
+    uint64_t peak_regions;
 } pto_rt_stats;
 typedef struct pto_rt_error {
     int code; int kernel_rc; int64_t task_id; uint32_t kernel_id; const char *task_name;

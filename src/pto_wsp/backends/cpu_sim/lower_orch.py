@@ -529,6 +529,10 @@ class OrchLowerer:
             f"cfg.cube_lanes = {self.machine.cube_lanes};",
             f"cfg.num_streams = {s.streams or 0};",
             f"cfg.v9_compat = {1 if self.v9_compat else 0};",
+            # the units this program's kernels use: lets the runtime forget finished regions
+            "cfg.exec_units = " + (" | ".join(sorted(
+                {f"(1u << PTO_RT_UNIT_{k.exec_unit.upper()})" for k in self.m.kernels})) or "0")
+            + ";",
         ]
         if tg.pools.kind == "custom":
             cfg += ["cfg.num_pools = 2;",
