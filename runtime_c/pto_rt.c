@@ -6,6 +6,10 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +376,7 @@ static uint32_t ws_target(pto_rt *rt, rt_worker *w, rt_task *t) {
     return p->first + (uint32_t)(w ? (w->rng++ % p->n) : 0);
 }
 
+/* FIFO: append the list head..tail of n tasks to pool p's queue and announce them. */
 static void push_task(pto_rt *rt, rt_worker *w, rt_task *t) {
     rt_pool *p = &rt->pools[t->pool];
     int fail = 0;
@@ -380,7 +385,10 @@ static void push_task(pto_rt *rt, rt_worker *w, rt_task *t) {
         t->qnext = NULL;
         spin_lock(&p->qlock);
         if (p->qtail) p->qtail->qnext = t;
-        else p->qhead = t;
+        else {
+            p->qhead = t;
+            atomic_store_explicit(&p->qseq, t->seq, memory_order_relaxed);
+        }
         p->qtail = t;
         spin_unlock(&p->qlock);
         break;
@@ -401,10 +409,117 @@ static void push_task(pto_rt *rt, rt_worker *w, rt_task *t) {
     if (atomic_load(&p->sleepers) > 0) wake_pool(p, 0);
 }
 
-static rt_task *pop_task(pto_rt *rt, rt_worker *w) {
+/* ---- the orchestrator's ready ring (FIFO pools) ------------------------------------------
+ * Tasks the orchestrator finds ready at submission go through a bounded single-producer,
+ * multi-consumer ring with per-slot sequence numbers: the orchestrator publishes with plain
+ * stores (no lock, no read-modify-write), workers claim with one CAS. The slot of position
+ * pos is free for the producer when seq == pos and holds that position's task when
+ * seq == pos + 1. A full ring falls back to the pool's locked queue. Tasks released by
+ * workers use the locked queue; a worker takes the older (by submission) of the two heads. */
+#define RT_RING 1024u
+
+static int ring_push(pto_rt *rt, rt_pool *p, uint32_t k, rt_task *t) {
+    uint64_t pos = rt->rtail[k];
+    rt_rslot *s = &p->ring[pos & (RT_RING - 1)];
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != pos) return 0; /* full */
+    atomic_store_explicit(&s->t, t, memory_order_relaxed);
+    atomic_store_explicit(&s->tseq, t->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+    rt->rtail[k] = pos + 1;
+    return 1;
+}
+
+/* Submission seq of the task at the ring's head, UINT64_MAX if none (a hint: the slot may
+ * be claimed and refilled meanwhile). */
+static uint64_t ring_head_seq(rt_pool *p) {
+    uint64_t pos = atomic_load_explicit(&p->rhead, memory_order_relaxed);
+    rt_rslot *s = &p->ring[pos & (RT_RING - 1)];
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1) return UINT64_MAX;
+    return atomic_load_explicit(&s->tseq, memory_order_relaxed);
+}
+
+/* Claim the head once `need` positions from it on are published (need <= RT_RING). */
+static rt_task *ring_pop(rt_pool *p, uint64_t need) {
+    uint64_t pos = atomic_load_explicit(&p->rhead, memory_order_relaxed);
+    for (;;) {
+        rt_rslot *s = &p->ring[pos & (RT_RING - 1)];
+        uint64_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (q < pos + 1) return NULL; /* nothing published at the head */
+        if (need > 1 && q == pos + 1 &&
+            atomic_load_explicit(&p->ring[(pos + need - 1) & (RT_RING - 1)].seq,
+                                 memory_order_relaxed) != pos + need)
+            return NULL;
+        if (q > pos + 1) { pos = atomic_load_explicit(&p->rhead, memory_order_relaxed); continue; }
+        if (atomic_compare_exchange_weak_explicit(&p->rhead, &pos, pos + 1, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            rt_task *t = atomic_load_explicit(&s->t, memory_order_relaxed);
+            atomic_store_explicit(&s->seq, pos + RT_RING, memory_order_release);
+            return t;
+        }
+    }
+}
+
+/* Idle check of a pool: queued tasks or a published ring head. */
+static inline int pool_has_work(rt_pool *p) {
+    if (atomic_load(&p->avail) > 0) return 1;
+    if (!p->ring) return 0;
+    uint64_t pos = atomic_load(&p->rhead);
+    return atomic_load(&p->ring[pos & (RT_RING - 1)].seq) == pos + 1;
+}
+
+/* Lost-wakeup protection without a fence per ring push (asymmetric Dekker): a worker about
+ * to sleep increments `sleepers` and then forces a barrier on every running thread of the
+ * process (membarrier), so either it sees the orchestrator's published slot or the
+ * orchestrator's later read of `sleepers` sees it. Where membarrier is unavailable the
+ * orchestrator fences after each push instead. */
+static int membarrier_ok(void) {
+#if defined(__linux__) && defined(__NR_membarrier)
+    static atomic_int state; /* 0 unknown, 1 registered, -1 unavailable */
+    int st = atomic_load(&state);
+    if (!st) {
+        st = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? 1 : -1;
+        atomic_store(&state, st);
+    }
+    return st > 0;
+#else
+    return 0;
+#endif
+}
+
+static void sleeper_barrier(pto_rt *rt) {
+#if defined(__linux__) && defined(__NR_membarrier)
+    if (!rt->ring_fence) syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+#else
+    (void)rt;
+#endif
+}
+
+static void orch_push(pto_rt *rt, rt_task *t) {
+    rt_pool *p = &rt->pools[t->pool];
+    if (!p->ring || !ring_push(rt, p, t->pool, t)) { push_task(rt, &rt->workers[0], t); return; }
+    if (rt->ring_fence) atomic_thread_fence(memory_order_seq_cst);
+    else atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0) wake_pool(p, 0);
+}
+
+/* A busy worker takes ring tasks only once RT_RING_LAG are published, so it trails the
+ * orchestrator instead of fighting over the cache lines of the task being submitted; an idle
+ * one (lone_ok) takes a lone task after RT_PATIENCE spins (a few microseconds). */
+#define RT_RING_LAG 8
+#define RT_PATIENCE 32
+
+static rt_task *pop_task(pto_rt *rt, rt_worker *w, int lone_ok) {
     rt_pool *p = &rt->pools[w->pool];
-    if (atomic_load_explicit(&p->avail, memory_order_relaxed) <= 0) return NULL;
     rt_task *t = NULL;
+    if (p->ring) { /* FIFO: the ring unless the locked queue's head is older */
+        uint64_t qs = atomic_load_explicit(&p->qseq, memory_order_relaxed);
+        if (qs == UINT64_MAX || ring_head_seq(p) < qs) {
+            t = ring_pop(p, lone_ok ? 1 : RT_RING_LAG);
+            if (t) return t;
+        }
+    }
+    if (atomic_load_explicit(&p->avail, memory_order_relaxed) <= 0) return NULL;
+    t = NULL;
     switch (rt->cfg.ready) {
     case PTO_RT_READY_FIFO:
         spin_lock(&p->qlock);
@@ -412,6 +527,8 @@ static rt_task *pop_task(pto_rt *rt, rt_worker *w) {
         if (t) {
             p->qhead = t->qnext;
             if (!p->qhead) p->qtail = NULL;
+            atomic_store_explicit(&p->qseq, p->qhead ? p->qhead->seq : UINT64_MAX,
+                                  memory_order_relaxed);
         }
         spin_unlock(&p->qlock);
         break;
@@ -477,7 +594,11 @@ static void trace_edge(pto_rt *rt, int64_t from, int64_t to) {
 }
 
 /* Add pred -> t unless pred already finished. A finished-but-failed strong pred poisons t.
- * The caller guarantees pred has not been recycled (sequence check or a held reference). */
+ * The caller guarantees pred has not been recycled (sequence check or a held reference).
+ * The task being submitted (rt->building) counts its edges in rt->nbuilt instead of
+ * incrementing `pending`, which starts at RT_BIAS (see pto_rt_submit). */
+#define RT_BIAS (1 << 30)
+
 static int add_edge(pto_rt *rt, rt_task *pred, rt_task *t, int strong) {
     if (pred == t) return 0;
     if (t->last_pred == pred && !strong) return 0;
@@ -487,11 +608,12 @@ static int add_edge(pto_rt *rt, rt_task *pred, rt_task *t, int strong) {
         if (!e) return -1;
         e->succ = t;
         e->strong = (uint32_t)strong;
-        atomic_fetch_add_explicit(&t->pending, 1, memory_order_relaxed);
+        int biased = t == rt->building;
+        if (!biased) atomic_fetch_add_explicit(&t->pending, 1, memory_order_relaxed);
         rt_edge *h = atomic_load_explicit(&pred->succ, memory_order_relaxed);
         for (;;) {
             if (h == RT_CLOSED) {
-                atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
+                if (!biased) atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
                 edge_unuse(t);
                 st = atomic_load_explicit(&pred->state, memory_order_acquire);
                 break;
@@ -500,6 +622,7 @@ static int add_edge(pto_rt *rt, rt_task *pred, rt_task *t, int strong) {
             if (atomic_compare_exchange_weak_explicit(&pred->succ, &h, e, memory_order_release,
                                                       memory_order_relaxed)) {
                 rt->edges++;
+                rt->nbuilt += biased;
                 t->last_pred = pred;
                 return 0;
             }
@@ -1437,7 +1560,7 @@ static void *worker_main(void *arg) {
     for (;;) {
         if (atomic_load_explicit(&rt->stop, memory_order_relaxed)) break;
         if (atomic_load_explicit(&rt->started, memory_order_acquire)) {
-            rt_task *t = pop_task(rt, w);
+            rt_task *t = pop_task(rt, w, 0);
             if (t) {
                 while (t) t = execute(rt, w, t);
                 continue;
@@ -1445,19 +1568,20 @@ static void *worker_main(void *arg) {
             if (w->retire_due) { retire_due_now(rt, w); continue; }
             int k;
             for (k = 0; k < RT_SPIN; k++) {
-                if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 ||
-                    atomic_load_explicit(&rt->stop, memory_order_relaxed))
-                    break;
+                if (atomic_load_explicit(&rt->stop, memory_order_relaxed)) break;
+                if (pool_has_work(p) && (t = pop_task(rt, w, k >= RT_PATIENCE))) break;
                 /* yield now and then: on an oversubscribed host the producer may share
                  * this core, and pure spinning would starve it */
                 if ((k & 127) == 127) sched_yield();
                 else cpu_relax();
             }
+            while (t) t = execute(rt, w, t);
             if (k < RT_SPIN) continue;
         }
         pthread_mutex_lock(&p->mu);
         atomic_fetch_add(&p->sleepers, 1);
-        while (!atomic_load(&rt->stop) && !(atomic_load(&rt->started) && atomic_load(&p->avail) > 0))
+        sleeper_barrier(rt);
+        while (!atomic_load(&rt->stop) && !(atomic_load(&rt->started) && pool_has_work(p)))
             pthread_cond_wait(&p->cv, &p->mu);
         atomic_fetch_sub(&p->sleepers, 1);
         pthread_mutex_unlock(&p->mu);
@@ -1476,7 +1600,7 @@ static void orch_wait(pto_rt *rt, rt_cond_fn cond, void *arg) {
     tl_worker = 0;
     for (;;) {
         if (cond(rt, arg)) { tl_worker = saved; return; }
-        rt_task *t = pop_task(rt, w);
+        rt_task *t = pop_task(rt, w, 1);
         if (t) {
             while (t) t = execute(rt, w, t);
             continue;
@@ -1484,7 +1608,7 @@ static void orch_wait(pto_rt *rt, rt_cond_fn cond, void *arg) {
         if (w->retire_due) { retire_due_now(rt, w); continue; }
         int k;
         for (k = 0; k < RT_SPIN; k++) {
-            if (atomic_load_explicit(&p->avail, memory_order_relaxed) > 0 || cond(rt, arg)) break;
+            if (pool_has_work(p) || cond(rt, arg)) break;
             if ((k & 127) == 127) sched_yield();
             else cpu_relax();
         }
@@ -1492,7 +1616,7 @@ static void orch_wait(pto_rt *rt, rt_cond_fn cond, void *arg) {
         pthread_mutex_lock(&p->mu);
         atomic_store(&rt->orch_sleeping, 1);
         atomic_fetch_add(&p->sleepers, 1);
-        while (!cond(rt, arg) && atomic_load(&p->avail) <= 0) {
+        while (!cond(rt, arg) && !pool_has_work(p)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 50 * 1000000L;
@@ -1644,6 +1768,7 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->use_overlap = cfg.deps == PTO_RT_DEPS_BYTES_OVERLAP || cfg.deps == PTO_RT_DEPS_HYBRID;
     rt->use_struct = cfg.deps == PTO_RT_DEPS_EXPLICIT || cfg.deps == PTO_RT_DEPS_HYBRID;
     rt->use_markers = rt->use_struct || cfg.v9_compat;
+    rt->ring_fence = !membarrier_ok();
     rt->unit_mask = cfg.exec_units ? cfg.exec_units : 3u;
     rt->reclaim = cfg.deps == PTO_RT_DEPS_TENSOR_MAP_EXACT && !cfg.trace;
     atomic_store(&rt->sim_lb, cfg.v9_compat ? UINT64_MAX : 0); /* v9 timing ignores regions */
@@ -1684,6 +1809,17 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
         pl->first = wid;
         pl->n = counts[p];
         atomic_flag_clear(&pl->qlock);
+        atomic_store(&pl->qseq, UINT64_MAX);
+        if (cfg.ready == PTO_RT_READY_FIFO) {
+            pl->ring = aligned_alloc(64, RT_RING * sizeof(rt_rslot));
+            if (!pl->ring) {
+                err_out(err, PTO_RT_ENOMEM, "out of memory creating the runtime");
+                rt->npools = p; /* pools [0, p) are initialised */
+                pto_rt_destroy(rt);
+                return NULL;
+            }
+            for (uint32_t i = 0; i < RT_RING; i++) atomic_init(&pl->ring[i].seq, i);
+        }
         pthread_mutex_init(&pl->mu, NULL);
         pthread_cond_init(&pl->cv, NULL);
         for (uint32_t i = 0; i < counts[p]; i++, wid++) {
@@ -1795,6 +1931,12 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     rt_task *t = alloc_task(rt, large);
     if (!t) return fail_submit(rt, PTO_RT_ENOMEM, "task '%s': out of memory for a descriptor (%u args bytes, %u regions)", d->name, d->args_size, d->num_regions);
     init_task(t, K_TASK);
+    /* Incoming edges are counted in rt->nbuilt while pending holds a bias that no pred can
+     * exhaust; at the end the bias minus the edges is taken off once (no atomic per edge,
+     * and none at all when every pred has already finished). */
+    atomic_store_explicit(&t->pending, RT_BIAS, memory_order_relaxed);
+    rt->building = t;
+    rt->nbuilt = 0;
     t->fn = d->fn;
     t->name = d->name;
     t->kernel_id = d->kernel_id;
@@ -1875,7 +2017,11 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     rt->submitted_bytes += bytes;
     uint64_t inflight = rt->submitted_tasks - atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed);
     if (inflight > rt->max_inflight) rt->max_inflight = inflight;
-    if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1) push_task(rt, &rt->workers[0], t);
+    rt->building = NULL;
+    int rest = RT_BIAS - (int)rt->nbuilt;
+    if (atomic_load_explicit(&t->pending, memory_order_acquire) == rest ||
+        atomic_fetch_sub_explicit(&t->pending, rest, memory_order_acq_rel) == rest)
+        orch_push(rt, t);
     if (c->start == PTO_RT_START_THRESHOLD && rt->submitted_tasks >= c->start_threshold) start_now(rt);
     return index;
 }
@@ -2040,6 +2186,7 @@ void pto_rt_destroy(pto_rt *rt) {
     }
     for (uint32_t p = 0; p < rt->npools; p++) {
         free(rt->pools[p].heap);
+        free(rt->pools[p].ring);
         pthread_mutex_destroy(&rt->pools[p].mu);
         pthread_cond_destroy(&rt->pools[p].cv);
     }

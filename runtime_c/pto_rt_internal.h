@@ -151,10 +151,21 @@ typedef struct rt_worker {
     char pad[64];
 } rt_worker;
 
+typedef struct rt_rslot {            /* ready-ring slot (see pto_rt.c, ring_push)          */
+    _Atomic uint64_t seq;
+    _Atomic(rt_task *) t;
+    _Atomic uint64_t tseq;            /* t's submission seq (for the FIFO head comparison)  */
+} rt_rslot;
+
 typedef struct rt_pool {
     uint32_t first, n;                /* workers [first, first+n)                           */
+    rt_rslot *ring;                   /* FIFO: the orchestrator's ready ring                */
+    char pad_r[64];
+    _Atomic uint64_t rhead;           /* next ring position to claim (workers)              */
+    char pad_h[64];
     atomic_flag qlock;
-    rt_task *qhead, *qtail;           /* FIFO                                               */
+    rt_task *qhead, *qtail;           /* FIFO: locked queue (tasks released by workers)     */
+    atomic_uint_fast64_t qseq;        /* seq of qhead, UINT64_MAX when empty                */
     rt_task **heap;                   /* PRIORITY                                           */
     size_t hn, hcap;
     char pad0[64];
@@ -232,6 +243,11 @@ struct pto_rt {
     uint64_t submitted_tasks, submitted_bytes;
     uint64_t rr_counter;
     uint64_t overflows, stalls, max_inflight, edges;
+
+    uint64_t rtail[PTO_RT_MAX_POOLS]; /* next ring position per FIFO pool (orchestrator)  */
+    int ring_fence;                   /* no membarrier: fence after each ring push          */
+    rt_task *building;                /* the task pto_rt_submit is adding edges to          */
+    uint32_t nbuilt;                  /* ... and the edges it got so far                    */
 
     /* dependency tables (orchestrator) */
     rt_eslot *etab;
