@@ -494,14 +494,6 @@ static void sleeper_barrier(pto_rt *rt) {
 #endif
 }
 
-static void orch_push(pto_rt *rt, rt_task *t) {
-    rt_pool *p = &rt->pools[t->pool];
-    if (!p->ring || !ring_push(rt, p, t->pool, t)) { push_task(rt, &rt->workers[0], t); return; }
-    if (rt->ring_fence) atomic_thread_fence(memory_order_seq_cst);
-    else atomic_signal_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0) wake_pool(p, 0);
-}
-
 /* A busy worker takes ring tasks only once RT_RING_LAG are published, so it trails the
  * orchestrator instead of fighting over the cache lines of the task being submitted; an idle
  * one (lone_ok) takes a lone task after RT_PATIENCE spins (a few microseconds). */
@@ -1471,8 +1463,9 @@ static inline int can_run_here(pto_rt *rt, rt_worker *w, rt_task *s) {
 
 /* Retirement is batched per worker: a worker that completes the task at the head of the
  * in-order list owes a try_retire, which it pays after RT_RETIRE_BATCH more completions or
- * as soon as it finds no ready task (it never spins or sleeps while owing one). Nobody else
- * retires past that head meanwhile, so the debt cannot be lost. */
+ * once it has found no ready task for RT_PATIENCE spins (it never sleeps owing one; the
+ * orchestrator pays before it waits or goes back to submitting). Nobody else retires past
+ * that head meanwhile, so the debt cannot be lost. */
 #define RT_RETIRE_BATCH 32
 
 static void retire_due_now(pto_rt *rt, rt_worker *w) {
@@ -1546,6 +1539,26 @@ static rt_task *execute(pto_rt *rt, rt_worker *w, rt_task *t) {
     return complete(rt, w, t, status);
 }
 
+/* Hand a task that is ready at submission to its pool. When pool 0's ring is full and
+ * execution has started, the orchestrator (worker 0 of pool 0) runs the ring's oldest task
+ * itself: the workers are behind, and helping beats queueing behind a lock. */
+static void orch_push(pto_rt *rt, rt_task *t) {
+    rt_pool *p = &rt->pools[t->pool];
+    rt_worker *w = &rt->workers[0];
+    if (!p->ring) { push_task(rt, w, t); return; }
+    while (!ring_push(rt, p, t->pool, t)) {
+        rt_task *h = t->pool == 0 && atomic_load_explicit(&rt->started, memory_order_relaxed)
+                         ? ring_pop(p, 1) : NULL;
+        if (!h) { push_task(rt, w, t); return; }
+        rt_task *next = execute(rt, w, h);
+        if (next) push_task(rt, w, next);
+        if (w->retire_due) retire_due_now(rt, w); /* never hold retirement while submitting */
+    }
+    if (rt->ring_fence) atomic_thread_fence(memory_order_seq_cst);
+    else atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0) wake_pool(p, 0);
+}
+
 #define RT_SPIN 4000
 
 static _Thread_local int32_t tl_worker = -1;
@@ -1565,11 +1578,11 @@ static void *worker_main(void *arg) {
                 while (t) t = execute(rt, w, t);
                 continue;
             }
-            if (w->retire_due) { retire_due_now(rt, w); continue; }
             int k;
             for (k = 0; k < RT_SPIN; k++) {
                 if (atomic_load_explicit(&rt->stop, memory_order_relaxed)) break;
                 if (pool_has_work(p) && (t = pop_task(rt, w, k >= RT_PATIENCE))) break;
+                if (k == RT_PATIENCE && w->retire_due) retire_due_now(rt, w);
                 /* yield now and then: on an oversubscribed host the producer may share
                  * this core, and pure spinning would starve it */
                 if ((k & 127) == 127) sched_yield();
