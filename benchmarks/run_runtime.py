@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Runtime benchmarks B1-B3 (+ memory): pto_rt beside GCC OpenMP `depend`, one table.
 
-    python benchmarks/run_runtime.py [--repeat 5] [--threads 2] [--quick]
+    python benchmarks/run_runtime.py [--repeat 7] [--threads 2] [--quick]
 
 Ours is built through the project's cffi build cache (runtime_c/pto_rt*.c + the C drivers in
 benchmarks/runtime/bench_rt.c); OpenMP programs are compiled with `gcc -O2 -fopenmp` into
-benchmarks/out/. Every number is the median of --repeat runs; ratios compare medians measured
-in the same invocation (see docs/performance.md).
+benchmarks/out/. Ours and OpenMP alternate run by run (a shared VM changes speed between
+runs); every number is the median of --repeat runs, with ours' range beside it, and the
+header reports the cache-line round trip between two threads measured before and after
+(see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ double b2_indep(uint32_t threads, uint32_t deps, uint64_t n, uint64_t window, pt
 double b2_reuse(uint32_t threads, uint32_t deps, uint64_t n, uint64_t ntiles, pto_rt_stats *st);
 double b3_wave(uint32_t threads, uint32_t deps, uint64_t m, pto_rt_stats *st);
 double mem_flat(uint32_t threads, uint64_t n, uint64_t window, long *rss);
+double pingpong_ns(long n);
 """
 
 EXACT, OVERLAP = 0, 1
@@ -66,16 +69,22 @@ def omp(exe, which, threads, n):
     return float(out.stdout)
 
 
-def med(f, repeat):
-    vals = [f() for _ in range(repeat)]
-    if any(v < 0 for v in vals):
-        raise RuntimeError("a benchmark run failed")
-    return statistics.median(vals)
+def interleaved(fns, repeat):
+    """Run each function once per round, `repeat` rounds; lists of results in fns order."""
+    out = [[] for _ in fns]
+    for _ in range(repeat):
+        for k, f in enumerate(fns):
+            if f is not None:
+                v = f()
+                if v < 0:
+                    raise RuntimeError("a benchmark run failed")
+                out[k].append(v)
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="2^16 tasks, 256x256 wavefront")
     ap.add_argument("--skip-memory", action="store_true")
@@ -88,41 +97,48 @@ def main(argv=None):
     st = ffi.new("pto_rt_stats *")
     s = ffi.new("double *")
     rows = []
+    pp0 = statistics.median(lib.pingpong_ns(200_000) for _ in range(3))
 
-    def row(name, tasks, ours_ex, ours_ov, ref, unit):
-        rows.append((name, tasks, ours_ex, ours_ov, ref, unit))
+    def bench(name, tasks, unit, ours, ours_ov, ref):
+        e, o, r = interleaved([ours, ours_ov, ref], R)
+        rows.append((name, tasks, unit, e, o, r))
 
-    b1e = med(lambda: lib.b1_chain(T, EXACT, n, st), R)
-    b1o = med(lambda: lib.b1_chain(T, OVERLAP, n, st), R)
-    b1m = med(lambda: omp(exe, "b1", T, n), R)
-    row("B1 chain", n, b1e, b1o, b1m, "ns/task")
+    bench("B1 chain", n, "ns/task", lambda: lib.b1_chain(T, EXACT, n, st),
+          lambda: lib.b1_chain(T, OVERLAP, n, st), lambda: omp(exe, "b1", T, n))
+
+    def b2(deps, w):
+        def run():
+            t = lib.b2_indep(T, deps, n, w, st, s)
+            assert s[0] == n * (n - 1) / 2
+            return t
+        return run
     for w in (0, 10000, 1000):
-        e = med(lambda: lib.b2_indep(T, EXACT, n, w, st, s), R)
-        assert s[0] == n * (n - 1) / 2
-        o = med(lambda: lib.b2_indep(T, OVERLAP, n, w, st, s), R)
-        ref = med(lambda: omp(exe, "b2", T, n), R) if w == 0 else None
-        row(f"B2 independent, window {'unbounded' if w == 0 else w}", n, e, o, ref, "Mtasks/s")
-    e = med(lambda: lib.b2_reuse(T, EXACT, n, 4096, st), R)
-    o = med(lambda: lib.b2_reuse(T, OVERLAP, n, 4096, st), R)
-    row("B2r same, 4096 tiles reused", n, e, o, None, "Mtasks/s")
-    b3e = med(lambda: lib.b3_wave(T, EXACT, m, st), R)
-    b3o = med(lambda: lib.b3_wave(T, OVERLAP, m, st), R)
-    b3m = med(lambda: omp(exe, "b3", T, m), R)
-    row(f"B3 wavefront {m}x{m}", m * m, b3e, b3o, b3m, "Mtasks/s")
+        bench(f"B2 independent, window {'unbounded' if w == 0 else w}", n, "Mtasks/s",
+              b2(EXACT, w), b2(OVERLAP, w), (lambda: omp(exe, "b2", T, n)) if w == 0 else None)
+    bench("B2r same, 4096 tiles reused", n, "Mtasks/s",
+          lambda: lib.b2_reuse(T, EXACT, n, 4096, st),
+          lambda: lib.b2_reuse(T, OVERLAP, n, 4096, st), None)
+    bench(f"B3 wavefront {m}x{m}", m * m, "Mtasks/s", lambda: lib.b3_wave(T, EXACT, m, st),
+          lambda: lib.b3_wave(T, OVERLAP, m, st), lambda: omp(exe, "b3", T, m))
+    pp1 = statistics.median(lib.pingpong_ns(200_000) for _ in range(3))
 
-    print(f"# pto_rt vs GCC OpenMP depend — {T} threads, median of {R}, "
-          f"{platform.processor() or platform.machine()}, python {platform.python_version()}")
-    hdr = f"{'benchmark':34} {'tasks':>8} {'ours exact':>11} {'ours overlap':>13} {'OpenMP':>9} {'exact/OMP':>10}  unit"
+    print(f"# pto_rt vs GCC OpenMP depend — {T} threads, median of {R} (interleaved), "
+          f"{platform.processor() or platform.machine()}, python {platform.python_version()}; "
+          f"cache-line round trip {pp0:.0f} ns before, {pp1:.0f} ns after")
+    hdr = (f"{'benchmark':34} {'tasks':>8} {'ours exact':>11} {'(range)':>15} "
+           f"{'ours overlap':>13} {'OpenMP':>9} {'exact/OMP':>10}  unit")
     print(hdr)
     print("-" * len(hdr))
-    for name, tasks, e, o, ref, unit in rows:
-        if unit == "ns/task":
-            fe, fo, fr = e / tasks * 1e9, o / tasks * 1e9, (ref / tasks * 1e9 if ref else None)
-            ratio = (fr / fe) if fr else None  # >1: ours faster
-        else:
-            fe, fo, fr = tasks / e / 1e6, tasks / o / 1e6, (tasks / ref / 1e6 if ref else None)
-            ratio = (fe / fr) if fr else None
-        print(f"{name:34} {tasks:>8} {fe:>11.2f} {fo:>13.2f} "
+
+    def conv(unit, tasks, secs):
+        return secs / tasks * 1e9 if unit == "ns/task" else tasks / secs / 1e6
+
+    for name, tasks, unit, e, o, r in rows:
+        fe, fo = conv(unit, tasks, statistics.median(e)), conv(unit, tasks, statistics.median(o))
+        lo, hi = sorted((conv(unit, tasks, min(e)), conv(unit, tasks, max(e))))
+        fr = conv(unit, tasks, statistics.median(r)) if r else None
+        ratio = ((fr / fe) if unit == "ns/task" else (fe / fr)) if fr else None
+        print(f"{name:34} {tasks:>8} {fe:>11.2f} {f'({lo:.2f}-{hi:.2f})':>15} {fo:>13.2f} "
               f"{(f'{fr:.2f}' if fr else '-'):>9} {(f'{ratio:.2f}x' if ratio else '-'):>10}  {unit}")
     print("(exact/OMP: speed of ours relative to OpenMP; > 1 means ours is faster)")
     if not args.skip_memory:

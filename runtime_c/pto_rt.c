@@ -636,13 +636,17 @@ static void region_span(const pto_rt_region *r, uintptr_t *lo, uintptr_t *hi) {
     *hi = (uintptr_t)((intptr_t)r->addr + mx + (int64_t)r->elem_size);
 }
 
-static uint64_t region_hash(const pto_rt_region *r) {
-    uint64_t h = splitmix64((uint64_t)r->addr);
-    h = splitmix64(h ^ (uint64_t)r->rows);
-    h = splitmix64(h ^ (uint64_t)r->cols * 0x100000001b3ull);
-    h = splitmix64(h ^ (uint64_t)r->row_stride);
-    h = splitmix64(h ^ (uint64_t)r->col_stride ^ ((uint64_t)r->elem_size << 48));
-    return h;
+/* Hash of a box key: independent multiplies, then one final mix. */
+static uint64_t key_hash(uintptr_t addr, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                         uint32_t elem) {
+    uint64_t h = (uint64_t)addr * 0x9e3779b97f4a7c15ull;
+    h ^= ((uint64_t)rows << 32 ^ (uint64_t)cols) * 0xbf58476d1ce4e5b9ull;
+    h ^= (uint64_t)rs * 0x94d049bb133111ebull ^ (uint64_t)cs << 24 ^ (uint64_t)elem << 52;
+    return splitmix64(h);
+}
+
+static inline uint64_t region_hash(const pto_rt_region *r) {
+    return key_hash(r->addr, r->rows, r->cols, r->row_stride, r->col_stride, r->elem_size);
 }
 
 static inline int entry_matches(const rt_entry *e, const pto_rt_region *r) {
@@ -1005,7 +1009,8 @@ static rt_entry *alloc_entry(pto_rt *rt) {
     }
     if (!rt->entry_free_n) {
         size_t per = rt->ecount < 1024 ? 256 : RT_SLAB_BYTES / sz;
-        unsigned char *slab = per == 256 ? calloc(per, sz) : big_alloc(per * sz, 1);
+        unsigned char *slab = per == 256 ? aligned_alloc(64, per * sz) : big_alloc(per * sz, 1);
+        if (slab && per == 256) memset(slab, 0, per * sz);
         if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
         rt->entry_slab = slab;
         rt->entry_slab_n = per;
@@ -1049,8 +1054,6 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     e->rs = r->row_stride;
     e->cs = r->col_stride;
     e->elem = r->elem_size;
-    e->buf_id = r->buf_id;
-    e->hash = h;
     e->w_index = -1;
     if (rt->use_overlap) {
         region_span(r, &e->lo, &e->hi);
@@ -1096,8 +1099,10 @@ static int rq_push(pto_rt *rt, rt_entry *e) {
 
 /* Remove e from the open-addressing table (backward-shift deletion) and free it. */
 static void entry_drop(pto_rt *rt, rt_entry *e) {
-    size_t mask = rt->ecap - 1, i = e->hash & mask, j = i;
+    size_t mask = rt->ecap - 1, j;
+    size_t i = key_hash(e->addr, e->rows, e->cols, e->rs, e->cs, e->elem) & mask;
     while (rt->etab[i].e != e) i = (i + 1) & mask;
+    j = i;
     for (;;) {
         j = (j + 1) & mask;
         if (!rt->etab[j].e) break;
@@ -1786,7 +1791,7 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->reclaim = cfg.deps == PTO_RT_DEPS_TENSOR_MAP_EXACT && !cfg.trace;
     atomic_store(&rt->sim_lb, cfg.v9_compat ? UINT64_MAX : 0); /* v9 timing ignores regions */
     /* exact mode never touches the overlap tail of an entry */
-    rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 15) & ~(size_t)15;
+    rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 63) & ~(size_t)63;
     rt->nlanes = cfg.v9_compat ? cfg.num_aicpus : cfg.num_aicpus * (cfg.vector_lanes + cfg.cube_lanes);
     rt->workers = aligned_alloc(64, ((rt->nworkers * sizeof(rt_worker)) + 63) & ~(size_t)63);
     rt->lane_free = calloc(rt->nlanes, sizeof(uint64_t));

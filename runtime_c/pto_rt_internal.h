@@ -89,11 +89,11 @@ typedef struct rt_tref {
 /* One distinct region (exact box). Real-execution fields belong to the orchestrating
  * thread; sim fields to the retiring thread. Never freed before pto_rt_destroy. */
 struct rt_entry {
-    uintptr_t addr;
+    uintptr_t addr;                   /* key: the box                                       */
     int64_t rows, cols, rs, cs;
-    uint32_t elem, buf_id;
-    uint64_t hash;
-    /* real execution */
+    uint32_t elem;
+    atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
+    /* real execution (orchestrator; 128 bytes up to here) */
     union {
         rt_task *w;                   /* last writer (may be finished)                      */
         rt_entry *free_next;          /* TENSOR_MAP_EXACT: on the free list once reclaimed  */
@@ -104,9 +104,8 @@ struct rt_entry {
     rt_tref *rd;                      /* readers since the last write (may be finished)    */
     uint32_t nrd, caprd;
     rt_tref rd_inl[2];                /* first readers live here (no malloc)                */
-    atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
-    /* simulation (written by the retiring thread) */
-    uint64_t sim_w_end;
+    /* simulation: written by the retiring thread, on a cache line of its own */
+    _Alignas(64) uint64_t sim_w_end;
     uint64_t sim_r_end;
     /* ---- BYTES_OVERLAP / HYBRID only: exact mode allocates entries without this tail ---- */
     uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
@@ -209,7 +208,11 @@ typedef struct rt_chunk_slot {        /* overlap index slot: (0, chunk, 0) or (g
     uint32_t n, cap;
 } rt_chunk_slot;
 
+/* Fields are grouped by the thread that writes them, each group on its own cache lines:
+ * orchestrator-written and retirer-written fields sharing a line would bounce it between
+ * the cores on every submission. */
 struct pto_rt {
+    /* ---- read-mostly: configuration and run state ---- */
     pto_rt_config cfg;
     pto_rt_error err;
     atomic_int err_set;               /* 0 none, 1 being written, 2 written                 */
@@ -218,66 +221,27 @@ struct pto_rt {
     atomic_int orch_sleeping;
     uint32_t nworkers, npools, nlanes;
     rt_worker *workers;
-    rt_pool pools[PTO_RT_MAX_POOLS];
     int use_data, use_overlap, use_struct, use_markers;
+    int ring_fence;                   /* no membarrier: fence after each ring push          */
+    int reclaim;                      /* exact-mode reclamation on (no tracing)             */
+    uint32_t unit_mask;               /* declared exec units (bit per pto_rt_exec_unit)     */
+    size_t entry_size;
     uint64_t t0_ns, first_submit_ns, orch_ns, finish_ns;
     int submitted_any;
+    rt_pool pools[PTO_RT_MAX_POOLS];
 
-    /* descriptor pools: orchestrator-local free lists + lock-free returned stacks */
-    rt_task *free_small, *free_large;
-    _Atomic(rt_task *) ret_small, ret_large;
-    rt_edge_chunk *free_chunks;
-    _Atomic(rt_edge_chunk *) ret_chunks;
-    void **slabs;
-    size_t nslabs, capslabs;
-
-    /* in-order list */
-    rt_task dummy;                    /* initial anchor (never freed)                       */
-    unsigned char dummy_payload[16];
-    rt_task *tail;
-    uint64_t next_seq;
-    atomic_uint_fast64_t retire_next; /* seq of the next task to retire                     */
+    /* ---- written by the retiring thread, read by the orchestrator ---- */
+    _Alignas(64) atomic_uint_fast64_t retire_next; /* seq of the next task to retire       */
     atomic_int retire_busy;
-    rt_task *anchor;
     atomic_uint_fast64_t retired_tasks, retired_bytes;
-    uint64_t submitted_tasks, submitted_bytes;
-    uint64_t rr_counter;
-    uint64_t overflows, stalls, max_inflight, edges;
+    atomic_uint_fast64_t sim_lb;      /* min lane free time over lanes of declared units: a
+                                         lower bound of any later start (region reclamation) */
+    _Atomic(rt_task *) ret_small, ret_large; /* descriptors returned to the orchestrator    */
+    _Atomic(rt_edge_chunk *) ret_chunks;
 
-    uint64_t rtail[PTO_RT_MAX_POOLS]; /* next ring position per FIFO pool (orchestrator)  */
-    int ring_fence;                   /* no membarrier: fence after each ring push          */
-    rt_task *building;                /* the task pto_rt_submit is adding edges to          */
-    uint32_t nbuilt;                  /* ... and the edges it got so far                    */
-
-    /* dependency tables (orchestrator) */
-    rt_eslot *etab;
-    size_t ecap, ecount, epeak;
-    unsigned char *entry_slab;
-    size_t entry_slab_n, entry_free_n, entry_size;
-    rt_chunk_slot *ctab;
-    size_t ccap, ccount;
-    rt_entry **large_list;            /* flat entries spanning too many chunks              */
-    size_t nlarge, caplarge;
-    rt_entry **flat;                  /* all flat entries                                   */
-    size_t nflat, capflat;
-    /* TENSOR_MAP_EXACT reclamation (docs/runtime.md, "Region table") */
-    int reclaim;                      /* enabled: exact mode without tracing                */
-    uint32_t unit_mask;               /* declared exec units (bit per pto_rt_exec_unit)     */
-    rt_entry **rq;                    /* every live entry, examined round robin (ring)      */
-    size_t rq_cap, rq_head, rq_n;
-    rt_entry *entry_free;
-    atomic_uint_fast64_t sim_lb;      /* retiring thread: min lane free time over lanes of
-                                         declared units, a lower bound of any later start  */
+    /* ---- retiring thread: in-order list head and the simulation ---- */
+    _Alignas(64) rt_task *anchor;
     uint64_t lb_at;                   /* sim_k when sim_lb was last computed                */
-    rt_group groups[64];
-    uint32_t ngroups;
-    uint64_t stamp;
-    rt_tref *stream_last;
-    rt_frame frames[PTO_RT_MAX_SCOPE_DEPTH + 1];
-    int depth;
-    int scope_error;
-
-    /* simulation (retiring thread) */
     uint64_t *lane_free, *lane_tasks, *lane_busy;
     uint64_t *stream_end, *iclock;
     uint64_t sim_k;                   /* kernel tasks simulated                             */
@@ -291,12 +255,48 @@ struct pto_rt {
     uint64_t v9_issue;
     uint64_t *v9_heap;
     size_t v9_hn;
-
-    /* trace */
     rt_trace_ev *tev;
     size_t ntev, captev;
+
+    /* ---- orchestrating thread ---- */
+    _Alignas(64) rt_task *free_small, *free_large; /* private free lists                    */
+    rt_edge_chunk *free_chunks;
+    void **slabs;
+    size_t nslabs, capslabs;
+    rt_task *tail;                    /* in-order list tail                                 */
+    uint64_t next_seq;
+    uint64_t submitted_tasks, submitted_bytes;
+    uint64_t rr_counter;
+    uint64_t overflows, stalls, max_inflight, edges;
+    uint64_t rtail[PTO_RT_MAX_POOLS]; /* next ring position per FIFO pool                   */
+    rt_task *building;                /* the task pto_rt_submit is adding edges to          */
+    uint32_t nbuilt;                  /* ... and the edges it got so far                    */
+    rt_eslot *etab;                   /* region table                                       */
+    size_t ecap, ecount, epeak;
+    unsigned char *entry_slab;
+    size_t entry_slab_n, entry_free_n;
+    rt_entry **rq;                    /* exact mode: live entries, oldest use first (ring)  */
+    size_t rq_cap, rq_head, rq_n;
+    rt_entry *entry_free;
+    rt_chunk_slot *ctab;              /* overlap index                                      */
+    size_t ccap, ccount;
+    rt_entry **large_list;            /* flat entries spanning too many chunks              */
+    size_t nlarge, caplarge;
+    rt_entry **flat;                  /* all flat entries                                   */
+    size_t nflat, capflat;
+    rt_group groups[64];
+    uint32_t ngroups;
+    uint64_t stamp;
+    rt_tref *stream_last;
+    rt_frame frames[PTO_RT_MAX_SCOPE_DEPTH + 1];
+    int depth;
+    int scope_error;
     rt_trace_edge *ted;
     size_t nted, capted;
+
+    /* ---- the in-order list's initial anchor (never freed) ---- */
+    _Alignas(64) rt_task dummy;
+    unsigned char dummy_payload[16];
 };
 
 #define RT_CLOSED ((rt_edge *)(uintptr_t)1)

@@ -3,6 +3,8 @@
  * fake address space (the runtime never dereferences regions). */
 #include "pto_rt.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +177,30 @@ double mem_flat(uint32_t threads, uint64_t n, uint64_t window, long *rss) {
     double el = now_s() - t0;
     pto_rt_destroy(rt);
     return rc ? -1.0 : el;
+}
+
+/* Machine state: cache-line round trip between two threads (ns). The hand-off costs of B1-B3
+ * scale with it, and on a shared VM it changes from run to run. */
+static _Atomic long pp_flag __attribute__((aligned(64)));
+static void *pp_other(void *arg) {
+    long n = *(long *)arg;
+    for (long i = 0; i < n; i++) {
+        while (atomic_load(&pp_flag) != 2 * i + 1) {}
+        atomic_store(&pp_flag, 2 * i + 2);
+    }
+    return NULL;
+}
+
+double pingpong_ns(long n) {
+    pthread_t th;
+    atomic_store(&pp_flag, 0);
+    if (pthread_create(&th, NULL, pp_other, &n)) return -1;
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        atomic_store(&pp_flag, 2 * i + 1);
+        while (atomic_load(&pp_flag) != 2 * i + 2) {}
+    }
+    double t = now_s() - t0;
+    pthread_join(th, NULL);
+    return t / (double)n * 1e9;
 }
