@@ -93,13 +93,13 @@ struct rt_entry {
     int64_t rows, cols, rs, cs;
     uint32_t elem;
     atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
-    /* real execution (orchestrator; 128 bytes up to here) */
+    /* real execution (orchestrator; 128 bytes up to here; what reclamation reads first) */
+    uint64_t last_seq;                /* seq of the newest task accessing it                */
     union {
         rt_task *w;                   /* last writer (may be finished)                      */
         rt_entry *free_next;          /* TENSOR_MAP_EXACT: on the free list once reclaimed  */
     };
     uint64_t w_seq;
-    uint64_t last_seq;                /* seq of the newest task accessing it                */
     int64_t w_index;                  /* trace: kernel-task index of the last writer        */
     rt_tref *rd;                      /* readers since the last write (may be finished)    */
     uint32_t nrd, caprd;
