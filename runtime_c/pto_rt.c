@@ -1544,6 +1544,10 @@ static rt_task *execute(pto_rt *rt, rt_worker *w, rt_task *t) {
     return complete(rt, w, t, status);
 }
 
+static _Thread_local int32_t tl_worker = -1;
+
+int32_t pto_rt_self_worker(void) { return tl_worker; }
+
 /* Hand a task that is ready at submission to its pool. When pool 0's ring is full and
  * execution has started, the orchestrator (worker 0 of pool 0) runs the ring's oldest task
  * itself: the workers are behind, and helping beats queueing behind a lock. */
@@ -1555,7 +1559,10 @@ static void orch_push(pto_rt *rt, rt_task *t) {
         rt_task *h = t->pool == 0 && atomic_load_explicit(&rt->started, memory_order_relaxed)
                          ? ring_pop(p, 1) : NULL;
         if (!h) { push_task(rt, w, t); return; }
+        int32_t saved = tl_worker;
+        tl_worker = 0; /* pto_rt_self_worker() inside the kernel */
         rt_task *next = execute(rt, w, h);
+        tl_worker = saved;
         if (next) push_task(rt, w, next);
         if (w->retire_due) retire_due_now(rt, w); /* never hold retirement while submitting */
     }
@@ -1565,10 +1572,6 @@ static void orch_push(pto_rt *rt, rt_task *t) {
 }
 
 #define RT_SPIN 4000
-
-static _Thread_local int32_t tl_worker = -1;
-
-int32_t pto_rt_self_worker(void) { return tl_worker; }
 
 static void *worker_main(void *arg) {
     rt_worker *w = arg;

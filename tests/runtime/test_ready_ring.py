@@ -37,3 +37,14 @@ def test_busy_worker_drains_ring_and_queue(make_rt):
         rt.rec(i, regions=regions)
     assert rt.finish() == 0
     assert sorted(rt.order()) == list(range(2000))
+
+
+def test_orchestrator_helps_when_the_ring_is_full(make_rt):
+    # one thread, immediate start: once 1024 ready tasks fill the ring, each further
+    # submission first runs the oldest one itself (and reports itself as worker 0)
+    n = 3000
+    rt = make_rt(log_size=n, num_threads=1, start=C["START_IMMEDIATE"])
+    for i in range(n):
+        rt.rec(i)
+    assert rt.pos[0] == n - 1024
+    assert rt.finish() == 0 and rt.order() == list(range(n)) and rt.workers() == [0] * n
