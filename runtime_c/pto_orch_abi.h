@@ -20,7 +20,7 @@ typedef struct pto_inputs {
 
 typedef struct pto_outputs {
     uint64_t task_count, executed, failed, cancelled, total_cycles;
-    uint64_t window_overflows, window_stalls, max_in_flight;
+    uint64_t window_overflows, window_stalls, max_in_flight, peak_regions;
     double wall_ms, orchestration_ms;
     uint32_t num_workers, num_lanes;
     int code;                      /* 0, a PTO_RT_E* code, or PTO_ORCH_ESITE              */

@@ -54,6 +54,7 @@ class ProgramStats:
     window_overflows: int = 0
     window_stalls: int = 0
     max_in_flight: int = 0
+    peak_regions: int = 0  # most distinct tensor regions the runtime tracked at once
     num_workers: int = 0
     compiled: bool = False
 
@@ -291,6 +292,7 @@ class Program:
         s.executed, s.cancelled = int(out.executed), int(out.cancelled)
         s.window_overflows, s.window_stalls = int(out.window_overflows), int(out.window_stalls)
         s.max_in_flight, s.num_workers = int(out.max_in_flight), int(out.num_workers)
+        s.peak_regions = int(out.peak_regions)
         self.slots = np.frombuffer(self._ffi.buffer(out.slots), np.uint64).copy()
         if rc != 0:
             raise self._error(out)
