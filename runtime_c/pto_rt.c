@@ -363,6 +363,13 @@ static void wake_pool(rt_pool *p, int all) {
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A task was queued in p: wake a sleeping worker. Before execution has started there is
+ * nobody to wake (start_now wakes every pool). */
+static inline void wake_one(pto_rt *rt, rt_pool *p) {
+    if (atomic_load(&p->sleepers) > 0 && atomic_load_explicit(&rt->started, memory_order_relaxed))
+        wake_pool(p, 0);
+}
+
 static void wake_orch(pto_rt *rt) {
     if (atomic_load(&rt->orch_sleeping)) wake_pool(&rt->pools[0], 1);
 }
@@ -406,7 +413,7 @@ static void push_task(pto_rt *rt, rt_worker *w, rt_task *t) {
         abort();
     }
     atomic_fetch_add(&p->avail, 1);
-    if (atomic_load(&p->sleepers) > 0) wake_pool(p, 0);
+    wake_one(rt, p);
 }
 
 /* ---- the orchestrator's ready ring (FIFO pools) ------------------------------------------
@@ -1568,7 +1575,7 @@ static void orch_push(pto_rt *rt, rt_task *t) {
     }
     if (rt->ring_fence) atomic_thread_fence(memory_order_seq_cst);
     else atomic_signal_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0) wake_pool(p, 0);
+    wake_one(rt, p);
 }
 
 #define RT_SPIN 4000
