@@ -5,6 +5,7 @@ tasks), so equal cycles and lane statistics show that forgetting is exact."""
 
 import random
 
+import numpy as np
 import pytest
 
 from conftest import C
@@ -101,3 +102,51 @@ def test_cube_task_waits_for_a_region_the_vector_lanes_finished_long_ago(make_rt
     for trace in (True, False):
         cycles, _, _, _ = run(make_rt, prog, 2, VEC | CUBE, trace)
         assert cycles == (k // 2 + 1) * 10 + big
+
+
+@pytest.mark.parametrize("window,start", [(1000, "START_IMMEDIATE"), (0, "AFTER_ORCH")])
+def test_forgetting_keeps_real_dependencies_under_parallel_execution(make_rt, window, start):
+    # rows of two 6000 x 8 matrices are the tiles: a stream of fresh rows plus reads and
+    # rewrites of old ones (whose entries were forgotten and come back), on 1-4 threads;
+    # every run must equal numpy's sequential order and the traced (never forgetting) run.
+    # With nothing running before finish (AFTER_ORCH), no entry may be forgotten at all.
+    M, W = 6000, 8
+    rnd = random.Random(7)
+    prog = []
+    for i in range(12000):
+        d = i % M if rnd.random() < 0.8 else rnd.randrange(M)
+        s = rnd.randrange(max(0, d - 40), d + 1) if rnd.random() < 0.7 else rnd.randrange(M)
+        prog.append((d, s, rnd.random() < 0.5, float(i % 5) + 0.5, rnd.randint(1, 40)))
+    rng = np.random.default_rng(7)
+    A0, B0 = rng.standard_normal((M, W)), rng.standard_normal((M, W))
+    RA = A0.copy()
+    for d, s, same, k, _ in prog:
+        RA[d] = RA[d] * 0.5 + (RA if same else B0)[s] + k
+
+    def run_on(threads, trace):
+        rt = make_rt(num_threads=threads, deps=C["EXACT"], exec_units=VEC, num_aicpus=3,
+                     window_size=window, start=C[start],
+                     trace=C["TRACE_CYCLES"] if trace else 0)
+        A, B = A0.copy(), B0.copy()
+        ba, bb = A.ctypes.data, B.ctypes.data
+        for d, s, same, k, cyc in prog:
+            a = rt.ffi.new("axpy_args *")
+            src = (ba if same else bb) + s * W * 8
+            a.dst, a.rows, a.cols, a.drs, a.dcs = rt.ffi.cast("double *", ba + d * W * 8), 1, W, W, 1
+            a.src, a.srs, a.scs = rt.ffi.cast("double *", src), W, 1
+            a.k, a.cycles = k, cyc
+            regs = [rt.region(ba + d * W * 8, 1, W, W * 8, 8, 8, C["RW"]),
+                    rt.region(src, 1, W, W * 8, 8, 8, C["READ"])]
+            if same and s == d:
+                regs = regs[:1]
+            assert rt.submit("k_axpy", a, regs) >= 0
+        assert rt.finish() == 0
+        s = rt.stats()
+        return A, s.total_cycles, s.peak_regions
+
+    _, ref_cycles, ref_peak = run_on(2, trace=True)
+    for threads in (1, 2, 4):
+        A, cycles, peak = run_on(threads, trace=False)
+        assert np.array_equal(A, RA), f"threads={threads}"
+        assert cycles == ref_cycles
+        assert peak < ref_peak if window else peak == ref_peak
