@@ -966,6 +966,7 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
     /* 3. register */
     if (g) {
         if (vec_push(&g->all, &g->nall, &g->capall, e)) return -1;
+        e->pos = g->nall - 1;
         if (e->lo < g->lo) g->lo = e->lo;
         if (e->hi > g->hi) g->hi = e->hi;
         uint64_t R1 = e->row0 / g->cr, R2 = (e->row0 + e->nrows - 1) / g->cr;
@@ -986,6 +987,7 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
         rt->flat = nv;
         rt->capflat = nc;
     }
+    e->pos = rt->nflat;
     rt->flat[rt->nflat++] = e;
     uint64_t c0 = e->lo >> RT_CHUNK_SHIFT, c1 = (e->hi - 1) >> RT_CHUNK_SHIFT;
     if (c1 - c0 + 1 > RT_MAX_ENTRY_CHUNKS) {
@@ -1004,6 +1006,64 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
         if (!s || vec_push(&s->v, &s->n, &s->cap, e)) return -1;
     }
     return 0;
+}
+
+/* ---- removal from the overlap index (reclamation of entries without neighbours) ---- */
+static void list_remove(rt_entry **v, size_t *n, rt_entry *e) {
+    for (size_t i = 0; i < *n; i++)
+        if (v[i] == e) { v[i] = v[--*n]; return; }
+}
+
+/* Delete an index slot (backward-shift deletion, as in the region table). */
+static void slot_delete(pto_rt *rt, rt_chunk_slot *s) {
+    size_t mask = rt->ccap - 1, i = (size_t)(s - rt->ctab), j = i;
+    free(s->v);
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!rt->ctab[j].used) break;
+        size_t k = rt->ctab[j].h & mask; /* home slot of the slot at j */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        rt->ctab[i] = rt->ctab[j];
+        i = j;
+    }
+    memset(&rt->ctab[i], 0, sizeof rt->ctab[i]);
+    rt->ccount--;
+}
+
+static void slot_remove(pto_rt *rt, uint64_t a, uint64_t b, uint64_t c, rt_entry *e) {
+    rt_chunk_slot *s = index_slot(rt, a, b, c, 0);
+    if (!s) return;
+    size_t n = s->n;
+    list_remove(s->v, &n, e);
+    s->n = (uint32_t)n;
+    if (!s->n) slot_delete(rt, s);
+}
+
+/* Take an entry out of every index list index_entry put it in. */
+static void unindex_entry(pto_rt *rt, rt_entry *e) {
+    rt_group *g = e->grp;
+    if (g) {
+        rt_entry *last = g->all[--g->nall];
+        g->all[e->pos] = last;
+        last->pos = e->pos;
+        uint64_t R1 = e->row0 / g->cr, R2 = (e->row0 + e->nrows - 1) / g->cr;
+        uint64_t C1 = e->col0 / g->cc, C2 = (e->col0 + e->ncols - 1) / g->cc;
+        if ((R2 - R1 + 1) * (C2 - C1 + 1) > RT_MAX_BOX_CELLS) {
+            size_t n = g->nbig;
+            list_remove(g->big, &n, e);
+            g->nbig = (uint32_t)n;
+            return;
+        }
+        for (uint64_t R = R1; R <= R2; R++)
+            for (uint64_t Cc = C1; Cc <= C2; Cc++) slot_remove(rt, g->id + 1, R, Cc, e);
+        return;
+    }
+    rt_entry *last = rt->flat[--rt->nflat];
+    rt->flat[e->pos] = last;
+    last->pos = e->pos;
+    uint64_t c0 = e->lo >> RT_CHUNK_SHIFT, c1 = (e->hi - 1) >> RT_CHUNK_SHIFT;
+    if (c1 - c0 + 1 > RT_MAX_ENTRY_CHUNKS) { list_remove(rt->large_list, &rt->nlarge, e); return; }
+    for (uint64_t c = c0; c <= c1; c++) slot_remove(rt, 0, c, 0, e);
 }
 
 static rt_entry *alloc_entry(pto_rt *rt) {
@@ -1121,6 +1181,7 @@ static void entry_drop(pto_rt *rt, rt_entry *e) {
     rt->etab[i].e = NULL;
     rt->etab[i].h = 0;
     rt->ecount--;
+    if (rt->use_overlap) unindex_entry(rt, e);
     if (e->rd != e->rd_inl) free(e->rd);
     e->free_next = rt->entry_free;
     rt->entry_free = e;
@@ -1134,7 +1195,8 @@ static void reclaim_entries(pto_rt *rt) {
         rt->rq_head = (rt->rq_head + 1) & (rt->rq_cap - 1);
         rt->rq_n--;
         if (e->last_seq < done && e->sim_w_end <= lb && e->sim_r_end <= lb &&
-            !atomic_load_explicit(&e->poisoned, memory_order_relaxed)) {
+            !atomic_load_explicit(&e->poisoned, memory_order_relaxed) &&
+            (!rt->use_overlap || !atomic_load_explicit(&e->nnb, memory_order_relaxed))) {
             entry_drop(rt, e);
             continue;
         }
@@ -1798,7 +1860,7 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->use_markers = rt->use_struct || cfg.v9_compat;
     rt->ring_fence = !membarrier_ok();
     rt->unit_mask = cfg.exec_units ? cfg.exec_units : 3u;
-    rt->reclaim = cfg.deps == PTO_RT_DEPS_TENSOR_MAP_EXACT && !cfg.trace;
+    rt->reclaim = rt->use_data && !cfg.trace;
     atomic_store(&rt->sim_lb, cfg.v9_compat ? UINT64_MAX : 0); /* v9 timing ignores regions */
     /* exact mode never touches the overlap tail of an entry */
     rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 63) & ~(size_t)63;

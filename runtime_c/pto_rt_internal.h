@@ -115,6 +115,7 @@ struct rt_entry {
     /* overlap index: run boxes of a group are rectangles in (byte / S, byte % S) */
     struct rt_group *grp;
     uint64_t row0, nrows, col0, ncols;
+    size_t pos;                       /* index in grp->all, or in the runtime's flat list   */
 };
 
 typedef struct rt_group {             /* run boxes sharing one run stride S                 */
