@@ -1014,6 +1014,12 @@ static void list_remove(rt_entry **v, size_t *n, rt_entry *e) {
         if (v[i] == e) { v[i] = v[--*n]; return; }
 }
 
+/* Backward-shift deletion in a linear-probing table: with a hole at i, the element at j
+ * (home slot k) must stay where it is iff k lies cyclically in (i, j]. */
+static inline int home_stays(size_t i, size_t j, size_t k) {
+    return i <= j ? (i < k && k <= j) : (i < k || k <= j);
+}
+
 /* Delete an index slot (backward-shift deletion, as in the region table). */
 static void slot_delete(pto_rt *rt, rt_chunk_slot *s) {
     size_t mask = rt->ccap - 1, i = (size_t)(s - rt->ctab), j = i;
@@ -1021,8 +1027,7 @@ static void slot_delete(pto_rt *rt, rt_chunk_slot *s) {
     for (;;) {
         j = (j + 1) & mask;
         if (!rt->ctab[j].used) break;
-        size_t k = rt->ctab[j].h & mask; /* home slot of the slot at j */
-        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        if (home_stays(i, j, rt->ctab[j].h & mask)) continue;
         rt->ctab[i] = rt->ctab[j];
         i = j;
     }
@@ -1173,8 +1178,7 @@ static void entry_drop(pto_rt *rt, rt_entry *e) {
     for (;;) {
         j = (j + 1) & mask;
         if (!rt->etab[j].e) break;
-        size_t k = rt->etab[j].h & mask; /* home slot of the entry at j */
-        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        if (home_stays(i, j, rt->etab[j].h & mask)) continue;
         rt->etab[i] = rt->etab[j];
         i = j;
     }
