@@ -23,14 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
-CDEF = """
-typedef struct pto_rt_stats {
-    uint64_t task_count, executed, failed, cancelled, total_cycles, window_overflows,
-             window_stalls, steals, max_in_flight, edges;
-    double wall_ms, orchestration_ms;
-    uint32_t num_workers, num_lanes;
-    uint64_t peak_regions;
-} pto_rt_stats;
+# The runtime API comes from pto_rt.h (build.runtime_cdef); these are the drivers.
+BENCH_CDEF = """
 double b1_chain(uint32_t threads, uint32_t deps, uint64_t n, pto_rt_stats *st);
 double b2_indep(uint32_t threads, uint32_t deps, uint64_t n, uint64_t window, pto_rt_stats *st,
                 double *sum_out);
@@ -44,12 +38,13 @@ EXACT, OVERLAP = 0, 1
 
 
 def build_ours():
-    from pto_wsp.backends.cpu_sim.build import build_extension
+    from pto_wsp.backends.cpu_sim.build import build_extension, runtime_cdef
     from pto_wsp.resources import runtime_dir
 
     extra = {p.name: p.read_text() for p in sorted(Path(runtime_dir()).glob("pto_rt*.c"))}
     src = (HERE / "runtime" / "bench_rt.c").read_text()
-    r = build_extension(CDEF, src, name_hint="rt_bench", extra_sources=extra)
+    r = build_extension(runtime_cdef() + BENCH_CDEF, src, name_hint="rt_bench",
+                        extra_sources=extra)
     return r.ffi, r.lib
 
 

@@ -11,60 +11,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 
-CDEF = r"""
-typedef int (*pto_kernel_fn)(const void *args, uint64_t *cycles_out);
-typedef struct pto_rt_config {
-    uint32_t num_threads, deps, ready, pools, num_pools;
-    uint32_t pool_workers[8];
-    uint32_t dispatch, num_aicpus, vector_lanes, cube_lanes, num_streams, timing;
-    uint64_t timing_param, clock_khz, window_size;
-    uint32_t window_unit, window_mode, start;
-    uint64_t start_threshold;
-    uint32_t trace, v9_compat, exec_units;
-} pto_rt_config;
-typedef struct pto_rt_region {
-    uintptr_t addr; int64_t rows, cols, row_stride, col_stride;
-    uint32_t elem_size, buf_id, mode;
-} pto_rt_region;
-typedef struct pto_rt_task {
-    pto_kernel_fn fn; const void *args; uint32_t args_size; uint32_t num_regions;
-    const pto_rt_region *regions; uint32_t exec_unit; uint32_t pool; uint64_t dispatch_key;
-    uint64_t stream_key; int32_t priority; uint32_t kernel_id; const char *name;
-} pto_rt_task;
-typedef struct pto_rt_stats {
-    uint64_t task_count, executed, failed, cancelled, total_cycles, window_overflows,
-             window_stalls, steals, max_in_flight, edges;
-    double wall_ms, orchestration_ms;
-    uint32_t num_workers, num_lanes;
-    uint64_t peak_regions;
-} pto_rt_stats;
-typedef struct pto_rt_error {
-    int code; int kernel_rc; int64_t task_id; uint32_t kernel_id; const char *task_name;
-    char message[320];
-} pto_rt_error;
-typedef struct pto_rt pto_rt;
-void pto_rt_config_default(pto_rt_config *cfg);
-pto_rt *pto_rt_create(const pto_rt_config *cfg, pto_rt_error *err);
-void pto_rt_destroy(pto_rt *rt);
-int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *task);
-int pto_rt_scope_begin(pto_rt *rt, int kind);
-int pto_rt_scope_next(pto_rt *rt);
-int pto_rt_scope_end(pto_rt *rt);
-int pto_rt_wait_region(pto_rt *rt, const pto_rt_region *region);
-int pto_rt_finish(pto_rt *rt);
-const pto_rt_error *pto_rt_error_info(const pto_rt *rt);
-void pto_rt_get_stats(const pto_rt *rt, pto_rt_stats *out);
-int64_t pto_rt_worker_executed(const pto_rt *rt, uint32_t worker);
-int32_t pto_rt_self_worker(void);
-int32_t pto_rt_worker_pool(const pto_rt *rt, uint32_t worker);
-int pto_rt_lane_stats(const pto_rt *rt, uint32_t lane, uint64_t *tasks, uint64_t *busy_cycles);
-uint64_t pto_rt_task_bytes(uint32_t args_size, uint32_t num_regions);
-int pto_rt_write_trace(pto_rt *rt, const char *path);
-int pto_rt_write_dot(pto_rt *rt, const char *path, uint64_t max_nodes);
-uint64_t pto_rt_trace_count(const pto_rt *rt);
-int pto_rt_trace_event(const pto_rt *rt, uint64_t i, int64_t *task_id, uint32_t *lane,
-                       uint64_t *sim_start, uint64_t *sim_end, int32_t *worker);
-const char *pto_rt_strerror(int code);
+# The runtime API comes from pto_rt.h (build.runtime_cdef); these are the test additions.
+TEST_CDEF = r"""
 int pto_rt__boxes_overlap(const pto_rt_region *a, const pto_rt_region *b);
 
 typedef struct { int64_t *log; int64_t *pos; int64_t value; int64_t *worker_log;
@@ -79,14 +27,15 @@ int drive_tiles(pto_rt *rt, uint64_t n, double *buf, uint64_t ntiles, long *rss)
 
 
 def _build():
-    from pto_wsp.backends.cpu_sim.build import build_extension
+    from pto_wsp.backends.cpu_sim.build import build_extension, runtime_cdef
     from pto_wsp.resources import runtime_dir
 
     rdir = Path(runtime_dir())
     extra = {p.name: p.read_text() for p in sorted(rdir.glob("pto_rt*.c"))}
     source = '#include "pto_rt.h"\n' + (HERE / "rt_test_kernels.c").read_text()
     # The test kernels define their own symbols; the runtime sources are extra units.
-    return build_extension(CDEF, source, name_hint="rt_test", extra_sources=extra)
+    return build_extension(runtime_cdef() + TEST_CDEF, source, name_hint="rt_test",
+                           extra_sources=extra)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +46,7 @@ def rtlib():
     return r.ffi, r.lib
 
 
-# Constants mirrored from pto_rt.h (checked against the header by test_api.py).
+# Short names for the pto_rt.h constants the tests use.
 C = dict(
     EXACT=0, OVERLAP=1, EXPLICIT=2, HYBRID=3,
     FIFO=0, WORK_STEAL=1, PRIORITY=2,

@@ -19,6 +19,7 @@ import importlib.machinery
 import importlib.util
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -89,6 +90,25 @@ def _key(*parts) -> str:
         h.update(str(part).encode())
         h.update(b"\0")
     return h.hexdigest()
+
+
+def runtime_cdef() -> str:
+    """The runtime's public API (``runtime_c/pto_rt.h``) as cffi cdef text: comments, the C++
+    guard and preprocessor lines dropped, the integer limits substituted where they are used."""
+    text = re.sub(r"/\*.*?\*/", "", (runtime_dir() / "pto_rt.h").read_text(), flags=re.S)
+    limits, lines, in_cpp = {}, [], False
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("#ifdef __cplusplus"):
+            in_cpp = True
+        elif in_cpp:
+            in_cpp = not s.startswith("#endif")
+        elif m := re.fullmatch(r"#define\s+(\w+)\s+(\d+)u?", s):
+            limits[m[1]] = m[2]
+        elif not s.startswith("#"):
+            lines.append(line)
+    body = "\n".join(lines)
+    return re.sub(r"\b(" + "|".join(limits) + r")\b", lambda m: limits[m[1]], body)
 
 
 def runtime_library() -> Path:
