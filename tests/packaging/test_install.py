@@ -41,3 +41,10 @@ def test_fresh_venv_non_editable_install(tmp_path):
     cli = subprocess.run([env_dir / "bin" / "pto-wsp", "--help"], capture_output=True,
                          text=True, cwd=tmp_path)
     assert cli.returncode == 0, cli.stderr
+
+
+def test_license_file_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"  # SPDX expression, not the deprecated table form
+    assert project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")

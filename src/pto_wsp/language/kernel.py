@@ -209,7 +209,7 @@ def kernel(fn=None, *, name: str | None = None, cpp_src: str | None = None,
     ``cpp_src`` / ``cpp_body_path``: a body snippet inserted into the generated kernel
     function (``language`` "c" or "c++"); ``cpp_tu_path``: a whole translation unit defining
     ``int pto_kernel_<name>(const void *args, uint64_t *cycles)`` (C++ if it ends in
-    .cpp/.cc/.cxx). See docs/kernels.md for the names a body can use.
+    .cpp/.cc/.cxx). docs/api.md ("Custom bodies") lists the names a body can use.
     """
     loc = user_location()
 
