@@ -25,11 +25,56 @@ def tracer(what: str) -> "Tracer":
     return _active[-1]
 
 
-class Value:
+class TileOperand:
+    """Operators of tile operands (values and tile parameters): sugar for the ``pto`` ops.
+
+    A tile only exists when the kernel runs, so Python cannot decide on it now: truth tests,
+    ``len``, iteration, indexing and ``int``/``float`` conversions are located errors.
+    """
+
+    __slots__ = ()
+    __hash__ = None  # `==` builds a comparison tile
+
+    def __add__(self, o): return _pto().add(self, o)
+    def __radd__(self, o): return _pto().add(o, self)
+    def __sub__(self, o): return _pto().sub(self, o)
+    def __rsub__(self, o): return _pto().sub(o, self)
+    def __mul__(self, o): return _pto().mul(self, o)
+    def __rmul__(self, o): return _pto().mul(o, self)
+    def __truediv__(self, o): return _pto().div(self, o)
+    def __rtruediv__(self, o): return _pto().div(o, self)
+    def __neg__(self): return _pto().neg(self)
+    def __matmul__(self, o): return _pto().matmul(self, o)
+    def __lt__(self, o): return _pto().cmp(self, o, "lt")
+    def __le__(self, o): return _pto().cmp(self, o, "le")
+    def __gt__(self, o): return _pto().cmp(self, o, "gt")
+    def __ge__(self, o): return _pto().cmp(self, o, "ge")
+    def __eq__(self, o): return _pto().cmp(self, o, "eq")  # type: ignore[override]
+    def __ne__(self, o): return _pto().cmp(self, o, "ne")  # type: ignore[override]
+
+    def _no_python_value(self, what: str):
+        raise TypeCheckError(
+            f"a kernel operand has no Python {what}: tiles and scalar parameters exist only "
+            "when the kernel runs",
+            user_location(),
+            hint="decide per element with pto.cmp / comparisons (a bool tile) and "
+                 "pto.select(mask, a, b); reduce with pto.rowmax / pto.rowsum ...")
+
+    def __bool__(self): self._no_python_value("truth value")
+    def __len__(self): self._no_python_value("length")
+    def __iter__(self): self._no_python_value("elements to iterate")
+    def __contains__(self, o): self._no_python_value("elements to search")
+    def __getitem__(self, i): self._no_python_value("elements to index")
+    def __index__(self): self._no_python_value("integer value")
+    def __int__(self): self._no_python_value("integer value")
+    def __float__(self): self._no_python_value("float value")
+    def __complex__(self): self._no_python_value("complex value")
+
+
+class Value(TileOperand):
     """A tile value produced by a traced op."""
 
     __slots__ = ("ref", "type", "tracer")
-    __hash__ = None
 
     def __init__(self, ref: ValueRef, type_: TileType, tr: "Tracer"):
         self.ref = ref
@@ -46,22 +91,6 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(%{self.ref.index}: {self.type})"
-
-    # operators are sugar for the pto ops
-    def __add__(self, o): return _pto().add(self, o)
-    def __radd__(self, o): return _pto().add(o, self)
-    def __sub__(self, o): return _pto().sub(self, o)
-    def __rsub__(self, o): return _pto().sub(o, self)
-    def __mul__(self, o): return _pto().mul(self, o)
-    def __rmul__(self, o): return _pto().mul(o, self)
-    def __truediv__(self, o): return _pto().div(self, o)
-    def __rtruediv__(self, o): return _pto().div(o, self)
-    def __neg__(self): return _pto().neg(self)
-    def __matmul__(self, o): return _pto().matmul(self, o)
-
-    def __bool__(self):
-        raise TypeCheckError("a tile has no Python truth value", user_location(),
-                             hint="use pto.cmp / pto.select for element-wise conditions")
 
 
 def _pto():
@@ -82,8 +111,8 @@ class ScalarValue:
         return f"ScalarValue({self.operand}, {self.dtype.value})"
 
 
-class ParamValue:
-    """A kernel parameter as seen by the body."""
+class ParamValue(TileOperand):
+    """A kernel parameter as seen by the body (a tile operand when it is a tile)."""
 
     __slots__ = ("param", "tracer")
 
@@ -105,12 +134,6 @@ class ParamValue:
 
     def __repr__(self) -> str:
         return f"ParamValue({self.param.name}: {self.param.type})"
-
-    __add__, __radd__ = Value.__add__, Value.__radd__
-    __sub__, __rsub__ = Value.__sub__, Value.__rsub__
-    __mul__, __rmul__ = Value.__mul__, Value.__rmul__
-    __truediv__, __rtruediv__ = Value.__truediv__, Value.__rtruediv__
-    __neg__, __matmul__ = Value.__neg__, Value.__matmul__
 
 
 class Tracer:
