@@ -68,6 +68,33 @@ def test_corrupt_entry_is_rebuilt(tmp_path):
     assert out.strip() == "COMPILED"
 
 
+TWO_NAMES = SCRIPT.replace("cache_probe", "probe_a").replace(
+    'print("COMPILED" if prog.stats.compiled else "CACHED")', textwrap.dedent("""
+    first = prog.stats.compiled
+
+    @workload
+    def probe_b():
+        for i in P(n):
+            double[i](x=X[i], y=Y[i])
+
+    second = probe_b().compile()
+    second.run()
+    print(first, second.stats.compiled)
+    """))
+
+
+def test_workloads_differing_only_in_name_share_one_cache_entry(tmp_path):
+    p = _run(TWO_NAMES, tmp_path, PTO_WSP_VERBOSE="1")
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert out.split() == ["True", "False"]  # the same C: built once
+    p = _run(TWO_NAMES, tmp_path, PTO_WSP_VERBOSE="1")
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert out.split() == ["False", "False"]  # a fresh process compiles nothing
+    assert "rebuilding" not in err and "compiled" not in err
+
+
 def _one_task_workload(body: str):
     @kernel(cpp_src=body)
     def custom(x: In[Tile[2, 8, F32]], y: Out[Tile[2, 8, F32]]):
@@ -93,7 +120,8 @@ def test_compiler_errors_carry_output_and_kept_source():
     assert (kept / "kernels.c").is_file() and "this is not C;" in (kept / "kernels.c").read_text()
 
 
-def test_cflags_and_cc_are_honoured(monkeypatch):
+def test_cflags_and_cc_are_honoured(monkeypatch, tmp_path):
+    monkeypatch.setenv("PTO_WSP_CACHE_DIR", str(tmp_path))  # counts builds: its own cache
     w = _one_task_workload("(void)x; (void)y; cycles = PTO_TEST_CYCLES;")
     monkeypatch.setenv("CFLAGS", "-DPTO_TEST_CYCLES=1234")
     prog = w.compile()

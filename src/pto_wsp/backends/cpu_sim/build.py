@@ -1,6 +1,6 @@
 """cffi build cache: C source -> cached, importable extension module.
 
-The module name is chosen from a sha256 key over everything that affects the binary (the
+The module (and its file) is named after a sha256 key over everything that affects the binary (the
 cdef and C source, the shipped runtime and template files, extra sources, compiler argv,
 Python/cffi/pto-wsp versions and codegen knobs). A build happens in a staging directory that
 is renamed into place under a per-key file lock, so concurrent processes compiling the same
@@ -150,8 +150,7 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
     argv = compiler_argv() + [f"-D{k}={v}" for k, v in define_macros]
     key = _key(cdef, source, sorted(extra_sources.items()), argv, [str(x) for x in libraries],
                knob_values, _shipped_files_digest())
-    safe_hint = "".join(c if c.isalnum() else "_" for c in name_hint)[:32]
-    modname = f"_pto_{safe_hint}_{key[:20]}"
+    modname = f"_pto_{key[:24]}"  # from the key alone: programs with the same C share it
     if modname in _loaded:
         return BuildResult(_loaded[modname], key, _entry_dir(key), False, 0.0)
 
