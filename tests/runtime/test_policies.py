@@ -326,11 +326,18 @@ def test_wait_region_sees_writer_results(make_rt, deps):
     buf = rt.ffi.new("double[]", 16)
     a0 = int(rt.ffi.cast("uintptr_t", buf))
     expect = 0.0
+    # The read-modify-write chain does not commute, so it must be ordered in every mode:
+    # by data (EXACT, OVERLAP) and by program structure (a SEQ scope; the only order
+    # EXPLICIT knows).
+    rt.begin(C["SEQ"])
     for i in range(50):
+        if i:
+            rt.next()
         a = rt.ffi.new("axpy_args *")
         a.dst, a.rows, a.cols, a.drs, a.dcs, a.k = buf, 4, 4, 4, 1, 1.0
         rt.submit("k_axpy", a, [rt.tile(a0, C["RW"])])
         expect = expect * 0.5 + 1.0
+    rt.end()
     reg = rt.ffi.new("pto_rt_region *", rt.tile(a0, C["READ"]))
     assert rt.lib.pto_rt_wait_region(rt.rt, reg) == 0
     assert buf[5] == expect  # read before finish: data-dependent control flow
