@@ -8,13 +8,13 @@ only these. :mod:`pto_wsp.ir.verify` checks them; :mod:`pto_wsp.ir.printer` /
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Union
 
 from ..errors import SourceLoc
 from ..schedule import Schedule
 from ..types import DType, Location
-from .expr import ScalarExpr
+from .expr import AxisSize, ScalarExpr
 
 _LOC = dict(default=None, compare=False, repr=False)
 
@@ -404,3 +404,25 @@ def walk_stmts(stmts):
             yield from walk_stmts(s.processes)
         elif isinstance(s, Send) and s.call is not None:
             yield s.call
+
+
+def rename_data(node, names: dict[str, str]):
+    """``node`` (any IR value) with the tensors and axes it declares or references renamed
+    by ``names`` (old -> new, applied simultaneously). Unchanged parts are shared."""
+    if isinstance(node, tuple):
+        out = tuple(rename_data(x, names) for x in node)
+        return node if all(a is b for a, b in zip(out, node)) else out
+    if not is_dataclass(node) or isinstance(node, (type, SourceLoc, Kernel)):
+        return node  # kernels name no tensor or axis
+    named = _NAME_FIELDS.get(type(node), ())
+    changes = {}
+    for f in fields(node):
+        v = getattr(node, f.name)
+        new = names.get(v, v) if f.name in named else rename_data(v, names)
+        if new is not v:
+            changes[f.name] = new
+    return replace(node, **changes) if changes else node
+
+
+_NAME_FIELDS = {TensorDecl: ("name",), AxisDecl: ("name",), ViewExpr: ("tensor",),
+                Domain: ("axis",), AxisSize: ("axis",), Collective: ("src", "dst")}

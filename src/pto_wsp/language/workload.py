@@ -53,19 +53,25 @@ class Builder:
         self.symbols: dict[str, ir.SymbolDecl] = {}
         self.channels: dict = {}
         self._names = dict(bound_names)  # id(obj) -> name
+        self._given: dict[str, object] = {}  # user-given name -> object
 
     # -- naming ------------------------------------------------------------------
     def _name_of(self, obj, prefix: str) -> str:
+        """The name of a tensor, axis or channel in this workload.
+
+        A user-given ``name=`` is strict: two distinct objects given one name are an error.
+        Other names (a variable's or parameter's name, else ``prefix``) are for reading, made
+        unique with a numeric suffix; :func:`_unique_names` settles them against given
+        names when the workload is finished or composed.
+        """
         key = id(obj)
         if key in self._names:
             return self._names[key]
-        name = getattr(obj, "name", None) or self._lookup_name(obj) or prefix
-        base, n = name, 0
-        taken = set(self._names.values())
-        while name in taken:
-            n += 1
-            name = f"{base}{n}"
-        self._names[key] = name
+        given = getattr(obj, "name", None)
+        if given is not None:
+            _check_given(self._given, given, obj, user_location())
+        name = given or self._lookup_name(obj) or prefix
+        self._names[key] = name = _suffixed(name, set(self._names.values()))
         return name
 
     def _lookup_name(self, obj) -> str | None:
@@ -211,6 +217,71 @@ class Builder:
                 raise TypeCheckError(
                     f"index into '{view.tensor}' dimension {dim} ranges over "
                     f"[{span[0]}, {last}] but the dimension has size {t.shape[dim]}", loc)
+
+
+def _suffixed(name: str, taken) -> str:
+    """``name``, or ``name1``, ``name2``, ... -- the first not in ``taken``."""
+    n, out = 0, name
+    while out in taken:
+        n += 1
+        out = f"{name}{n}"
+    return out
+
+
+def _check_given(given: dict, name: str, obj, loc) -> None:
+    """Record that the user named ``obj`` ``name``; a second object of that name is an error."""
+    prev = given.setdefault(name, obj)
+    if prev is not obj:
+        what = ("axes" if isinstance(obj, Axis) else "tensors" if isinstance(obj, Tensor)
+                else "symbols" if isinstance(obj, ir.SymbolDecl) else "channels")
+        where = [str(x.loc) for x in (prev, obj) if getattr(x, "loc", None) is not None]
+        raise TypeCheckError(
+            f"two different {what} are named '{name}'", loc,
+            hint=(f"they are defined at {' and '.join(where)}; " if len(where) == 2 else "")
+            + "a name given with name=... must be unique: rename one, or leave it out to get "
+              "a unique name")
+
+
+def _unique_names(parts: list[tuple[dict, tuple]], loc) -> list[dict[str, str]]:
+    """Final names of the tensors and axes of workloads ``parts`` that become one module.
+
+    Each part is (its tensors and axes by name, its symbol declarations). User-given names
+    and symbols are kept (two distinct objects given one name are an error); every other
+    object keeps its name if it is free, else gets a numeric suffix, in order. The same object
+    gets one name everywhere. Returns each part's renaming (old -> new).
+    """
+    given: dict[str, object] = {}
+    final: dict[int, str] = {}  # id(obj) -> name
+    for objs, symbols in parts:
+        for sym in symbols:
+            given.setdefault(sym.name, sym)
+        for obj in objs.values():
+            if obj.name is not None:
+                _check_given(given, obj.name, obj, loc)
+                final[id(obj)] = obj.name
+    owner = dict(given)
+    later = []
+    for objs, _ in parts:
+        for name, obj in objs.items():
+            if id(obj) not in final:
+                if owner.setdefault(name, obj) is obj:
+                    final[id(obj)] = name
+                else:
+                    later.append((name, obj))
+    for name, obj in later:
+        if id(obj) not in final:
+            final[id(obj)] = new = _suffixed(name, owner)
+            owner[new] = obj
+    return [{n: final[id(o)] for n, o in objs.items() if final[id(o)] != n}
+            for objs, _ in parts]
+
+
+def _renamed(mod: ir.Module, tensors: dict, axes: dict, names: dict[str, str]):
+    """(module, tensors, axes) with ``names`` applied."""
+    if not names:
+        return mod, tensors, axes
+    return (ir.rename_data(mod, names), {names.get(n, n): t for n, t in tensors.items()},
+            {names.get(n, n): a for n, a in axes.items()})
 
 
 def _cell_ok(c) -> bool:
@@ -567,8 +638,10 @@ def _finish(b: Builder, loc) -> Workload:
         ir.Workload(b.name, body, loc),
         loc=loc,
     )
+    (names,) = _unique_names([({**b.tensors, **b.axes}, mod.symbols)], loc)
+    mod, tensors, axes = _renamed(mod, b.tensors, b.axes, names)
     verify_module(mod)
-    return Workload(mod, dict(b.tensors), dict(b.axes))
+    return Workload(mod, tensors, axes)
 
 
 def _tensor_decl(name: str, t: Tensor) -> ir.TensorDecl:
@@ -600,24 +673,23 @@ def _compose(kind: str, parts, loc) -> Workload:
     tensors: dict[str, Tensor] = {}
     axes: dict[str, Axis] = {}
     merged: dict[str, dict] = {"tensors": {}, "axes": {}, "symbols": {}, "kernels": {}}
-    for w in parts:
-        for n, t in w.tensors.items():
-            if tensors.setdefault(n, t) is not t:
-                raise TypeCheckError(f"two different tensors are named '{n}'", loc,
-                                     hint="pass name= to Tensor(...) to tell them apart")
-        for n, a in w.axes.items():
-            if axes.setdefault(n, a) is not a:
-                raise TypeCheckError(f"two different axes are named '{n}'", loc)
+    renames = _unique_names([({**w.tensors, **w.axes}, w.module.symbols) for w in parts], loc)
+    modules = []
+    for w, names in zip(parts, renames):
+        mod, w_tensors, w_axes = _renamed(w.module, w.tensors, w.axes, names)
+        modules.append(mod)
+        tensors.update(w_tensors)
+        axes.update(w_axes)
         for field in merged:
-            for d in getattr(w.module, field):
+            for d in getattr(mod, field):
                 if merged[field].setdefault(d.name, d) != d:
                     raise TypeCheckError(f"two different {field[:-1]} declarations are named "
                                          f"'{d.name}'", loc)
-    name = "_".join(w.module.name for w in parts)
-    body = (ir.Block(kind, tuple(w.module.workload.body for w in parts), loc),)
+    name = "_".join(m.name for m in modules)
+    body = (ir.Block(kind, tuple(m.workload.body for m in modules), loc),)
     mod = ir.Module(name, tuple(merged["tensors"].values()), tuple(merged["axes"].values()),
                     tuple(merged["symbols"].values()), tuple(merged["kernels"].values()),
-                    ir.Workload(name, body, loc), parts[0].module.schedule, loc)
+                    ir.Workload(name, body, loc), modules[0].schedule, loc)
     from ..ir.verify import verify_module
     verify_module(mod)
     return Workload(mod, tensors, axes)
