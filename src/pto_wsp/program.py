@@ -25,7 +25,7 @@ from .errors import (ChannelClosed, CompileError, DeadlockError, ExecutionError,
                      PtoError, ScheduleError, SourceLoc, TypeCheckError, WindowOverflowError,
                      user_location)
 from .ir import nodes as ir
-from .types import check_csr
+from .types import INT64_MAX, check_csr, index_array
 
 TARGETS = ("cpu_sim", "ascend_npu")
 
@@ -41,6 +41,15 @@ def _join_running() -> None:
     """A run still going at interpreter exit uses arrays Python is about to free: wait."""
     for t in list(_running):
         t.join()
+
+
+def _int_in(value, lo: int, hi: int, what: str) -> int:
+    """``value`` as an int in [lo, hi], else a located TypeCheckError (no wrapping, no
+    truncation of floats)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise TypeCheckError(f"a {what} symbol takes an integer in [{lo}, {hi}], got {value!r}",
+                             user_location())
+    return int(value)
 
 
 @dataclass
@@ -208,8 +217,8 @@ class Program:
             a = self.module.axis(name)
             if a is None or a.kind != "dense_dyn":
                 raise TypeCheckError(f"'{name}' is not a DenseDyn axis of this program", loc)
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise TypeCheckError(f"axis size must be an int >= 0, got {n!r}", loc)
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= INT64_MAX:
+                raise TypeCheckError(f"axis size must be an int in [0, 2**63), got {n!r}", loc)
             self._axis_size[name] = int(n)
 
     def set_axis_data(self, name: str, *, lengths=None, indptr=None, indices=None) -> None:
@@ -219,15 +228,19 @@ class Program:
         if a is None or a.kind not in ("ragged", "sparse"):
             raise TypeCheckError(f"'{name}' is not a Ragged or Sparse axis of this program", loc)
         if a.kind == "ragged":
-            arr = np.asarray(lengths, np.int64)
-            if lengths is None or arr.shape != (a.size,) or (arr < 0).any():
-                raise TypeCheckError(f"ragged axis '{name}' needs {a.size} lengths >= 0", loc)
+            if lengths is None:
+                raise TypeCheckError(f"ragged axis '{name}' needs lengths=", loc)
+            arr = index_array(lengths, f"ragged axis '{name}': lengths", loc)
+            if arr.shape != (a.size,):
+                raise TypeCheckError(f"ragged axis '{name}' needs {a.size} lengths, got "
+                                     f"{arr.size}", loc)
             self._axis_arrays[name] = (arr, np.zeros(0, np.int64))
         else:
-            ip, ix = np.asarray(indptr, np.int64), np.asarray(indices, np.int64)
+            if indptr is None or indices is None:
+                raise TypeCheckError(f"sparse axis '{name}' needs indptr= and indices=", loc)
+            ip = index_array(indptr, f"sparse axis '{name}': indptr", loc)
+            ix = index_array(indices, f"sparse axis '{name}': indices", loc)
             check_csr(a.size, ip, ix, loc)
-            if (ix < 0).any():
-                raise TypeCheckError("sparse indices must be >= 0", loc)
             self._axis_arrays[name] = (ip, ix)
 
     def _set_symbol(self, name, value, kind) -> None:
@@ -242,16 +255,16 @@ class Program:
         self._symbols[name] = value
 
     def set_symbol_u64(self, name: str, value: int) -> None:
-        self._set_symbol(name, int(value) & (2**64 - 1), "int")
+        self._set_symbol(name, _int_in(value, 0, 2**64 - 1, "u64"), "int")
 
     def set_symbol_i64(self, name: str, value: int) -> None:
-        self._set_symbol(name, int(value) & (2**64 - 1), "int")
+        self._set_symbol(name, _int_in(value, -2**63, 2**63 - 1, "i64") & (2**64 - 1), "int")
 
     def set_symbol_f32(self, name: str, value: float) -> None:
         self._set_symbol(name, float(np.float32(value)), "float")
 
     def set_symbol_ptr(self, name: str, value: int) -> None:
-        self._set_symbol(name, int(value) & (2**64 - 1), "int")
+        self._set_symbol(name, _int_in(value, 0, 2**64 - 1, "pointer"), "int")
 
     # -- running ------------------------------------------------------------------------
     def execute(self, **arrays) -> None:

@@ -11,6 +11,8 @@ import numpy as np
 
 from .errors import TypeCheckError, user_location
 
+INT64_MAX = 2**63 - 1
+
 __all__ = ["DType", "Location", "Axis", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor"]
 
 
@@ -165,12 +167,23 @@ class DenseDyn(Axis):
         return f"DenseDyn({self.size})"
 
 
-def _index_array(values, what: str, loc) -> np.ndarray:
+def index_array(values, what: str, loc) -> np.ndarray:
+    """``values`` as a 1-D int64 array of integers in [0, 2**63), else a located TypeCheckError
+    (floats are never truncated, big values never wrapped)."""
     arr = np.asarray(values)
-    if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeCheckError(f"{what} must be a 1-D list of integers", loc)
-    if arr.size and arr.min() < 0:
-        raise TypeCheckError(f"{what} must be non-negative", loc)
+    if arr.dtype.kind == "O" and arr.ndim == 1 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr):
+        lo, hi = (min(arr), max(arr)) if arr.size else (0, 0)  # Python ints beyond int64
+    elif arr.ndim == 1 and (arr.size == 0 or arr.dtype.kind in "iu"):
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+    else:
+        text = repr(values)
+        raise TypeCheckError(f"{what} must be a 1-D list of integers, got "
+                             f"{text if len(text) <= 60 else text[:57] + '...'}", loc)
+    if lo < 0:
+        raise TypeCheckError(f"{what} must be non-negative, got {lo}", loc)
+    if hi > INT64_MAX:
+        raise TypeCheckError(f"{what} must be below 2**63, got {hi}", loc)
     return arr.astype(np.int64)
 
 
@@ -201,7 +214,7 @@ class Ragged(_Rowed):
 
     def __init__(self, outer, lengths, name: str | None = None):
         super().__init__(outer, name)
-        self.lengths = _index_array(lengths, "Ragged lengths", self.loc)
+        self.lengths = index_array(lengths, "Ragged lengths", self.loc)
         if self.lengths.size != self.outer_size:
             raise TypeCheckError(
                 f"Ragged has outer size {self.outer_size} but {self.lengths.size} lengths",
@@ -224,8 +237,8 @@ class Sparse(_Rowed):
 
     def __init__(self, outer, indptr, indices, name: str | None = None):
         super().__init__(outer, name)
-        self.indptr = _index_array(indptr, "Sparse indptr", self.loc)
-        self.indices = _index_array(indices, "Sparse indices", self.loc)
+        self.indptr = index_array(indptr, "Sparse indptr", self.loc)
+        self.indices = index_array(indices, "Sparse indices", self.loc)
         check_csr(self.outer_size, self.indptr, self.indices, self.loc)
 
     def nnz(self) -> int:

@@ -6,7 +6,7 @@ Run on every module, whether traced from Python or parsed from ``.pto`` text.
 from __future__ import annotations
 
 from ..errors import IRConversionError, ScheduleError, TypeCheckError
-from ..types import check_csr
+from ..types import check_csr, index_array
 from . import expr as irx
 from . import nodes as ir
 from .ops import OPS, result_types
@@ -153,12 +153,13 @@ def _verify_axis(a: ir.AxisDecl) -> None:
     if a.size < 0:
         raise IRConversionError(f"axis '{a.name}' has negative size", a.loc)
     if a.kind == "ragged":
-        if len(a.lengths) != a.size or any(x < 0 for x in a.lengths):
-            raise IRConversionError(f"ragged axis '{a.name}' needs {a.size} non-negative "
-                                    f"lengths", a.loc)
+        lengths = index_array(list(a.lengths), f"ragged axis '{a.name}': lengths", a.loc)
+        if lengths.size != a.size:
+            raise IRConversionError(f"ragged axis '{a.name}' needs {a.size} lengths, got "
+                                    f"{lengths.size}", a.loc)
     if a.kind == "sparse":
-        import numpy as np
-        check_csr(a.size, np.asarray(a.indptr, np.int64), np.asarray(a.indices, np.int64), a.loc)
+        check_csr(a.size, index_array(list(a.indptr), f"sparse axis '{a.name}': indptr", a.loc),
+                  index_array(list(a.indices), f"sparse axis '{a.name}': indices", a.loc), a.loc)
 
 
 def verify_kernel(k: ir.Kernel) -> None:
