@@ -89,7 +89,8 @@ static inline uint64_t pto_x_shr_u64(uint64_t a, uint64_t b) { return b >= 64 ? 
  * the runtime as accesses to 1-byte synthetic regions in a reserved (never touched) address
  * range: every task of a process READWRITEs the process's marker; a send's task WRITEs the
  * token's channel slot, the tasks of the consuming body READ it (RAW: body after producer;
- * WAR: the slot's next producer after the body). See docs/cpu-sim.md "CSP pipelines".
+ * WAR: the slot's next producer after the body). The accesses are PTO_RT_ORDER, so the v9
+ * timing model honours them too. See docs/cpu-sim.md "CSP pipelines".
  * ---------------------------------------------------------------------------------------- */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +171,7 @@ static __thread pto_csp *pto_csp_cur;
 
 static inline pto_rt_region pto_csp_region(uintptr_t addr, int mode)
 {
-    pto_rt_region r = {addr, 1, 1, 1, 1, 1, PTO_CSP_BUF_ID, (uint32_t)mode};
+    pto_rt_region r = {addr, 1, 1, 1, 1, 1, PTO_CSP_BUF_ID, (uint32_t)mode | PTO_RT_ORDER};
     return r;
 }
 

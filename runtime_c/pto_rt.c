@@ -1356,6 +1356,11 @@ static void trace_task(pto_rt *rt, rt_task *t, int st, uint32_t lane, uint64_t s
     v->wall_end = t->wall_end;
 }
 
+static void sim_access(rt_entry *e, uint32_t mode, uint64_t end) {
+    if (mode & PTO_RT_WRITE) { e->sim_w_end = end; e->sim_r_end = 0; }
+    else e->sim_r_end = umax(e->sim_r_end, end);
+}
+
 /* Simulate one retired item. Runs in submission order on the retiring thread, so the result
  * depends only on the submitted program and the kernels' reported cycles. */
 static void simulate(pto_rt *rt, rt_task *t, int st) {
@@ -1389,6 +1394,11 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
     rt_acc *acc = task_accs(t);
     if (c->v9_compat) {
         ready = top->base;
+        for (uint32_t i = 0; i < t->nacc; i++)
+            if (acc[i].mode & PTO_RT_ORDER) {
+                ready = umax(ready, acc[i].e->sim_w_end);
+                if (acc[i].mode & PTO_RT_WRITE) ready = umax(ready, acc[i].e->sim_r_end);
+            }
         issue = umax(rt->v9_issue, ready);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK &&
             rt->v9_hn >= c->window_size)
@@ -1397,6 +1407,8 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         lane = pick_lane(rt, t);
         start = umax(rt->lane_free[lane], issue);
         end = start + cyc;
+        for (uint32_t i = 0; i < t->nacc; i++)
+            if (acc[i].mode & PTO_RT_ORDER) sim_access(acc[i].e, acc[i].mode, end);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) v9_heap_push(rt, end);
     } else {
         if (rt->use_struct) ready = top->base;
@@ -1437,11 +1449,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         lane = pick_lane(rt, t);
         start = umax(umax(ready, issue), rt->lane_free[lane]);
         end = start + cyc;
-        for (uint32_t i = 0; i < t->nacc; i++) {
-            rt_entry *e = acc[i].e;
-            if (acc[i].mode & PTO_RT_WRITE) { e->sim_w_end = end; e->sim_r_end = 0; }
-            else e->sim_r_end = umax(e->sim_r_end, end);
-        }
+        for (uint32_t i = 0; i < t->nacc; i++) sim_access(acc[i].e, acc[i].mode, end);
         if (c->num_streams) rt->stream_end[t->stream] = end;
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
             rt->wq_prefix = umax(rt->wq_prefix, end);
@@ -1466,13 +1474,15 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
 }
 
 /* Retiring thread: publish the minimum free time over the lanes of declared units (every
- * later kernel task starts no earlier). Amortised: recomputed after >= nlanes/8 tasks. */
+ * later kernel task starts no earlier; v9: over all lanes, and no earlier than the issue
+ * clock). Amortised: recomputed after >= nlanes/8 tasks. */
 static void update_sim_lb(pto_rt *rt) {
     const pto_rt_config *c = &rt->cfg;
     uint32_t V = c->vector_lanes, G = V + c->cube_lanes;
     uint64_t lb = UINT64_MAX;
     for (uint32_t l = 0; l < rt->nlanes; l++)
-        if (rt->unit_mask >> (l % G >= V) & 1) lb = umin(lb, rt->lane_free[l]);
+        if (c->v9_compat || rt->unit_mask >> (l % G >= V) & 1) lb = umin(lb, rt->lane_free[l]);
+    if (c->v9_compat) lb = umax(lb, rt->v9_issue);
     atomic_store_explicit(&rt->sim_lb, lb, memory_order_release);
     rt->lb_at = rt->sim_k;
 }
@@ -1516,7 +1526,7 @@ static void try_retire(pto_rt *rt) {
             }
         }
         rt->anchor = a;
-        if (rt->reclaim && !rt->cfg.v9_compat && (rt->sim_k - rt->lb_at) * 8 >= rt->nlanes)
+        if (rt->reclaim && (rt->sim_k - rt->lb_at) * 8 >= rt->nlanes)
             update_sim_lb(rt);
         atomic_store(&rt->retire_next, a->seq + 1);
         publish_retired(rt, nt, nb);
@@ -1865,7 +1875,7 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->ring_fence = !membarrier_ok();
     rt->unit_mask = cfg.exec_units ? cfg.exec_units : 3u;
     rt->reclaim = rt->use_data && !cfg.trace;
-    atomic_store(&rt->sim_lb, cfg.v9_compat ? UINT64_MAX : 0); /* v9 timing ignores regions */
+    atomic_store(&rt->sim_lb, 0); /* (v9 timing keeps sim times of ORDER accesses only) */
     /* exact mode never touches the overlap tail of an entry */
     rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 63) & ~(size_t)63;
     rt->nlanes = cfg.v9_compat ? cfg.num_aicpus : cfg.num_aicpus * (cfg.vector_lanes + cfg.cube_lanes);
@@ -1982,7 +1992,8 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
                            d->name, (unsigned)d->dispatch_key, c->num_aicpus);
     for (uint32_t i = 0; i < d->num_regions; i++) {
         const pto_rt_region *r = &d->regions[i];
-        if (r->rows < 0 || r->cols < 0 || r->elem_size < 1 || r->mode < 1 || r->mode > 3)
+        if (r->rows < 0 || r->cols < 0 || r->elem_size < 1 || !(r->mode & PTO_RT_READWRITE) ||
+            r->mode > (PTO_RT_READWRITE | PTO_RT_ORDER))
             return fail_submit(rt, PTO_RT_EINVAL, "task '%s': region %u is malformed (negative extent, zero element size or bad mode %u)",
                                d->name, i, r->mode);
     }

@@ -108,7 +108,11 @@ typedef enum {
 enum { PTO_RT_TRACE_CYCLES = 1u, PTO_RT_TRACE_WALL = 2u }; /* bit flags, 0 = off */
 
 typedef enum { PTO_RT_UNIT_VECTOR = 0, PTO_RT_UNIT_CUBE = 1 } pto_rt_exec_unit;
-typedef enum { PTO_RT_READ = 1, PTO_RT_WRITE = 2, PTO_RT_READWRITE = 3 } pto_rt_access_mode;
+/* PTO_RT_ORDER (or-ed into a mode): the access expresses program order rather than data (CSP
+ * process markers and channel slots): the v9 timing model, which otherwise ignores regions,
+ * honours its dependencies too. */
+typedef enum { PTO_RT_READ = 1, PTO_RT_WRITE = 2, PTO_RT_READWRITE = 3,
+               PTO_RT_ORDER = 4 } pto_rt_access_mode;
 typedef enum { PTO_RT_SCOPE_PAR = 0, PTO_RT_SCOPE_SEQ = 1 } pto_rt_scope_kind;
 
 /* ------------------------------------------------------------------------------------------
@@ -164,7 +168,7 @@ typedef struct pto_rt_region {
     int64_t col_stride;      /* bytes between columns (= elem_size when rows are contiguous)*/
     uint32_t elem_size;      /* bytes per element                                           */
     uint32_t buf_id;         /* tensor id for diagnostics/traces                            */
-    uint32_t mode;           /* pto_rt_access_mode                                          */
+    uint32_t mode;           /* pto_rt_access_mode: READ, WRITE or READWRITE, | ORDER       */
 } pto_rt_region;
 
 typedef struct pto_rt_task {

@@ -360,6 +360,22 @@ def test_index_error_inside_a_process_is_located():
     assert ei.value.loc.line == line and "(value 8)" in str(ei.value)
 
 
+def test_v9_timing_respects_token_and_process_order():
+    """Every task of _megakernel costs c = 192 cycles (TLOAD + one element-wise op + TSTORE,
+    64 each on a 4x16 tile). The orchestration submits L0 L1 C0 S0 L2 C1 S1 L3 C2 S2 ...
+    (the loader blocks on the depth-2 channel). With enough AICPUs, L_k ends at (k+1)c, C_k
+    at (k+2)c (after L_k and C_(k-1)), S_k at (k+3)c: the makespan is (N+2)c, never below
+    one process's own serial N*c; on one AICPU everything is serial: 3*N*c."""
+    c = 192
+    w, x, Y = _megakernel(2)
+    for v9 in (False, True):
+        Y.data[:] = 0
+        assert w.compile(v9_compat=v9).run().total_cycles == (N + 2) * c
+        np.testing.assert_allclose(Y.data, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
+    one = w.dispatch(DispatchPolicy.round_robin(1)).compile(v9_compat=True).run()
+    assert one.total_cycles == 3 * N * c
+
+
 def test_pipelines_with_windows_v9_timing_and_traces():
     from pto_wsp import TaskWindow, TracePolicy, WindowMode, WindowOverflowError
     w, x, Y = _megakernel(2)

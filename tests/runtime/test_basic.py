@@ -116,11 +116,11 @@ def test_limits(make_rt):
     buf = rt2.ffi.new("double[]", 64)
     a = addr_of(rt2.ffi, buf)
     assert rt2.rec(0, regions=[rt2.tile(a, C["READ"])] * 17) == -C["ETOOBIG"]
-    rt3 = make_rt(num_threads=1)
-    bad = rt3.tile(a, 7)
-    assert rt3.rec(0, regions=[bad]) == -C["EINVAL"]
-    # after a fatal error submissions are refused with the same code
-    assert rt3.rec(1) == -C["EINVAL"]
+    for mode in (8, C["ORDER"]):  # an unknown bit; ORDER without READ/WRITE
+        rt3 = make_rt(num_threads=1)
+        assert rt3.rec(0, regions=[rt3.tile(a, mode)]) == -C["EINVAL"]
+        # after a fatal error submissions are refused with the same code
+        assert rt3.rec(1) == -C["EINVAL"]
 
 
 def test_max_args_accepted(make_rt):

@@ -33,7 +33,7 @@ def starts(rt):
     return [e[2] for e in rt.events()]
 
 
-SEQ, PAR = C["SEQ"], C["PAR"]
+SEQ, PAR, ORDER = C["SEQ"], C["PAR"], C["ORDER"]
 
 
 def test_explicit_seq_chains_iterations(make_rt):
@@ -96,9 +96,12 @@ def test_failure_cancels_later_iterations_in_explicit_mode(make_rt):
 
 # ------------------------------------------------------------------ v9 compatibility
 def v9_reference(program, aicpus, window):
+    """Structure and the ORDER accesses' dependencies (per region: last writer's end,
+    readers' ends since) set the ready time; other accesses are ignored."""
     issue, heap, free, rr = 0, [], [0] * aicpus, 0
     frames = [["par", 0, 0]]
     ends = []
+    w_end, r_end = {}, {}
     for ev in program:
         top = frames[-1]
         if ev[0] == "begin":
@@ -109,7 +112,10 @@ def v9_reference(program, aicpus, window):
             ch = frames.pop()
             frames[-1][2] = max(frames[-1][2], ch[2], ch[1])
         else:
+            order = [(t, m) for (t, m) in (ev[2] if len(ev) > 2 else ()) if m & ORDER]
             ready = top[1]
+            for t, m in order:
+                ready = max(ready, w_end.get(t, 0), r_end.get(t, 0) if m & C["WRITE"] else 0)
             issue = max(issue, ready)
             if window and len(heap) >= window:
                 issue = max(issue, heapq.heappop(heap))
@@ -118,6 +124,11 @@ def v9_reference(program, aicpus, window):
             start = max(free[w], issue)
             end = start + ev[1]
             free[w] = end
+            for t, m in order:
+                if m & C["WRITE"]:
+                    w_end[t], r_end[t] = end, 0
+                else:
+                    r_end[t] = max(r_end.get(t, 0), end)
             if window:
                 heapq.heappush(heap, end)
             top[2] = max(top[2], end)
@@ -126,13 +137,14 @@ def v9_reference(program, aicpus, window):
     return max(root[2], root[1])
 
 
-def random_program(rnd, depth=0, budget=None):
+def random_program(rnd, depth=0, budget=None, modes=(1, 2, 3)):
     budget = budget if budget is not None else [60]
     out = []
     while budget[0] > 0 and rnd.random() < 0.85:
         r = rnd.random()
         if r < 0.55 or depth >= 3:
-            out.append(("task", rnd.randint(1, 100), [(rnd.randint(0, 5), rnd.choice([1, 2, 3]))]))
+            out.append(("task", rnd.randint(1, 100),
+                        [(t, rnd.choice(modes)) for t in rnd.sample(range(6), rnd.randint(1, 2))]))
             budget[0] -= 1
         else:
             kind = rnd.choice([SEQ, PAR])
@@ -140,7 +152,7 @@ def random_program(rnd, depth=0, budget=None):
             for i in range(rnd.randint(1, 3)):
                 if i and kind == SEQ:
                     out.append(("next",))
-                out.extend(random_program(rnd, depth + 1, budget))
+                out.extend(random_program(rnd, depth + 1, budget, modes))
             out.append(("end",))
     return out
 
@@ -173,6 +185,47 @@ def test_v9_matches_reference_model(make_rt, seed):
             rt = run(make_rt, prog, num_threads=threads, deps=C[deps], v9_compat=1,
                      num_aicpus=aicpus, window_size=window)
             assert rt.stats().total_cycles == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_v9_honours_order_accesses(make_rt, seed):
+    """ORDER accesses (CSP process markers and channel slots) are dependencies in v9 timing
+    too; plain accesses stay ignored."""
+    rnd = random.Random(100 + seed)
+    while True:  # a program whose ORDER accesses change the timing
+        prog = random_program(rnd, modes=(1, 2, 3, 1 | ORDER, 2 | ORDER, 3 | ORDER))
+        aicpus, window = rnd.randint(1, 4), rnd.choice([0, 2])
+        want = v9_reference(prog, aicpus, window)
+        if want != v9_reference([e[:2] for e in prog], aicpus, window):
+            break
+    for deps in ("EXACT", "OVERLAP"):
+        for threads in (1, 3):
+            rt = run(make_rt, prog, num_threads=threads, deps=C[deps], v9_compat=1,
+                     num_aicpus=aicpus, window_size=window)
+            assert rt.stats().total_cycles == want
+
+
+def test_v9_order_dependency_survives_region_reclamation(make_rt, rtlib):
+    """Task A (10^6 cycles, AICPU 0) WRITEs an ORDER marker, 5000 one-cycle tasks (AICPUs 1-3)
+    write their own data tiles (the region table reclaims finished entries), then B READs
+    the marker: B starts
+    after A ends. The marker's simulated end must not be forgotten while later tasks can still
+    depend on it."""
+    ffi, _ = rtlib
+    n = 5000
+    buf = ffi.new("double[]", 16 * (n + 1))
+    base = int(ffi.cast("uintptr_t", buf))
+    for threads in (2, 3):
+        rt = make_rt(num_threads=threads, v9_compat=1, num_aicpus=4, log_size=n + 2,
+                     dispatch=C["BY"])
+        marker = rt.tile(base, C["WRITE"] | ORDER, rows=1, cols=1)
+        rt.rec(0, cycles=10**6, regions=[marker], dkey=0)
+        for i in range(n):  # AICPUs 1-3
+            rt.rec(i + 1, cycles=1, regions=[rt.tile(base + 128 * (i + 1), C["WRITE"])],
+                   dkey=1 + i % 3)
+        rt.rec(n + 1, cycles=10, regions=[dict(marker, mode=C["READ"] | ORDER)], dkey=1)
+        assert rt.finish() == 0
+        assert rt.stats().total_cycles == 10**6 + 10
 
 
 def test_v9_bytes_window_rejected(rtlib):
