@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
 import pytest
 
-from pto_wsp import (DType, DeadlockError, Dense, Deps, DispatchPolicy, In, InOut, Out, P,
-                     Pools, ReadyPolicy, StartPolicy, TaskWindow, Tensor, Tile, TimingPolicy,
-                     TracePolicy, WindowMode, WindowOverflowError, kernel, pto, workload)
+from pto_wsp import (DType, DeadlockError, Dense, Deps, DispatchPolicy, ExecutionError, In,
+                     InOut, Out, P, Pools, ReadyPolicy, StartPolicy, TaskWindow, Tensor, Tile,
+                     TimingPolicy, TracePolicy, WindowMode, WindowOverflowError, kernel, pto,
+                     workload)
 
 F32 = DType.F32
 T = 48  # v9 cost of `double`: TLOAD 16 + TMULS 16 + TSTORE 16
@@ -56,6 +58,17 @@ def test_dispatch_policies_place_tasks_on_simulated_aicpus():
     assert T <= hashed <= 8 * T and hashed == cycles(
         w.dispatch(DispatchPolicy.hash(lambda t: t.i, num_aicpus=8)))
     assert cycles(w.dispatch(DispatchPolicy.work_steal(num_aicpus=4))) == 2 * T
+
+
+def test_dispatch_by_out_of_range_is_located_at_the_policy():
+    w, _, _ = make()
+    line = inspect.currentframe().f_lineno + 1
+    prog = w.dispatch(DispatchPolicy.dispatch_by(lambda t: t.i, num_aicpus=4)).compile()
+    with pytest.raises(ExecutionError) as ei:
+        prog.run()
+    assert "dispatch_by chose an AICPU out of range" in str(ei.value)
+    assert "(value 4)" in str(ei.value)
+    assert (ei.value.loc.file, ei.value.loc.line) == (__file__, line)
 
 
 def test_streams_window_and_timing_act_on_simulated_time():

@@ -483,6 +483,11 @@ class OrchLowerer:
         sched = self.sched
         self.call_axes = c.axes  # t.param(i) in the keys reads this call's axis values
         dkey = self.expr(sched.dispatch.key) if sched.dispatch and sched.dispatch.key else "0"
+        if sched.dispatch and sched.dispatch.kind == "dispatch_by":
+            n = self.num_aicpus()
+            site = self.site(sched.dispatch.loc, f"dispatch_by chose an AICPU out of range for "
+                                                 f"a task of '{k.name}' ({n} AICPUs exist)")
+            dkey = f"PTO_IDX({dkey}, {n}, {site})"
         skey = self.expr(sched.stream_by) if sched.stream_by is not None else "0"
         prio = self.expr(self.tg.ready.key) if self.tg.ready.key is not None else "0"
         unit = "PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR"
@@ -513,11 +518,15 @@ class OrchLowerer:
         return {"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}
 
     # -- configuration ----------------------------------------------------------------
+    def num_aicpus(self) -> int:
+        d = self.sched.dispatch
+        return self.machine.num_aicpus or (d.num_aicpus if d and d.num_aicpus else 4)
+
     def config(self) -> list[str]:
         s: Schedule = self.sched
         tg = self.tg
         d = s.dispatch
-        n = self.machine.num_aicpus or (d.num_aicpus if d and d.num_aicpus else 4)
+        n = self.num_aicpus()
         self.check_limits(n)
         cfg = [
             f"cfg.deps = {_DEPS[tg.deps.kind]};",
