@@ -22,29 +22,24 @@ __all__ = [
 _LOC = dict(default=None, compare=False, repr=False)
 
 
+#: The authoring layer's key-function tracer (:func:`pto_wsp.language.scalar.trace_key`),
+#: registered by it so that this IR-side module does not import it.
+_key_tracer: Callable[[Callable, str], ScalarExpr] | None = None
+
+
+def set_key_tracer(tracer: Callable[[Callable, str], ScalarExpr]) -> None:
+    global _key_tracer
+    _key_tracer = tracer
+
+
 def trace_key(fn, what: str) -> ScalarExpr:
     """Trace a key function ``t -> expr`` into a ScalarExpr (located error if it cannot be)."""
-    from .language.scalar import Expr, TaskProxy, as_expr
-    if isinstance(fn, (int, Expr)):
-        return as_expr(fn, None)
-    if not callable(fn):
-        raise ScheduleError(f"{what} needs a key function `lambda t: ...`, got {fn!r}",
-                            user_location())
-    code = getattr(fn, "__code__", None)
-    loc = SourceLoc(code.co_filename, code.co_firstlineno) if code else user_location()
-    try:
-        out = fn(TaskProxy())
-    except ScheduleError:
-        raise
-    except Exception as e:  # the user's lambda did something we cannot trace
-        raise ScheduleError(
-            f"cannot trace the {what} key function: {type(e).__name__}: {e}", loc,
-            hint="key functions may use t.get('axis'), t.<axis>, t.param(i), arithmetic, "
-                 "comparisons and where(); they are compiled, not called per task") from None
-    if isinstance(out, bool) or not isinstance(out, (int, Expr)):
-        raise ScheduleError(f"the {what} key function returned {out!r}, not a scalar expression",
-                            loc, hint="return an expression of t, e.g. `t.get('batch') % 4`")
-    return as_expr(out, loc)
+    if isinstance(fn, ScalarExpr):
+        return fn
+    if _key_tracer is None:
+        raise ScheduleError(f"{what}: key functions are traced by pto_wsp.language",
+                            user_location(), hint="import pto_wsp")
+    return _key_tracer(fn, what)
 
 
 @dataclass(frozen=True)
@@ -257,6 +252,14 @@ class Schedule:
 
     def with_(self, **kw) -> "Schedule":
         return replace(self, **kw)
+
+    def keys(self) -> list[tuple[str, ScalarExpr]]:
+        """The key functions set, as (what, expression) pairs."""
+        tg = self.task_graph
+        return [(what, e) for what, e in (
+            ("dispatch", self.dispatch.key if self.dispatch else None),
+            ("stream_by", self.stream_by),
+            ("priority", tg.ready.key if tg else None)) if e is not None]
 
 
 def _positive(n, what: str) -> int:

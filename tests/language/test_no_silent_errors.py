@@ -1,10 +1,14 @@
-"""Python cannot decide on run-time values while tracing: every such use is a located error."""
+"""Small silent errors of the authoring API: each program now works or gets a located error."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from pto_wsp import DType, In, Out, Scalar, Tile, TypeCheckError, kernel, pto
+from pto_wsp import (Dense, DispatchPolicy, DType, In, Out, P, ReadyPolicy, Scalar, Tensor,
+                     Tile, TracePolicy, TypeCheckError, kernel, pto, workload)
+from pto_wsp.ir.parser import parse_module
+from pto_wsp.language.scalar import symbol_i64, symbol_u64
 
 F32 = DType.F32
 
@@ -58,3 +62,39 @@ def test_tile_comparisons_are_sugar_for_cmp():
         pto.store(y, pto.select((a <= b), a, pto.select(b != a, b, 0.0)))
     modes = [dict(op.attrs)["mode"] for op in pairs.ir().ops if op.opcode == "tcmp"]
     assert modes == ["le", "ne"]
+
+
+@kernel
+def copy_row(x: In[Tile[1, 16, F32]], y: Out[Tile[1, 16, F32]]):
+    pto.store(y, x)
+
+
+def test_a_symbol_used_only_in_a_schedule_key_is_declared_and_read():
+    X = Tensor(data=np.arange(8 * 16, dtype=np.float32).reshape(8, 16), name="X")
+    Y = Tensor(data=np.zeros((8, 16), np.float32), name="Y")
+
+    @workload
+    def rows():
+        for i in P(Dense[8]):
+            copy_row[i](x=X[i], y=Y[i])
+    w = rows().dispatch(DispatchPolicy.affinity(lambda t: symbol_u64("mask") & t.param(0), 4))
+    w = w.task_graph(trace=TracePolicy.cycles(), ready=ReadyPolicy.priority(
+        lambda t: symbol_i64("bias") - t.param(0)))
+    assert {(s.name, s.dtype) for s in w.module.symbols} == {("mask", DType.U64),
+                                                           ("bias", DType.I64)}
+    assert parse_module(w.to_pto()) == w.module
+    prog = w.compile(num_threads=1)
+    lanes = {}
+    for mask in (0, 1, 3):
+        prog.set_symbol_u64("mask", mask)
+        prog.run()
+        lanes[mask] = {e["args"]["task"]: e["tid"] for e in prog.trace()["traceEvents"]
+                       if e.get("cat") == "task"}
+    np.testing.assert_array_equal(Y.data, X.data)
+    aicpu = {m: {t: tid // 2 for t, tid in v.items()} for m, v in lanes.items()}  # 2 lanes each
+    assert aicpu[0] == {t: 0 for t in range(8)}
+    assert aicpu[1] == {t: t & 1 for t in range(8)}
+    assert aicpu[3] == {t: t & 3 for t in range(8)}
+
+    with pytest.raises(TypeCheckError, match="symbol 'mask' used as both u64 and i64"):
+        w.dispatch(DispatchPolicy.hash(lambda t: symbol_i64("mask")))

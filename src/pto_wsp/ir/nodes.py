@@ -30,6 +30,16 @@ class TileType:
     def __str__(self) -> str:
         return f"tile<{self.rows}x{self.cols}x{self.dtype.value}>"
 
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """A view of ``shape`` fits if, leading 1s dropped, it is [rows, cols] (or [cols]
+        with 1 row)."""
+        s = list(shape)
+        while len(s) > 2 and s[0] == 1:
+            s.pop(0)
+        if len(s) == 1:
+            return self.rows == 1 and s[0] == self.cols
+        return tuple(s) == (self.rows, self.cols)
+
 
 @dataclass(frozen=True)
 class ScalarType:

@@ -252,11 +252,7 @@ class _WorkloadChecker:
         # tensors produced by a collective: usable only after it (in program order)
         self.produced = {s.dst for s in ir.walk_stmts(m.workload.body)
                          if isinstance(s, ir.Collective)}
-        sched = m.schedule
-        self.keys = [(what, e) for what, e in (
-            ("dispatch", sched.dispatch.key if sched.dispatch else None),
-            ("stream_by", sched.stream_by),
-            ("priority", sched.task_graph.ready.key if sched.task_graph else None)) if e]
+        self.keys = m.schedule.keys()
 
     def run(self) -> None:
         for what, e in self.keys:
@@ -468,8 +464,7 @@ class _WorkloadChecker:
                 raise TypeCheckError(f"'{p.name}' of '{k.name}' is {p.type.dtype.value}, the "
                                      f"view of '{t.name}' is {t.dtype.value}", a.loc or c.loc)
             if isinstance(p.type, ir.TileType):
-                from ..language.workload import tile_compatible
-                if not tile_compatible(shape, p.type):
+                if not p.type.fits(shape):
                     raise TypeCheckError(f"view of shape {list(shape)} passed to '{p.name}' of "
                                          f"type {p.type}", a.loc or c.loc)
         from .layouts import check_call_layouts

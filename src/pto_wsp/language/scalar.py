@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TypeCheckError, user_location
+from .. import schedule
+from ..errors import ScheduleError, SourceLoc, TypeCheckError, user_location
 from ..ir import expr as ir
 from ..types import DType
 
 __all__ = ["Expr", "as_expr", "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32",
-           "symbol_ptr", "slot_u64", "TaskProxy", "AxisRow", "min_", "max_"]
+           "symbol_ptr", "slot_u64", "TaskProxy", "AxisRow", "min_", "max_", "trace_key"]
 
 
 def as_expr(x, loc=None) -> ir.ScalarExpr:
@@ -170,6 +171,33 @@ class TaskProxy:
         if name.startswith("_"):
             raise AttributeError(name)
         return self.get(name)
+
+
+def trace_key(fn, what: str) -> ir.ScalarExpr:
+    """Trace a key function ``t -> expr`` into a ScalarExpr (located error if it cannot be)."""
+    if isinstance(fn, (int, Expr)):
+        return as_expr(fn, None)
+    if not callable(fn):
+        raise ScheduleError(f"{what} needs a key function `lambda t: ...`, got {fn!r}",
+                            user_location())
+    code = getattr(fn, "__code__", None)
+    loc = SourceLoc(code.co_filename, code.co_firstlineno) if code else user_location()
+    try:
+        out = fn(TaskProxy())
+    except ScheduleError:
+        raise
+    except Exception as e:  # the user's lambda did something we cannot trace
+        raise ScheduleError(
+            f"cannot trace the {what} key function: {type(e).__name__}: {e}", loc,
+            hint="key functions may use t.get('axis'), t.<axis>, t.param(i), arithmetic, "
+                 "comparisons and where(); they are compiled, not called per task") from None
+    if isinstance(out, bool) or not isinstance(out, (int, Expr)):
+        raise ScheduleError(f"the {what} key function returned {out!r}, not a scalar expression",
+                            loc, hint="return an expression of t, e.g. `t.get('batch') % 4`")
+    return as_expr(out, loc)
+
+
+schedule.set_key_tracer(trace_key)
 
 
 class AxisRow:

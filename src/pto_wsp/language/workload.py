@@ -17,10 +17,10 @@ from ..ir import expr as irx
 from ..ir import nodes as ir
 from ..ir.nodes import ConstexprType, ScalarType, TileType
 from ..schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskGraph,
-                        TaskWindow, TimingPolicy, TracePolicy, trace_key)
+                        TaskWindow, TimingPolicy, TracePolicy)
 from ..types import Axis, Dense, DenseDyn, Ragged, Sparse, Tensor
 from .kernel import KernelRef
-from .scalar import AxisRow, Expr, as_expr
+from .scalar import AxisRow, Expr, as_expr, trace_key
 from .views import View
 
 __all__ = ["workload", "P", "combine", "sequential", "slot_set_u64", "slot_load_u64",
@@ -105,11 +105,7 @@ class Builder:
             if isinstance(sub, irx.Var) and sub.name not in self.var_scopes:
                 raise TypeCheckError(f"loop variable '{sub.name}' is used outside its loop",
                                      sub.loc or loc)
-            if isinstance(sub, irx.Symbol):
-                prev = self.symbols.setdefault(sub.name, ir.SymbolDecl(sub.name, sub.dtype))
-                if prev.dtype is not sub.dtype:
-                    raise TypeCheckError(f"symbol '{sub.name}' used as both {prev.dtype.value} "
-                                         f"and {sub.dtype.value}", sub.loc or loc)
+        declare_symbols(self.symbols, node, loc)
         return node
 
     # -- statements --------------------------------------------------------------
@@ -193,7 +189,7 @@ class Builder:
             raise TypeCheckError(
                 f"kernel '{kref.name}': argument '{p.name}' is {t.dtype.value}, the parameter "
                 f"is {p.type.dtype.value}", loc)
-        if isinstance(p.type, TileType) and not tile_compatible(v.shape, p.type):
+        if isinstance(p.type, TileType) and not p.type.fits(v.shape):
             raise TypeCheckError(
                 f"kernel '{kref.name}': view of shape {list(v.shape)} passed to '{p.name}' of "
                 f"type {p.type}", loc,
@@ -217,6 +213,16 @@ class Builder:
                 raise TypeCheckError(
                     f"index into '{view.tensor}' dimension {dim} ranges over "
                     f"[{span[0]}, {last}] but the dimension has size {t.shape[dim]}", loc)
+
+
+def declare_symbols(symbols: dict[str, ir.SymbolDecl], e: irx.ScalarExpr, loc) -> None:
+    """Add a declaration to ``symbols`` for every symbol ``e`` uses (one dtype per name)."""
+    for sub in irx.walk(e):
+        if isinstance(sub, irx.Symbol):
+            prev = symbols.setdefault(sub.name, ir.SymbolDecl(sub.name, sub.dtype))
+            if prev.dtype is not sub.dtype:
+                raise TypeCheckError(f"symbol '{sub.name}' used as both {prev.dtype.value} "
+                                     f"and {sub.dtype.value}", sub.loc or loc)
 
 
 def _suffixed(name: str, taken) -> str:
@@ -290,16 +296,6 @@ def _cell_ok(c) -> bool:
         return True
     except ValueError:
         return False
-
-
-def tile_compatible(shape: tuple[int, ...], t: TileType) -> bool:
-    """A view fits a tile if, leading 1s dropped, it is [rows, cols] (or [cols] with 1 row)."""
-    s = list(shape)
-    while len(s) > 2 and s[0] == 1:
-        s.pop(0)
-    if len(s) == 1:
-        return t.rows == 1 and s[0] == t.cols
-    return tuple(s) == (t.rows, t.cols)
 
 
 class BoundKernel:
@@ -519,8 +515,13 @@ class Workload:
         self.axes = axes
 
     def _with(self, **kw) -> "Workload":
+        """A copy with schedule fields ``kw``; symbols its keys use are declared."""
         from ..ir.verify import verify_module
-        mod = replace(self.module, schedule=self.module.schedule.with_(**kw))
+        schedule = self.module.schedule.with_(**kw)
+        symbols = {d.name: d for d in self.module.symbols}
+        for _, e in schedule.keys():
+            declare_symbols(symbols, e, user_location())
+        mod = replace(self.module, schedule=schedule, symbols=tuple(symbols.values()))
         verify_module(mod)  # e.g. key functions must only read loop variables in scope
         return Workload(mod, self.tensors, self.axes)
 
