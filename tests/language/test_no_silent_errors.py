@@ -98,3 +98,35 @@ def test_a_symbol_used_only_in_a_schedule_key_is_declared_and_read():
 
     with pytest.raises(TypeCheckError, match="symbol 'mask' used as both u64 and i64"):
         w.dispatch(DispatchPolicy.hash(lambda t: symbol_i64("mask")))
+
+
+def test_branching_on_a_tensor_view_says_how_to_branch_on_data():
+    from pto_wsp import Ragged, slot_load_u64, slot_u64
+    X = Tensor(data=np.zeros((4, 16), np.int32), name="X")
+    lengths = Ragged(4, [1, 2, 3, 4])
+
+    @workload
+    def w(op):
+        for b in P(Dense[4]):
+            with P.when(op(X[b])):  # MARK-view-when
+                pass
+    for op in (lambda v: v <= 2048, lambda v: v == 0, lambda v: 3 > v, bool):  # MARK-ops
+        with pytest.raises(TypeCheckError, match="tensor view has no value") as ei:
+            w(op)
+        assert ei.value.loc.file == __file__
+        assert ei.value.loc.line in (line_of("MARK-ops"), line_of("MARK-view-when"))
+        assert "slot_load_u64" in ei.value.hint and ".size()" in ei.value.hint
+
+    @workload
+    def hinted():  # what the hint says works
+        for b in P(Dense[4]):
+            slot_load_u64(0, X[b], 0, 3)
+            with P.when(slot_u64(0) <= 2048):
+                for r in P(lengths[b]):
+                    with P.when(lengths[b].size() <= 2):
+                        copy_row[b, r](x=Y16[b], y=Z16[b])
+    hinted()
+
+
+Y16 = Tensor(data=np.zeros((4, 16), np.float32), name="Y16")
+Z16 = Tensor(data=np.zeros((4, 16), np.float32), name="Z16")

@@ -78,6 +78,18 @@ class View:
     def __repr__(self) -> str:
         return f"View({self.tensor!r}, items={len(self.items)}, shape={self.shape})"
 
+    __hash__ = object.__hash__
+
+    def _no_value(self, *_):
+        raise TypeCheckError(
+            "a tensor view has no value while the workload is traced: its data exists only "
+            "when the program runs", user_location(),
+            hint="to branch on data, load one element into a slot first: "
+                 "slot_load_u64(0, view, row, col), then P.when(slot_u64(0) <= 2048); "
+                 "to branch on a ragged row's size, use P.when(lengths[b].size() <= 2048)")
+
+    __bool__ = __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _no_value
+
 
 def _item(raw, extent: int, loc):
     if isinstance(raw, slice):
