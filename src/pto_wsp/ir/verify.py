@@ -245,7 +245,7 @@ class _WorkloadChecker:
         self.tensors = {t.name: t for t in m.tensors}
         self.axes = {a.name: a for a in m.axes}
         self.symbols = {s.name: s for s in m.symbols}
-        self.channels: set[str] = set()
+        self.channels: set[str] | None = None  # the enclosing pipeline's, None outside one
         self.nested = 0  # > 0 inside loops, branches, processes and consume bodies
         self.collective_dst: dict[str, ir.Collective] = {}
         self.layout_env = {t.name: (t.shape, t.layout) for t in m.tensors}
@@ -280,7 +280,7 @@ class _WorkloadChecker:
                                          f"'{sub.channel}' (pending(...))", sub.loc,
                                          hint="key functions may read loop variables, "
                                               "symbols and slots; channels are workload state")
-                self._channel(sub.channel, sub.loc)
+                self._channel(sub.channel, sub.loc, "query")
             if isinstance(sub, irx.Slot) and not 0 <= sub.index < 64:
                 raise IRConversionError(f"slot index {sub.index} out of range [0, 64)", sub.loc)
             if isinstance(sub, irx.TaskParam) and not keys_ok:
@@ -319,31 +319,42 @@ class _WorkloadChecker:
             _slot_index(s)
             self.view(s.view, scope, s.loc)
         elif isinstance(s, ir.Pipe):
-            self.channels |= {c.name for c in s.channels}
             for c in s.channels:
                 if c.depth < 0:
                     raise IRConversionError(f"channel '{c.name}' has negative depth", c.loc)
-            for p in s.processes:
-                for ch in p.consumes + p.produces:
-                    if ch not in self.channels:
-                        raise IRConversionError(f"process '{p.name}' uses unknown channel "
-                                                f"'{ch}'", p.loc)
-                self.stmts(p.body, scope, True)
+            outer, self.channels = self.channels, {c.name for c in s.channels}
+            try:
+                for p in s.processes:
+                    for ch in p.consumes + p.produces:
+                        if ch not in self.channels:
+                            raise IRConversionError(f"process '{p.name}' uses unknown channel "
+                                                    f"'{ch}'", p.loc)
+                    self.stmts(p.body, scope, True)
+            finally:
+                self.channels = outer
         elif isinstance(s, ir.Send):
-            self._channel(s.channel, s.loc)
+            self._channel(s.channel, s.loc, "send" if s.call is not None else "record")
             if s.call is not None:
                 self.call(s.call, scope)
         elif isinstance(s, ir.Wait):
-            self._channel(s.channel, s.loc)
+            self._channel(s.channel, s.loc, "synchronize")
         elif isinstance(s, ir.Consume):
-            self._channel(s.channel, s.loc)
+            self._channel(s.channel, s.loc, "consume")
             self.stmts(s.body, scope + [s.var], True)
         elif isinstance(s, ir.Collective):
             self.collective(s)
         else:
             raise IRConversionError(f"unknown statement {type(s).__name__}", None)
 
-    def _channel(self, name, loc):
+    def _channel(self, name, loc, what: str) -> None:
+        if self.channels is None:
+            raise TypeCheckError(
+                f"{what} on channel '{name}' is outside a pipeline: channels connect the "
+                "processes of one pipeline", loc,
+                hint="put the process that sends on the channel and the one that consumes it "
+                     "in one `with P.pipe():` block (each statement directly inside it is a "
+                     "process), or build them with process(...).body(fn) and wire them with "
+                     "connect([...], [...])")
         if name not in self.channels:
             raise IRConversionError(f"unknown channel '{name}'", loc)
 

@@ -133,10 +133,7 @@ class OrchLowerer:
             return f"slots[{e.index}]"
         if isinstance(e, irx.TaskParam):  # only in keys, lowered per call (see call())
             return self.expr(self.call_axes[e.index])
-        if isinstance(e, irx.ChannelPending):
-            if self.proc is None:
-                raise CompileError(f"query('{e.channel}') outside a pipeline process", e.loc,
-                                   hint="use query(event) inside a process of P.pipe/connect")
+        if isinstance(e, irx.ChannelPending):  # in a process (verified)
             return f"pto_csp_pending(csp_, {self.proc.chan[e.channel]})"
         if isinstance(e, irx.AxisSize):
             a = self.m.axis(e.axis)
@@ -232,11 +229,7 @@ class OrchLowerer:
             return [self.slot_load(s)]
         if isinstance(s, ir.Pipe):
             return self.pipe(s)
-        if isinstance(s, (ir.Send, ir.Wait, ir.Consume)):
-            if self.proc is None:
-                raise CompileError(f"{type(s).__name__.lower()} on channel '{s.channel}' outside "
-                                   "a pipeline process", s.loc,
-                                   hint="channels are used inside P.pipe() or connect()")
+        if isinstance(s, (ir.Send, ir.Wait, ir.Consume)):  # in a process (verified)
             if isinstance(s, ir.Send):
                 return self.send(s)
             if isinstance(s, ir.Wait):
