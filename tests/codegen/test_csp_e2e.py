@@ -59,9 +59,11 @@ def _x(seed=0):
     return np.random.default_rng(seed).standard_normal((N, 4, 16)).astype(np.float32)
 
 
-def _megakernel(depth: int, nbuf: int = 2):
+def _megakernel(depth: int, nbuf: int = 2, catalog: bool = False):
     """api-spec 8.3: loader -> compute -> store, three processes over two channels; the
-    intermediate buffers are rings of ``nbuf`` tiles indexed by the token."""
+    intermediate buffers are rings of ``nbuf`` tiles indexed by the token. ``catalog``: the
+    feature catalog's form, processes built outside the workload whose bodies are
+    consume(ch, fn), wired with connect."""
     x = _x()
     X = Tensor(data=x, name="X")
     TB = Tensor(data=np.zeros((nbuf, 4, 16), np.float32), name="TB")
@@ -71,16 +73,65 @@ def _megakernel(depth: int, nbuf: int = 2):
     l2c = Channel("load_to_compute", depth=depth)
     c2s = Channel("compute_to_store", depth=depth)
 
+    def load_all():
+        for i in P.seq(tiles):
+            send(l2c, load[i](src=X[i], buf=TB[i % nbuf]))
+
     @workload
     def megakernel():
         with P.pipe():
-            for i in P.seq(tiles):
-                send(l2c, load[i](src=X[i], buf=TB[i % nbuf]))
+            load_all()
             with consume(l2c) as t:
                 send(c2s, compute[t](buf=TB[t % nbuf], result=RB[t % nbuf]))
             with consume(c2s) as r:
                 store[r](result=RB[r % nbuf], output=Y[r])
+    if catalog:
+        computer = (process("computer").consumes(l2c).produces(c2s)
+                    .body(consume(l2c, lambda t: send(c2s, compute[t](buf=TB[t % nbuf],
+                                                                       result=RB[t % nbuf])))))
+        storer = (process("storer").consumes(c2s)
+                  .body(consume(c2s, lambda r: store[r](result=RB[r % nbuf], output=Y[r]))))
+
+        @workload
+        def megakernel():  # noqa: F811
+            connect([process("loader").produces(l2c).body(load_all), computer, storer],
+                    [l2c, c2s])
     return megakernel(), x, Y
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_consume_with_a_function_equals_the_with_form(depth):
+    """consume(ch, fn) runs fn(token) as the body: same numbers and cycles as
+    `with consume(ch) as t:`, on 1 and 2 threads, in both timing models."""
+    def runs(w, x, Y):
+        w = w.dispatch(DispatchPolicy.round_robin(2))
+        out = []
+        for threads, v9 in ((1, False), (2, True)):
+            Y.data[:] = 0
+            s = w.compile(num_threads=threads, v9_compat=v9).run()
+            np.testing.assert_allclose(Y.data, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
+            out.append((s.total_cycles, s.task_count))
+        return out
+    want = runs(*_megakernel(depth))
+    assert runs(*_megakernel(depth, catalog=True)) == want and want[0][1] == 3 * N
+
+
+def test_consume_function_as_a_pipe_statement():
+    x = _x(6)
+    X = Tensor(data=x, name="X")
+    B = Tensor(data=np.zeros_like(x), name="B")
+    Y = Tensor(data=np.zeros_like(x), name="Y")
+    ch = Channel("c", depth=2)
+
+    @workload
+    def two_stage():
+        with P.pipe():
+            for i in P.seq(DenseDyn(N)):
+                send(ch, load[i](src=X[i], buf=B[i]))
+            consume(ch, lambda t: compute[t](buf=B[t], result=Y[t]))
+    stats = two_stage().compile().run()
+    np.testing.assert_allclose(Y.data, np.exp(x), rtol=1e-5, atol=1e-6)
+    assert stats.task_count == 2 * N
 
 
 @pytest.mark.parametrize("depth", [1, 2, 0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from pto_wsp import (Channel, CompileError, DType, DenseDyn, Event, In, InOut, O
                      Tile, TypeCheckError, connect, consume, kernel, process, pto, query, record,
                      replicate, send, synchronize, workload)
 from pto_wsp.ir import nodes as ir
+from pto_wsp.ir.parser import parse_module
 
 F32 = DType.F32
 
@@ -92,6 +95,94 @@ def test_csp_errors():
                     compute[i](buf=Buf[i])
                     send(l2c, h)
         w2()
+
+
+def _line(marker: str) -> int:
+    return next(i for i, s in enumerate(Path(__file__).read_text().splitlines(), 1)
+                if s.endswith(marker))
+
+
+def test_consume_with_a_function_traces_it_as_the_body():
+    """consume(ch, fn): fn receives the token; as a statement and as a process body (built
+    inside or outside the workload) it gives the same IR as the `with` form."""
+    def with_form():
+        with consume(l2c) as t:
+            compute[t](buf=Buf[t])
+
+    def ir_of(*second):
+        @workload
+        def w():
+            with P.pipe():
+                for i in P.seq(tiles):
+                    send(l2c, load[i](src=Inp[i], buf=Buf[i]))
+                second[0]()
+        return w().module.workload.body[0].processes[1].body
+    want = ir_of(with_form)
+    assert ir_of(lambda: consume(l2c, lambda t: compute[t](buf=Buf[t]))) == want
+    outside = process("c").consumes(l2c).body(consume(l2c, lambda t: compute[t](buf=Buf[t])))
+
+    def gen():
+        for i in P.seq(tiles):
+            send(l2c, load[i](src=Inp[i], buf=Buf[i]))
+
+    @workload
+    def wired():
+        inside = process("c").consumes(l2c).body(consume(l2c, lambda t: compute[t](buf=Buf[t])))
+        connect([process("g").produces(l2c).body(gen), inside], [l2c])
+    @workload
+    def wired_outside():
+        connect([process("g").produces(l2c).body(gen), outside], [l2c])
+    for w in (wired, wired_outside):
+        body = w().module.workload.body
+        assert len(body) == 1  # the consume went into the process, not the workload
+        assert body[0].processes[1].body == want
+
+
+def test_consume_second_argument_errors():
+    with pytest.raises(TypeCheckError, match="second argument, got int") as ei:
+        consume(l2c, 3)  # LINE-CONSUME-INT
+    assert ei.value.loc.line == _line("# LINE-CONSUME-INT") and ei.value.hint
+    with pytest.raises(TypeCheckError, match="exactly one parameter, the token"):
+        consume(l2c, lambda: None)
+    with pytest.raises(TypeCheckError, match="must be an identifier"):
+        consume(l2c, "1x")
+    with pytest.raises(TypeCheckError, match="not a `with` block"):
+        @workload
+        def w():
+            with P.pipe():
+                with consume(l2c, lambda t: compute[t](buf=Buf[t])):
+                    pass
+        w()
+
+
+def test_consume_outside_a_pipeline_is_a_located_error():
+    @workload
+    def stray():
+        for i in P.seq(tiles):
+            send(l2c, load[i](src=Inp[i], buf=Buf[i]))
+        with consume(l2c) as t:  # LINE-STRAY
+            compute[t](buf=Buf[t])
+
+    @workload
+    def after():
+        with P.pipe():
+            for i in P.seq(tiles):
+                send(l2c, load[i](src=Inp[i], buf=Buf[i]))
+        with consume(l2c) as t:  # LINE-AFTER
+            compute[t](buf=Buf[t])
+    with pytest.raises(TypeCheckError, match="send on channel 'load_to_compute' is outside a "
+                                             "pipeline") as ei:
+        stray()
+    assert "with P.pipe():" in ei.value.hint and "connect(" in ei.value.hint
+    with pytest.raises(TypeCheckError, match="consume on channel 'load_to_compute' is "
+                                             "outside a pipeline") as ei:
+        after()
+    assert ei.value.loc.line == _line("# LINE-AFTER")
+    text = ("module @m\n\nworkload @w {\n  pipe {\n    channel %c depth 1\n  }\n"
+            "  wait %c\n}\n")
+    with pytest.raises(TypeCheckError, match="synchronize on channel 'c' is outside") as ei:
+        parse_module(text, "m.pto")
+    assert ei.value.loc.line == 7
 
 
 def test_cpu_sim_runs_pipelines():

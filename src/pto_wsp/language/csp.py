@@ -2,7 +2,7 @@
 
 A channel carries *task-completion tokens*: ``send(ch, k[i](...))`` runs the task and puts a
 token (its send index) on ``ch`` when it completes; ``with consume(ch) as t:`` runs its body
-once per token, in order, binding ``t``. ``depth`` bounds the tokens in flight (0 is a
+once per token, in order, binding ``t`` (``consume(ch, fn)``: ``fn(t)`` is the body). ``depth`` bounds the tokens in flight (0 is a
 rendezvous). Processes are built either inside ``with P.pipe():`` (each top-level statement
 of the scope is one process) or with ``process(...).consumes(...).produces(...).body(fn)``
 and ``connect([...], [...])``. An ``Event`` is a depth-0 channel: ``record`` sends a bare
@@ -19,7 +19,7 @@ from ..errors import TypeCheckError, user_location
 from ..ir import expr as irx
 from ..ir import nodes as ir
 from .scalar import Expr
-from .workload import BoundKernel, TaskHandle, current_builder
+from .workload import BoundKernel, TaskHandle, current_builder, in_workload
 
 __all__ = ["Channel", "Event", "process", "send", "consume", "connect", "replicate", "record",
            "synchronize", "query", "pipe"]
@@ -101,13 +101,30 @@ def query(event: Channel) -> Expr:
 _AS_RE = re.compile(r"\bas\s+([A-Za-z_]\w*)\s*:")
 
 
-@contextmanager
-def consume(ch: Channel, name: str | None = None):
-    """``with consume(ch) as t:`` -- the body runs once per token of ``ch``."""
+def consume(ch: Channel, body=None):
+    """``with consume(ch) as t:`` -- the body runs once per token of ``ch``, ``t`` bound to it
+    (a string second argument names the token instead of ``as``). ``consume(ch, fn)``:
+    ``fn(t)`` emits the body, e.g. ``consume(ch, lambda t: send(out, k[t](...)))``; inside a
+    workload that is the statement itself, and the result is also a process body for
+    ``process(...).body(...)``."""
     loc = user_location()
+    if body is None or isinstance(body, str):
+        if body is not None and not body.isidentifier():
+            raise TypeCheckError(f"consume() token name must be an identifier, got {body!r}",
+                                 loc)
+        return _consume_block(ch, body, loc)
+    if not callable(body):
+        raise TypeCheckError(f"consume() takes a function of the token or a token name as its "
+                             f"second argument, got {type(body).__name__}", loc,
+                             hint="write consume(ch, lambda t: ...) or `with consume(ch) as t:`")
+    return _ConsumeBody(ch, body, loc)
+
+
+@contextmanager
+def _consume_block(ch: Channel, name: str | None, loc):
     b = current_builder(loc, "consume")
     cname = _channel(b, ch, loc)
-    m = _AS_RE.search(loc.source_line() or "") if loc else None
+    m = _AS_RE.search(loc.source_line() or "") if loc and name is None else None
     var = name or (m.group(1) if m else f"{cname}_tok")
     if var in b.var_scopes:
         raise TypeCheckError(f"token variable '{var}' shadows an enclosing loop variable", loc)
@@ -118,6 +135,51 @@ def consume(ch: Channel, name: str | None = None):
     finally:
         b.var_scopes.pop()
         b.append(ir.Consume(cname, var, b.pop(), loc))
+
+
+class _ConsumeBody:
+    """``consume(ch, fn)``: emitted at once inside a workload; ``process(...).body(...)``
+    takes it back out of that block and emits it where the process is built."""
+
+    def __init__(self, ch: Channel, fn, loc):
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            params = None
+        if params is None or len(params) != 1 or params[0].kind not in (
+                params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+            raise TypeCheckError("consume(ch, fn): fn must take exactly one parameter, the "
+                                 "token", loc, hint="write consume(ch, lambda t: ...)")
+        self.ch, self.fn, self.var, self.loc = ch, fn, params[0].name, loc
+        self.emitted = None  # (builder, block, statement) of the eager emission
+        if in_workload():
+            b = current_builder(loc)
+            self()
+            self.emitted = (b, b.blocks[-1], b.blocks[-1][-1])
+
+    def __call__(self) -> None:
+        with _consume_block(self.ch, self.var, self.loc) as t:
+            self.fn(t)
+
+    def __enter__(self):
+        raise TypeCheckError("consume(ch, fn) already runs fn as the body; it is not a "
+                             "`with` block", self.loc,
+                             hint="write `with consume(ch) as t:` or consume(ch, fn)")
+
+    def __exit__(self, *exc):  # pragma: no cover - __enter__ always raises
+        return False
+
+    def detach(self) -> "_ConsumeBody":
+        """Take the eager emission back out of its block (the body belongs to a process)."""
+        if self.emitted:
+            b, block, stmt = self.emitted
+            if not any(blk is block for blk in b.blocks) or not any(s is stmt for s in block):
+                raise TypeCheckError("this consume(ch, fn) already ran as a statement of a "
+                                     "block that has ended", self.loc,
+                                     hint="pass consume(...) to .body(...) where you write it")
+            del block[next(i for i, s in enumerate(block) if s is stmt)]
+            self.emitted = None
+        return self
 
 
 def _io(body) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -172,8 +234,11 @@ class ProcessSpec:
         return ProcessSpec(self.name, self._consumes, self._produces + chs, self.fn, self.loc)
 
     def body(self, fn) -> "ProcessSpec":
-        """``fn()`` (or ``fn(instance)`` for replicated processes) emits the body."""
-        if not callable(fn):
+        """``fn()`` (or ``fn(instance)`` for replicated processes) emits the body; or
+        ``consume(ch, lambda t: ...)``."""
+        if isinstance(fn, _ConsumeBody):
+            fn = fn.detach()
+        elif not callable(fn):
             raise TypeCheckError("process body must be a function that emits statements",
                                  user_location(), hint="e.g. def loader(): for i in P.seq(..)")
         return ProcessSpec(self.name, self._consumes, self._produces, fn, self.loc)

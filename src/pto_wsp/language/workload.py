@@ -29,6 +29,11 @@ __all__ = ["workload", "P", "combine", "sequential", "slot_set_u64", "slot_load_
 _stack: list["Builder"] = []
 
 
+def in_workload() -> bool:
+    """True while a @workload function is being traced."""
+    return bool(_stack)
+
+
 def current_builder(loc=None, what="this") -> "Builder":
     if not _stack:
         raise TypeCheckError(f"{what} can only be used inside a @workload function", loc or
