@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import SourceLoc, TypeCheckError
 from ..types import DType
+from .limits import MAX_EXPR_DEPTH, expr_depth_error
 
 BINARY_OPS = {
     # op: (text, C operator, kind)  kind: arith | int | cmp | logic | minmax
@@ -30,9 +31,16 @@ UNARY_OPS = {"neg": "-", "not": "!", "inv": "~"}
 
 
 class ScalarExpr:
-    """Base of scalar expression nodes."""
+    """Base of scalar expression nodes. Each knows its operator depth (``_depth``), bounded by
+    ``limits.MAX_EXPR_DEPTH`` when the node is built."""
 
     __slots__ = ()
+
+    def __post_init__(self) -> None:
+        depth = 1 + max((c._depth for c in children(self)), default=0)
+        if depth > MAX_EXPR_DEPTH:
+            raise expr_depth_error(getattr(self, "loc", None))
+        object.__setattr__(self, "_depth", depth)
 
     @property
     def dtype(self) -> DType:  # pragma: no cover - every subclass defines it

@@ -15,6 +15,7 @@ from ..errors import SourceLoc
 from ..schedule import Schedule
 from ..types import DType, Location
 from .expr import AxisSize, ScalarExpr
+from .limits import MAX_NESTING, nesting_error
 
 _LOC = dict(default=None, compare=False, repr=False)
 
@@ -396,24 +397,46 @@ class Module:
         return next((a for a in self.axes if a.name == name), None)
 
 
+def child_bodies(s) -> list:
+    """The statement lists nested directly in ``s`` (loop bodies, branches, parts, processes)."""
+    if isinstance(s, (For, Consume, Process)):
+        return [s.body]
+    if isinstance(s, When):
+        return [body for _, body in s.branches] + ([s.otherwise] if s.otherwise is not None
+                                                   else [])
+    if isinstance(s, Block):
+        return list(s.parts)
+    if isinstance(s, Pipe):
+        return [s.processes]
+    return []
+
+
+def check_nesting(stmts) -> None:
+    """Raise a located CompileError if loops, branches, blocks and processes nest deeper than
+    ``limits.MAX_NESTING`` (iterative, so it works on programs of any depth)."""
+    todo = [(stmts, 0)]
+    while todo:
+        body, depth = todo.pop()
+        for s in body:
+            inner = child_bodies(s)
+            if inner and depth + 1 > MAX_NESTING:
+                raise nesting_error(depth + 1, s.loc)
+            todo.extend((b, depth + 1) for b in inner)
+
+
 def walk_stmts(stmts):
-    """Pre-order traversal of workload statements (loop bodies, branches, parts, processes)."""
-    for s in stmts:
+    """Pre-order traversal of workload statements (loop bodies, branches, parts, processes;
+    a ``Send``'s call); iterative."""
+    todo = [iter(stmts)]
+    while todo:
+        s = next(todo[-1], None)
+        if s is None:
+            todo.pop()
+            continue
         yield s
-        if isinstance(s, (For, Consume, Process)):
-            yield from walk_stmts(s.body)
-        elif isinstance(s, When):
-            for _, body in s.branches:
-                yield from walk_stmts(body)
-            if s.otherwise is not None:
-                yield from walk_stmts(s.otherwise)
-        elif isinstance(s, Block):
-            for part in s.parts:
-                yield from walk_stmts(part)
-        elif isinstance(s, Pipe):
-            yield from walk_stmts(s.processes)
-        elif isinstance(s, Send) and s.call is not None:
+        if isinstance(s, Send) and s.call is not None:
             yield s.call
+        todo.extend(iter(b) for b in reversed(child_bodies(s)))
 
 
 def rename_data(node, names: dict[str, str]):

@@ -762,6 +762,7 @@ class _ToIR(Transformer_NonRecursive):
         module = ir.Module(self.name(name), tuple(tensors), tuple(axes), tuple(symbols),
                            tuple(kernels), workloads[0],
                            schedules[0].value if schedules else Schedule(), loc)
+        ir.check_nesting(module.workload.body)
         _check_whole_tensor_args(module)
         return module
 

@@ -36,6 +36,7 @@ def verify_module(m: ir.Module) -> None:
         names.add(k.name)
         verify_kernel(k)
     verify_schedule(m.schedule, m.loc)
+    ir.check_nesting(m.workload.body)
     _WorkloadChecker(m).run()
 
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from ..errors import ScheduleError, SourceLoc, TypeCheckError, user_location
 from ..ir import expr as irx
 from ..ir import nodes as ir
+from ..ir.limits import MAX_NESTING, nesting_error
 from ..ir.nodes import ConstexprType, ScalarType, TileType
 from ..schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskGraph,
                         TaskWindow, TimingPolicy, TracePolicy)
@@ -119,6 +120,8 @@ class Builder:
         self.chain_open[-1] = False
 
     def push(self) -> None:
+        if len(self.blocks) > MAX_NESTING:
+            raise nesting_error(len(self.blocks), user_location())
         self.blocks.append([])
         self.chain_open.append(False)
 
