@@ -34,13 +34,22 @@ _E_KERNEL, _E_WINDOW, _E_DEADLOCK, _E_SITE = 3, 4, 5, 100
 
 
 _running: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+_trace_dirs: set[Path] = set()  # of live programs; removed when the program is freed
 
 
 @atexit.register
 def _join_running() -> None:
-    """A run still going at interpreter exit uses arrays Python is about to free: wait."""
+    """A run still going at interpreter exit uses arrays Python is about to free: wait.
+    Then remove the trace directories of the programs still alive."""
     for t in list(_running):
         t.join()
+    for d in list(_trace_dirs):
+        _remove_trace_dir(d)
+
+
+def _remove_trace_dir(d: Path) -> None:
+    _trace_dirs.discard(d)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def _int_in(value, lo: int, hi: int, what: str) -> int:
@@ -442,12 +451,24 @@ class Program:
         inp.num_threads = self.num_threads
         keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f]
         if self._art.orch.trace:
-            self._trace_dir = Path(tempfile.mkdtemp(prefix="pto_trace_"))
-            tp = ffi.new("char[]", str(self._trace_dir / "trace.json").encode())
-            dp = ffi.new("char[]", str(self._trace_dir / "graph.dot").encode())
-            inp.trace_path, inp.dot_path, inp.dot_max_nodes = tp, dp, 2000
+            d = self._trace_directory()
+            tp = ffi.new("char[]", str(d / "trace.json").encode())
+            dp = ffi.new("char[]", str(d / "graph.dot").encode())
+            inp.trace_path, inp.dot_path = tp, dp
+            inp.dot_max_nodes = 2**64 - 1  # to_dot(max_nodes=...) applies the limit
             keep += [tp, dp]
         return inp, keep
+
+    def _trace_directory(self) -> Path:
+        """This program's trace directory (removed when the program is freed, or at exit),
+        emptied for the next run so that a failed run leaves no stale trace."""
+        if self._trace_dir is None:
+            self._trace_dir = d = Path(tempfile.mkdtemp(prefix="pto_trace_"))
+            _trace_dirs.add(d)
+            weakref.finalize(self, _remove_trace_dir, d).atexit = False
+        for name in ("trace.json", "graph.dot"):
+            (self._trace_dir / name).unlink(missing_ok=True)
+        return self._trace_dir
 
     def _check_aliasing(self, arrays, written, loc) -> None:
         """Distinct tensors may share memory only if dependencies look at bytes."""
@@ -482,5 +503,19 @@ class Program:
     def to_chrome_trace(self, path: str) -> None:
         shutil.copyfile(self._trace_file("trace.json"), path)
 
-    def to_dot(self, path: str) -> None:
-        shutil.copyfile(self._trace_file("graph.dot"), path)
+    def to_dot(self, path: str, max_nodes: int | None = 2000) -> None:
+        """Write the last run's task graph as Graphviz DOT. Graphs of more than ``max_nodes``
+        tasks are an error (they are slow to lay out); ``max_nodes=None`` lifts the limit."""
+        loc = user_location()
+        if max_nodes is not None and (isinstance(max_nodes, bool) or
+                                      not isinstance(max_nodes, int) or max_nodes < 0):
+            raise ExecutionError(f"to_dot(max_nodes=...) takes an int >= 0 or None, got "
+                                 f"{max_nodes!r}", loc)
+        text = self._trace_file("graph.dot").read_text()
+        nodes = text.count(' [label="')
+        if max_nodes is not None and nodes > max_nodes:
+            raise ExecutionError(
+                f"the task graph has {nodes} tasks, more than to_dot's max_nodes={max_nodes}; "
+                "nothing was written", loc,
+                hint=f"pass to_dot(path, max_nodes={nodes}) (or max_nodes=None) to write it")
+        Path(path).write_text(text)
