@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from .errors import PtoError
+from .errors import PtoError, entry_point
 
 __all__ = ["main", "COMMANDS", "build_parser"]
 
@@ -307,7 +307,7 @@ def _run_knobs(args) -> int:
 
 
 def _configure_build(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE.pto", help="a .pto program")
+    p.add_argument("file", metavar="FILE.pto", help="a .pto program ('-' for stdin)")
     p.add_argument("--cost-model", choices=("v9", "a2a3"), default="v9",
                    help="instruction cycle model (default v9)")
     p.add_argument("--v9-compat", action="store_true", help="the v9 prototype's timing model")
@@ -315,16 +315,30 @@ def _configure_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
 
 
-def _compile_file(args):
-    from .program import compile as compile_
-    return compile_(args.file, "cpu_sim", num_threads=args.threads, num_aicpus=args.aicpus,
-                    cost_model=args.cost_model, v9_compat=args.v9_compat)
+def _compile_file(args, trace: bool = False):
+    """(program, display name) of the .pto file ``args.file``; ``trace`` turns tracing on
+    (cycles) if its schedule has none."""
+    from dataclasses import replace
+
+    from .ir.parser import parse_module
+    from .program import compile_module
+    from .schedule import TaskGraph, TracePolicy
+    text, name = _read(args.file)
+    m = parse_module(text, name)
+    tg = m.schedule.task_graph or TaskGraph()
+    if trace and tg.trace == TracePolicy.none():
+        m = replace(m, schedule=m.schedule.with_(
+            task_graph=replace(tg, trace=TracePolicy.cycles())))
+    prog = compile_module(m, {}, "cpu_sim", None, num_threads=args.threads,
+                          num_aicpus=args.aicpus, cost_model=args.cost_model,
+                          v9_compat=args.v9_compat)
+    return prog, name
 
 
 def _run_compile(args) -> int:
-    prog = _compile_file(args)
+    prog, name = _compile_file(args)
     state = "compiled" if prog.stats.compiled else "cached"
-    print(f"{state} {args.file} -> {prog.codegen_artifact_dir} "
+    print(f"{state} {name} -> {prog.codegen_artifact_dir} "
           f"({prog.stats.compile_time_ms:.0f} ms)")
     return 0
 
@@ -340,8 +354,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                    help="value of a runtime symbol")
     p.add_argument("--save", metavar="DIR", help="write every tensor the workload writes to "
                                                  "DIR/NAME.npy")
-    p.add_argument("--trace", metavar="FILE.json", help="write the Chrome trace (needs a "
-                                                        "trace policy in the schedule)")
+    p.add_argument("--trace", metavar="FILE.json",
+                   help="write the Chrome trace (tracing simulated cycles if the schedule "
+                        "has no trace policy)")
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -365,12 +380,12 @@ def _generated(decl, rng):
 
 def _run_run(args) -> int:
     import numpy as np
-    prog = _compile_file(args)
+    prog, file = _compile_file(args, trace=bool(args.trace))
     m = prog.module
     given = _pairs(args.input, "--input")
     for name in given:
         if m.tensor(name) is None:
-            raise PtoError(f"--input names '{name}', which is not a tensor of {args.file}",
+            raise PtoError(f"--input names '{name}', which is not a tensor of {file}",
                            hint="tensors: " + ", ".join(t.name for t in m.tensors))
     rng = np.random.default_rng(args.seed)
     arrays = {}
@@ -390,7 +405,7 @@ def _run_run(args) -> int:
     for name, v in _pairs(args.symbol, "--symbol").items():
         decl = next((s for s in m.symbols if s.name == name), None)
         if decl is None:
-            raise PtoError(f"{args.file} has no symbol '{name}'")
+            raise PtoError(f"{file} has no symbol '{name}'")
         try:
             if decl.dtype.is_float:
                 prog.set_symbol_f32(name, float(v))
@@ -442,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()

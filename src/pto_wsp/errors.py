@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 
 __all__ = [
-    "SourceLoc", "user_location",
+    "SourceLoc", "user_location", "entry_point",
     "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
     "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",
     "ChannelFull", "DeadlockError", "WindowOverflowError",
@@ -29,6 +29,7 @@ __all__ = [
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _SKIP_FILES = {contextlib.__file__}  # our `with` scopes run through contextlib frames
+_ENTRY_POINTS: set = set()  # code objects whose callers are launchers, not user code
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,23 @@ class SourceLoc:
         return "\n".join(out)
 
 
+def entry_point(fn):
+    """Mark ``fn`` (e.g. the command line's ``main``) as an entry point: what called it is a
+    launcher, never the user's location, so :func:`user_location` stops there (None)."""
+    _ENTRY_POINTS.add(fn.__code__)
+    return fn
+
+
 def user_location(skip_internal: bool = True) -> SourceLoc | None:
-    """The innermost stack frame outside this package (the user's call site).
+    """The innermost stack frame outside this package (the user's call site), or None if
+    there is none below an :func:`entry_point`.
 
     Cheap: walks frames without reading source; the line is rendered lazily.
     """
     f = sys._getframe(1)
     while f is not None:
+        if f.f_code in _ENTRY_POINTS:
+            return None
         fname = f.f_code.co_filename
         generated_init = fname == "<string>" and f.f_code.co_name == "__init__"  # dataclasses
         if not (skip_internal and (os.path.abspath(fname).startswith(_PKG_DIR)
