@@ -423,7 +423,7 @@ def _run_run(args) -> int:
         out = Path(args.save)
         out.mkdir(parents=True, exist_ok=True)
         for name in sorted(prog.written_tensors()):
-            np.save(out / f"{name}.npy", arrays[name])
+            np.save(out / f"{_safe(name)}.npy", arrays[name])
     return 0
 
 

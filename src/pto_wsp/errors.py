@@ -122,7 +122,13 @@ class PtoError(Exception):
 
 
 class CompileError(PtoError):
-    """Compilation failed (lowering, code generation or the C compiler)."""
+    """Compilation failed (lowering, code generation or the C compiler). ``details``: more
+    text, such as the C compiler's whole output."""
+
+    def __init__(self, message: str, loc: SourceLoc | None = None, hint: str | None = None,
+                 details: str | None = None):
+        super().__init__(message, loc, hint)
+        self.details = details
 
 
 class TypeCheckError(CompileError):

@@ -115,9 +115,27 @@ def test_compiler_errors_carry_output_and_kept_source():
     with pytest.raises(CompileError) as ei:
         w.compile()
     e = ei.value
-    assert "C compilation failed" in str(e) and "error" in str(e)
+    assert "does not compile" in str(e) and "error" in str(e)
+    assert "error" in e.details and e.details.count("\n") >= e.message.count("\n")
     kept = Path(e.hint.split("kept in ")[1])
-    assert (kept / "kernels.c").is_file() and "this is not C;" in (kept / "kernels.c").read_text()
+    assert (kept / "kernel_custom.c").is_file()
+    assert "this is not C;" in (kept / "kernel_custom.c").read_text()
+
+
+def test_generated_c_failure_is_located_without_a_dump(monkeypatch, tmp_path):
+    monkeypatch.setenv("PTO_WSP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CFLAGS", "-Dpto_rt_create=(")
+    w = _one_task_workload("(void)x; (void)y;")
+    with pytest.raises(CompileError) as ei:
+        w.compile()
+    e = ei.value
+    assert e.message.startswith(f"the C generated for '{w.module.name}' does not compile: ")
+    assert e.loc is not None and e.loc.file == __file__
+    assert "\n" not in e.message and "error" in e.details
+    monkeypatch.setenv("PTO_WSP_VERBOSE", "1")
+    with pytest.raises(CompileError) as ei:
+        w.compile()
+    assert ei.value.details in ei.value.message  # verbose: the whole output
 
 
 def test_cflags_and_cc_are_honoured(monkeypatch, tmp_path):

@@ -70,3 +70,73 @@ def test_kernel_without_body_is_a_compile_error():
         ...
     with pytest.raises(CompileError, match="has no body"):
         _run(opaque)
+
+
+def _compile_error(k) -> CompileError:
+    with pytest.raises(CompileError) as ei:
+        _run(k)
+    return ei.value
+
+
+def test_c_error_in_inline_body_names_the_kernel_and_its_definition():
+    @kernel(cpp_src="y[0] = 1;\nundeclared_thing = 2;\n")
+    def broken(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
+        pass
+    line = test_c_error_in_inline_body_names_the_kernel_and_its_definition.__code__ \
+        .co_firstlineno + 1  # the @kernel line
+    e = _compile_error(broken)
+    assert e.message.startswith("kernel 'broken': its custom C body does not compile: ")
+    assert "custom body of kernel 'broken':2:" in e.message  # the body's own line
+    assert "undeclared_thing" in e.message and "\n" not in e.message
+    assert (e.loc.file, e.loc.line) == (__file__, line)
+    assert "undeclared_thing" in e.details
+
+
+def test_c_error_in_body_file_gives_the_file_and_line(tmp_path):
+    body = tmp_path / "body.c"
+    body.write_text("y[0] = x[0];\n\ny[1] = missing_fn_result;\n")
+
+    @kernel(cpp_body_path=str(body))
+    def from_file(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
+        pass
+    e = _compile_error(from_file)
+    assert f"{body}:3:" in e.message and "kernel 'from_file'" in e.message
+    assert e.loc.file == __file__
+
+
+def test_c_error_in_unit_gives_the_file_and_line(tmp_path):
+    unit = tmp_path / "u.c"
+    unit.write_text('#include "kernels.h"\nint pto_kernel_u(const void *a, uint64_t *c) {\n'
+                    "    return nope;\n}\n")
+
+    @kernel(cpp_tu_path=str(unit))
+    def u(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
+        pass
+    e = _compile_error(u)
+    assert f"{unit}:3:" in e.message and "custom C unit" in e.message
+
+
+def test_each_custom_body_is_its_own_translation_unit(tmp_path):
+    (tmp_path / "evil.h").write_text("#define y nope\n")
+
+    @kernel(cpp_src="(void)a; (void)b;", cpp_includes=[str(tmp_path / "evil.h")])
+    def first(a: In[Tile[1, 8, F32]], b: Out[Tile[1, 8, F32]]):
+        pass
+
+    @kernel(cpp_src="for (int j = 0; j < 8; ++j) y[j] = x[j] * 2;")
+    def second(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
+        pass
+    X = Tensor(data=np.arange(8, dtype=np.float32).reshape(1, 8))
+    Y = Tensor(data=np.zeros((1, 8), np.float32))
+    Z = Tensor(data=np.zeros((1, 8), np.float32))
+    one = Dense[1]
+
+    @workload
+    def w():
+        for i in P(one):
+            second[i](x=X, y=Y)
+            first[i](a=X, b=Z)
+    prog = w().compile()
+    assert {"kernel_first.c", "kernel_second.c"} <= set(prog.sources)
+    prog.run()
+    np.testing.assert_array_equal(Y.data, 2 * X.data)

@@ -166,15 +166,17 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
         # may run on several threads)
         recompile(ffi, modname, source, c_file=str(mod_c), call_c_compiler=False,
                   uses_ffiplatform=False, compiler_verbose=False)
-        srcs = [str(mod_c)]
         for fname, text in extra_sources.items():
             (stage / fname).write_text(text)
-            if fname.endswith(".c"):  # headers are only written beside the sources
-                srcs.append(str(stage / fname))
         py_inc = sysconfig.get_paths()["include"]
-        _run_cc(argv + ["-shared", f"-I{runtime_dir()}", f"-I{py_inc}"] + srcs
-                + [str(x) for x in libraries] + ["-o", str(stage / (modname + _EXT)), "-lm"],
-                stage, modname)
+        objs = []
+        # each file on its own: a compiler error names the file it is in
+        for src in [mod_c.name] + [f for f in extra_sources if f.endswith(".c")]:
+            objs.append(src[:-2] + ".o")
+            _run_cc(argv + ["-c", f"-I{runtime_dir()}", f"-I{py_inc}", src, "-o", objs[-1]],
+                    stage, modname, source=src)
+        _run_cc(argv + ["-shared"] + objs + [str(x) for x in libraries]
+                + ["-o", str(stage / (modname + _EXT)), "-lm"], stage, modname)
 
     t0 = time.perf_counter()
     final, compiled = _cached(key, modname + _EXT, produce)
@@ -248,8 +250,28 @@ class _file_lock:
         os.close(self.fd)
 
 
-def _run_cc(cmd: list[str], stage: Path, what: str) -> None:
-    """Run a compiler/archiver command in ``stage``; on failure keep the sources and raise."""
+class CCError(CompileError):
+    """The C compiler (or archiver) failed on ``source`` (a file name in the build
+    directory; None for a link or archive step). ``details`` holds its whole output."""
+
+    def __init__(self, message: str, hint: str, details: str, source: str | None):
+        super().__init__(message, hint=hint, details=details)
+        self.source = source
+
+
+def compiler_summary(output: str) -> str:
+    """What an error message shows of a compiler's output: the first line that says
+    ``error``, or (``PTO_WSP_VERBOSE``) all of it on the following lines."""
+    if knobs.flag(knobs.VERBOSE):
+        return "\n" + output
+    lines = output.splitlines()
+    return " " + next((ln for ln in lines if re.search(r": (fatal )?error: ", ln)),
+                      next((ln for ln in lines if "error" in ln), lines[0] if lines else ""))
+
+
+def _run_cc(cmd: list[str], stage: Path, what: str, source: str | None = None) -> None:
+    """Run a compiler/archiver command in ``stage``; on failure keep the sources and raise
+    :class:`CCError` (the whole output only with ``PTO_WSP_VERBOSE``, else in ``details``)."""
     with open(stage / "build.sh", "a") as f:
         f.write(shlex.join(cmd) + "\n")
     try:
@@ -261,9 +283,10 @@ def _run_cc(cmd: list[str], stage: Path, what: str) -> None:
         kept = knobs.cache_dir() / f"failed-{what}"
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(stage, kept)
-        raise CompileError(
-            f"C compilation failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}".rstrip(),
-            hint=f"the generated C source is kept in {kept}")
+        output = (proc.stdout + proc.stderr).rstrip()
+        raise CCError(f"C compilation failed (exit {proc.returncode}):{compiler_summary(output)}",
+                      f"PTO_WSP_VERBOSE=1 (or the error's .details) shows the whole compiler "
+                      f"output; the generated C source is kept in {kept}", output, source)
 
 
 def _import(modname: str, so_path: Path) -> ModuleType:

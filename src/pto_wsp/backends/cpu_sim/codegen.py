@@ -6,7 +6,7 @@ Stages (each output can be dumped with ``PTO_WSP_DUMP=dir`` and is in ``program.
 2. ``lower_kernels``       -- per kernel: argument struct, tile buffers, tile-library calls
 3. ``lower_orchestration`` -- the workload as a tree of C statements + runtime config
 4. ``render``              -- Jinja2 templates -> ``kernels.h``, ``kernels.c``, ``orchestrate.c``
-                              (plus custom kernel units ``kernel_<name>.c``)
+                              (plus one unit ``kernel_<name>.c`` per custom-body kernel)
 5. ``build``               -- cffi + the C compiler -> cached extension module
 """
 
@@ -24,7 +24,8 @@ from ...ir import nodes as ir
 from ...ir.printer import print_module
 from ...ir.verify import verify_module
 from ...resources import runtime_dir, templates_dir
-from .build import BuildResult, build_extension, runtime_library
+from .build import BuildResult, CCError, build_extension, compiler_summary, runtime_library
+from .c_syntax import file_stem, string
 from .lower_kernel import KernelVM, ctype, lower_kernel, scalar_ctype
 from .lower_orch import MAX_RANK, Machine, OrchVM, lower_orchestration
 
@@ -70,11 +71,29 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
     env = _env()
     stages["kernels.h"] = env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms)
     stages["kernels.c"] = env.get_template("cpu_sim/kernels.c.j2").render(kernels=kvms)
-    stages.update({f"kernel_{k.name}.c": k.unit for k in kvms if k.unit is not None})
+    for k in kvms:
+        if k.unit is not None or k.custom is not None:
+            fname = custom_unit_file(k.name)
+            stages[fname] = _resume_line(
+                env.get_template("cpu_sim/custom_kernel.c.j2").render(k=k), fname)
     stages["orchestrate.c"] = env.get_template("cpu_sim/orchestrate.c.j2").render(
         config=orch.config, body=orch.body, trace=orch.trace)
     _maybe_dump(m.name, stages)
     return stages, kvms, orch
+
+
+def custom_unit_file(kernel: str) -> str:
+    """The file of a custom-body kernel's own translation unit."""
+    return f"kernel_{file_stem(kernel)}.c"
+
+
+def _resume_line(text: str, fname: str) -> str:
+    """Replace ``#line RESUME`` (after a user's body) by this file's own line number."""
+    lines = text.split("\n")
+    if "#line RESUME" in lines:
+        i = lines.index("#line RESUME")
+        lines[i] = f"#line {i + 2} {string(fname)}"
+    return "\n".join(lines)
 
 
 def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False,
@@ -83,12 +102,31 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
     if cost_model not in COST_MODELS:
         raise CompileError(f"unknown cost_model {cost_model!r}",
                            hint="use one of " + ", ".join(COST_MODELS))
-    stages, _, orch = generate(m, machine, v9_compat)
+    stages, kvms, orch = generate(m, machine, v9_compat)
     extra = {n: t for n, t in stages.items() if n.startswith("kernel") and n[-2:] in (".c", ".h")}
-    res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
-                          extra_sources=extra, libraries=(runtime_library(),),
-                          define_macros=(("PTO_COST_MODEL", str(COST_MODELS[cost_model])),))
+    try:
+        res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
+                              extra_sources=extra, libraries=(runtime_library(),),
+                              define_macros=(("PTO_COST_MODEL", str(COST_MODELS[cost_model])),))
+    except CCError as e:
+        raise _located(e, m, kvms) from None
     return Artifact(res, stages, orch)
+
+
+def _located(e: CCError, m: ir.Module, kvms: list[KernelVM]) -> CompileError:
+    """A C compiler error said at the user's source: the custom kernel whose unit failed,
+    else the module (the generated C failed: our bug, or unusual CC/CFLAGS)."""
+    k = next((k for k in kvms if e.source == custom_unit_file(k.name)), None)
+    if k is not None:
+        ir_k = m.kernel(k.name)
+        what = "unit" if k.unit is not None else "body"
+        return CompileError(f"kernel '{k.name}': its custom C {what} does not compile:"
+                            f"{compiler_summary(e.details)}", ir_k.loc, hint=e.hint,
+                            details=e.details)
+    return CompileError(f"the C generated for '{m.name}' does not compile:"
+                        f"{compiler_summary(e.details)}", m.loc,
+                        hint="a pto-wsp bug unless CC, CFLAGS or PTO_WSP_OPT are unusual; "
+                             + e.hint, details=e.details)
 
 
 def _dump(obj) -> str:
@@ -107,7 +145,7 @@ def _maybe_dump(name: str, stages: dict[str, str]) -> None:
     d = knobs.DUMP.get()
     if not d:
         return
-    out = Path(d) / name
+    out = Path(d) / file_stem(name)
     out.mkdir(parents=True, exist_ok=True)
     for fname, text in stages.items():
         (out / fname).write_text(text)

@@ -15,6 +15,7 @@ from ...errors import CompileError
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
+from .c_syntax import ident, readable, scalar, string
 
 
 def sfx(dt: DType) -> str:
@@ -26,56 +27,75 @@ def ctype(dt: DType) -> str:
     return {DType.BF16: "pto_bf16_t", DType.BOOL: "uint8_t"}.get(dt, dt.c_type)
 
 
-def c_float(v: float) -> str:
-    """An exact C literal for a Python float (hex float; inf/nan spelled out)."""
-    if v != v:
-        return "NAN"
-    if v in (float("inf"), float("-inf")):
-        return "INFINITY" if v > 0 else "(-INFINITY)"
-    return f"({v.hex()})"
+_VIEW_FIELDS = ("rs", "cs", "rows", "cols")  # beside a view parameter's pointer
 
 
-def c_scalar(value, dt: DType) -> str:
-    if dt.is_float:
-        return c_float(float(value))
-    v = int(value)
-    if dt is DType.U64 or (dt.value.startswith("u")):
-        return f"UINT64_C({v})"
-    return f"INT64_C({v})"
+def args_type(kernel: str) -> str:
+    """C name of a kernel's argument struct."""
+    return f"pto_args_{ident(kernel)}"
+
+
+def kernel_fn(kernel: str) -> str:
+    """C name of a kernel's entry point."""
+    return f"pto_kernel_{ident(kernel)}"
 
 
 @dataclass
 class KernelVM:
     name: str
     c_name: str
+    args: str
     fields: list[str] = field(default_factory=list)
     buffers: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     custom: str | None = None  # a C body snippet
     unit: str | None = None  # a whole C translation unit defining the kernel function
     includes: tuple[str, ...] = ()
+    line: str = ""  # a custom body's or unit's file name for ``#line``, as a C string
     params: list[ir.Param] = field(default_factory=list)
 
 
 def lower_kernel(k: ir.Kernel) -> KernelVM:
-    vm = KernelVM(k.name, f"pto_kernel_{k.name}", params=list(k.params))
+    vm = KernelVM(k.name, kernel_fn(k.name), args_type(k.name), params=list(k.params))
+    owner: dict[str, str] = {}  # C field -> the parameter it belongs to
     for p in k.params:
+        c = ident(p.name)
+        names = [c] + ([f"{c}_{s}" for s in _VIEW_FIELDS]
+                       if isinstance(p.type, (ir.TileType, ir.TensorType)) else [])
+        for f in names:
+            if f in owner:
+                raise CompileError(f"kernel '{k.name}': parameters '{owner[f]}' and '{p.name}' "
+                                   f"both need the C name '{f}'", k.loc,
+                                   hint=f"rename one ('{c}' has the view fields "
+                                        + ", ".join(f"{c}_{s}" for s in _VIEW_FIELDS) + ")")
+            owner[f] = p.name
         if isinstance(p.type, (ir.TileType, ir.TensorType)):
             dt = p.type.dtype
-            vm.fields += [f"{ctype(dt) if dt else 'void'} *{p.name};",
-                          f"int64_t {p.name}_rs, {p.name}_cs, {p.name}_rows, {p.name}_cols;"]
+            vm.fields += [f"{ctype(dt) if dt else 'void'} *{c};",
+                          "int64_t " + ", ".join(names[1:]) + ";"]
         else:
-            vm.fields.append(f"{scalar_ctype(p.type.dtype)} {p.name};")
+            vm.fields.append(f"{scalar_ctype(p.type.dtype)} {c};")
     if k.custom is not None:
         if k.custom.language != "c":
             raise CompileError(
                 f"kernel '{k.name}': custom C++ bodies are not built by the cpu_sim backend "
                 "yet", k.loc, hint="write the body in C (language='c', or a .c unit)")
+        for inc in k.custom.includes:
+            if not inc or any(c in '"\\<>' or ord(c) < 0x20 for c in inc):
+                raise CompileError(f"kernel '{k.name}': include {inc!r} is not a header name",
+                                   k.loc, hint="give a file name such as \"math.h\"")
         vm.includes = k.custom.includes
+        vm.line = string(k.custom.path or f"custom {k.custom.kind} of kernel '{k.name}'")
         if k.custom.kind == "unit":
             vm.unit = k.custom.source
-        else:
-            vm.custom = k.custom.source
+            return vm
+        for p in k.params:  # the body names its parameters as they are
+            if not readable(p.name) or p.name == "cycles":
+                raise CompileError(f"kernel '{k.name}': a custom body cannot use the parameter "
+                                   f"name '{p.name}' in C", k.loc,
+                                   hint="rename it to a plain C identifier (not a keyword, "
+                                        "'cycles', or a name with '__')")
+        vm.custom = k.custom.source
         return vm
     if not k.ops:
         raise CompileError(f"kernel '{k.name}' has no body", k.loc,
@@ -102,6 +122,7 @@ class _Lowerer:
                     self.last_use[o.index] = i
         self.types: dict[int, ir.TileType] = {}
         self.alias: dict[int, str] = {}  # loaded values read in place from global memory
+        self.loc = k.loc  # of the instruction being lowered
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
@@ -133,23 +154,25 @@ class _Lowerer:
         if isinstance(o, ir.ValueRef):
             return self.alias.get(o.index) or f"b{self.buf_of[o.index]}"
         if isinstance(o, ir.ParamRef):
-            return f"a->{o.name}"
-        return c_scalar(o.value, o.dtype)
+            return f"a->{ident(o.name)}"
+        return scalar(o.value, o.dtype, self.loc)
 
     # -- instructions -----------------------------------------------------------------
     def op(self, i: int, op: ir.KernelOp) -> None:
         code, body = op.opcode, self.vm.body
+        self.loc = op.loc
         ops = op.operands
         if code == "tstore":
             p, v = ops
             t = self.types[v.index]
-            body.append(f"cyc += pto_tstore_{sfx(t.dtype)}(a->{p.name}, {self.ref(v)}, "
-                        f"a->{p.name}_rs, a->{p.name}_cs, {t.rows}, {t.cols});")
+            p = ident(p.name)
+            body.append(f"cyc += pto_tstore_{sfx(t.dtype)}(a->{p}, {self.ref(v)}, "
+                        f"a->{p}_rs, a->{p}_cs, {t.rows}, {t.cols});")
             self.release_dead(i, ops)
             return
         if code == "tload" and self._can_read_in_place(i, op):
             t = op.types[0]
-            p = ops[0].name
+            p = ident(ops[0].name)
             buf = self.alloc(op.results[0], t)
             ptr = self.alias[op.results[0]] = f"g{op.results[0]}"
             es = f"PTO_ES_{sfx(t.dtype)}"
@@ -199,7 +222,7 @@ class _Lowerer:
         s0 = sfx(src_t[0].dtype) if src_t else sfx(t.dtype)
         d = dsts[0]
         if code == "tload":
-            p = op.operands[0].name
+            p = ident(op.operands[0].name)
             return (f"cyc += pto_tload_{sfx(t.dtype)}({d}, a->{p}, a->{p}_rs, a->{p}_cs, "
                     f"{R}, {C});")
         if code == "tmatmul":
@@ -224,8 +247,8 @@ class _Lowerer:
             return f"cyc += pto_texpands_{sfx(t.dtype)}({d}, {srcs[0]}, {R}, {C});"
         if code == "tci":
             dt = t.dtype
-            return (f"cyc += pto_tci_{sfx(dt)}({d}, {c_scalar(attrs['start'], dt)}, "
-                    f"{c_scalar(attrs['step'], dt)}, {R}, {C});")
+            return (f"cyc += pto_tci_{sfx(dt)}({d}, {scalar(attrs['start'], dt, op.loc)}, "
+                    f"{scalar(attrs['step'], dt, op.loc)}, {R}, {C});")
         if code == "tsort32":
             idx = f"ix{len(self.vm.body)}"
             self.vm.buffers.append(f"_Alignas(64) uint32_t {idx}[{R * C}];")

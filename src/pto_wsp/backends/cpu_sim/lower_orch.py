@@ -20,7 +20,8 @@ from ...ir import expr as irx
 from ...ir import nodes as ir
 from ...schedule import Schedule, TaskGraph
 from ...types import DType
-from .lower_kernel import c_float, ctype, scalar_ctype
+from .c_syntax import ident, scalar, string
+from .lower_kernel import args_type, ctype, kernel_fn, scalar_ctype
 
 MAX_RANK = 8  # PTO_ORCH_MAX_RANK in runtime_c/pto_orch.h
 
@@ -78,6 +79,11 @@ class OrchVM:
     trace: bool = False
 
 
+def var(name: str) -> str:
+    """C name of a loop or token variable."""
+    return "v_" + ident(name)
+
+
 def _ctype_of(dt: DType) -> str:
     if dt.is_float:
         return "double"
@@ -118,13 +124,9 @@ class OrchLowerer:
     # -- expressions ----------------------------------------------------------------
     def expr(self, e: irx.ScalarExpr) -> str:
         if isinstance(e, irx.Const):
-            if e.dtype is DType.BOOL:
-                return "INT64_C(1)" if e.value else "INT64_C(0)"
-            if e.dtype.is_float:
-                return c_float(float(e.value))
-            return f"UINT64_C({e.value})" if e.dtype is DType.U64 else f"INT64_C({e.value})"
+            return scalar(e.value, e.dtype, e.loc)
         if isinstance(e, irx.Var):
-            return f"v_{e.name}"
+            return var(e.name)
         if isinstance(e, irx.Symbol):
             i = self.symbol_id[e.name]
             return f"in->sym_f[{i}]" if e.dtype.is_float else \
@@ -269,7 +271,7 @@ class OrchLowerer:
                     "uint64_t *const slots = csp_->slots;",
                     "int rc = 0;", "int err_site = -1;", "int64_t err_value = 0;",
                     "(void)in; (void)rt; (void)slots;"]
-            head += [f"const int64_t v_{v} = csp_->env[{j}]; (void)v_{v};"
+            head += [f"const int64_t {var(v)} = csp_->env[{j}]; (void){var(v)};"
                      for j, v in enumerate(env)]
             tail = ["goto done;", "done:",
                     "pto_csp_exit(csp_, rc, err_site, err_value);"]
@@ -281,16 +283,16 @@ class OrchLowerer:
             procs.append((p.name, fn, prod))
         dsite = self.site(s.loc, "deadlock in pipeline", kind="deadlock")
         lines = []
-        captured = ", ".join(f"v_{v}" for v in env) or "0"
+        captured = ", ".join(var(v) for v in env) or "0"
         lines.append(f"const int64_t env_[{max(len(env), 1)}] = {{{captured}}};")
-        chans = ", ".join(f"{{\"{c.name}\", {c.depth}, {max(c.depth, 1)}, 0, 0, 0, 0, NULL}}"
+        chans = ", ".join(f"{{{string(c.name)}, {c.depth}, {max(c.depth, 1)}, 0, 0, 0, 0, NULL}}"
                           for c in s.channels)
         lines.append(f"pto_chan chans_[{max(len(s.channels), 1)}] = {{{chans or '{0}'}}};")
         for pi, (_, _, prod) in enumerate(procs):
             if prod:
                 lines.append(f"static const int32_t prod{pi}_[] = {{{', '.join(map(str, prod))}}};")
         plist = ", ".join(
-            f"{{.name = \"{name}\", .fn = {fn}, .produces = {f'prod{pi}_' if prod else 'NULL'}, "
+            f"{{.name = {string(name)}, .fn = {fn}, .produces = {f'prod{pi}_' if prod else 'NULL'}, "
             f".nproduces = {len(prod)}}}"
             for pi, (name, fn, prod) in enumerate(procs))
         lines.append(f"pto_csp_proc procs_[{max(len(procs), 1)}] = {{{plist}}};")
@@ -307,8 +309,8 @@ class OrchLowerer:
         """Synthetic regions every task of the current process accesses: its marker
         (READWRITE) and the slots of the tokens its enclosing consume bodies hold (READ)."""
         regs = ["pto_csp_region(csp_->procs[csp_->cur].marker, PTO_RT_READWRITE)"]
-        regs += [f"pto_csp_region(pto_csp_slot(csp_, {ci}, v_{var}), PTO_RT_READ)"
-                 for ci, var in self.proc.consumed]
+        regs += [f"pto_csp_region(pto_csp_slot(csp_, {ci}, {var(v)}), PTO_RT_READ)"
+                 for ci, v in self.proc.consumed]
         return regs
 
     def noop(self, regs: list[str], name: str, loc=None) -> list[str]:
@@ -319,7 +321,7 @@ class OrchLowerer:
         lines = [f"pto_rt_region reg_[{len(regs)}];"]
         lines += [f"reg_[{i}] = {r};" for i, r in enumerate(regs)]
         lines += [f"pto_rt_task task_ = {{NULL, NULL, 0, {len(regs)}, reg_, PTO_RT_UNIT_VECTOR, "
-                  f"0, 0, 0, 0, 0, \"{name}\"}};",
+                  f"0, 0, 0, 0, 0, {string(name)}}};",
                   "PTO_SUBMIT(rt, &task_);"]
         return lines
 
@@ -351,7 +353,7 @@ class OrchLowerer:
 
     def consume(self, s: ir.Consume) -> list[dict]:
         ci = self.proc.chan[s.channel]
-        v = f"v_{s.var}"
+        v = var(s.var)
         self.proc.consumed.append((ci, s.var))
         self.vars.append(s.var)
         try:
@@ -368,7 +370,7 @@ class OrchLowerer:
     def loop(self, s: ir.For) -> list[dict]:
         a = self.m.axis(s.domain.axis)
         i = self.axis_id[a.name]
-        v = f"v_{s.var}"
+        v = var(s.var)
         self.vars.append(s.var)
         try:
             body = self.stmts(s.body)
@@ -428,14 +430,14 @@ class OrchLowerer:
         k = self.m.kernel(c.kernel)
         kid = self.kernel_id[k.name]
         args = dict(c.args)
-        lines = [f"pto_args_{k.name} a_ = {{0}};", "pto_rt_region reg_[PTO_RT_MAX_REGIONS];"]
+        lines = [f"{args_type(k.name)} a_ = {{0}};", "pto_rt_region reg_[PTO_RT_MAX_REGIONS];"]
         nreg = 0
         for p in k.params:
             a = args.get(p.name)
+            f = ident(p.name)
             if isinstance(p.type, ir.ScalarType):
-                val = self.expr(a) if a is not None else (
-                    c_float(float(p.default)) if p.type.dtype.is_float else str(int(p.default)))
-                lines.append(f"a_.{p.name} = ({scalar_ctype(p.type.dtype)})({val});")
+                val = self.expr(a) if a is not None else scalar(p.default, p.type.dtype, k.loc)
+                lines.append(f"a_.{f} = ({scalar_ctype(p.type.dtype)})({val});")
                 continue
             t = self.m.tensor(a.tensor)
             vlines, off, strides, sizes = self.view(a, c.loc, f"call of '{k.name}'")
@@ -451,11 +453,11 @@ class OrchLowerer:
             mode = {"in": "PTO_RT_READ", "out": "PTO_RT_WRITE", "inout": "PTO_RT_READWRITE"}[
                 p.direction]
             lines += vlines + [
-                f"a_.{p.name} = ({ctype(t.dtype)} *)in->tensors[{self.tensor_id[t.name]}] + {off};",
-                f"a_.{p.name}_rs = {rs}; a_.{p.name}_cs = {cs};",
-                f"a_.{p.name}_rows = {rows}; a_.{p.name}_cols = {cols};",
-                f"reg_[{nreg}] = (pto_rt_region){{(uintptr_t)a_.{p.name}, {rows}, {cols}, "
-                f"a_.{p.name}_rs * {el}, a_.{p.name}_cs * {el}, {el}, "
+                f"a_.{f} = ({ctype(t.dtype)} *)in->tensors[{self.tensor_id[t.name]}] + {off};",
+                f"a_.{f}_rs = {rs}; a_.{f}_cs = {cs};",
+                f"a_.{f}_rows = {rows}; a_.{f}_cols = {cols};",
+                f"reg_[{nreg}] = (pto_rt_region){{(uintptr_t)a_.{f}, {rows}, {cols}, "
+                f"a_.{f}_rs * {el}, a_.{f}_cs * {el}, {el}, "
                 f"{self.tensor_id[t.name]}, {mode}}};",
             ]
             nreg += 1
@@ -486,9 +488,9 @@ class OrchLowerer:
         unit = "PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR"
         pool = "1" if (k.exec_unit == "cube" and self.tg.pools.kind == "custom") else "0"
         lines += [
-            f"pto_rt_task task_ = {{{k_fn(k)}, &a_, sizeof a_, {nreg}, reg_, {unit}, {pool}, "
-            f"(uint64_t)({dkey}), (uint64_t)({skey}), (int32_t)({prio}), {kid}, "
-            f"\"{k.name}\"}};",
+            f"pto_rt_task task_ = {{{kernel_fn(k.name)}, &a_, sizeof a_, {nreg}, reg_, {unit}, "
+            f"{pool}, (uint64_t)({dkey}), (uint64_t)({skey}), (int32_t)({prio}), {kid}, "
+            f"{string(k.name)}}};",
             "PTO_SUBMIT(rt, &task_);",
         ]
         return {"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}
@@ -577,10 +579,6 @@ class OrchLowerer:
             raise ScheduleError("v9 compatibility timing supports task windows only",
                                 tg.window.loc, hint="use TaskWindow(n, 'tasks') or drop "
                                                     "v9_compat")
-
-
-def k_fn(k: ir.Kernel) -> str:
-    return f"pto_kernel_{k.name}"
 
 
 def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> OrchVM:
