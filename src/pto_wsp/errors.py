@@ -24,7 +24,7 @@ __all__ = [
     "SourceLoc", "user_location", "entry_point",
     "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
     "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",
-    "ChannelFull", "DeadlockError", "WindowOverflowError",
+    "ChannelFull", "DeadlockError", "WindowOverflowError", "UnknownNameError",
 ]
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -93,14 +93,25 @@ def user_location(skip_internal: bool = True) -> SourceLoc | None:
     return None
 
 
-def _frame_col(frame) -> int:
+def _frame_col(frame, lasti: int | None = None) -> int:
     """1-based column of the frame's current instruction (Python >= 3.11), else 0."""
     try:
         positions = list(frame.f_code.co_positions())
-        pos = positions[frame.f_lasti // 2]
+        pos = positions[(frame.f_lasti if lasti is None else lasti) // 2]
         return (pos[2] + 1) if pos[2] is not None else 0
     except (AttributeError, IndexError):
         return 0
+
+
+def raise_location(tb) -> SourceLoc | None:
+    """Where an exception was raised: the innermost traceback entry outside this package."""
+    loc = None
+    while tb is not None:
+        f = tb.tb_frame
+        if not os.path.abspath(f.f_code.co_filename).startswith(_PKG_DIR):
+            loc = SourceLoc(f.f_code.co_filename, tb.tb_lineno, _frame_col(f, tb.tb_lasti))
+        tb = tb.tb_next
+    return loc
 
 
 class PtoError(Exception):
@@ -137,6 +148,11 @@ class TypeCheckError(CompileError):
 
 class IRConversionError(CompileError):
     """The IR is malformed (verifier failure) or cannot be converted."""
+
+
+class UnknownNameError(TypeCheckError, AttributeError):
+    """A ``pto.*`` / ``ptoisa.*`` name or a tile attribute that does not exist (also an
+    ``AttributeError``, so ``hasattr`` keeps working)."""
 
 
 class PtoSyntaxError(IRConversionError):

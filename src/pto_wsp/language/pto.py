@@ -13,6 +13,7 @@ from ..errors import TypeCheckError, user_location
 from ..ir.nodes import TileType
 from ..ir.ops import CMP_MODES, ROUND_MODES
 from ..types import DType
+from . import hints
 from .tracing import ParamValue, ScalarValue, Value, tracer
 
 __all__ = [
@@ -399,3 +400,10 @@ def sort32(x) -> tuple[Value, Value]:
                              user_location())
     v, i = tr.emit("tsort32", [x.ref], [x.type, TileType(r, c, DType.I32)])
     return v, i
+
+
+def __getattr__(name: str):
+    """``pto.<unknown>``: a located error naming the nearest real ops."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise hints.unknown_op("pto", name, __all__)

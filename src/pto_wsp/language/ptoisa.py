@@ -21,6 +21,7 @@ from ..ir.nodes import ParamRef, TileType
 from ..ir.ops import OPS, result_types
 from ..types import DType
 from .kernel import kernel
+from . import hints
 from .tracing import ParamValue, ScalarValue, Value, tracer
 
 __all__ = ["ptoisa_kernel"] + sorted(op.upper() for op in OPS)
@@ -82,3 +83,10 @@ def _instruction(opcode: str):
 
 for _op in OPS:
     globals()[_op.upper()] = _instruction(_op)
+
+
+def __getattr__(name: str):
+    """``ptoisa.<unknown>``: a located error naming the nearest real instructions."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise hints.unknown_op("ptoisa", name, __all__)

@@ -12,6 +12,7 @@ from ..errors import TypeCheckError, user_location
 from ..ir.nodes import (Imm, KernelOp, Param, ParamRef, ScalarType, TensorType, TileType,
                         ValueRef)
 from ..types import DType
+from . import hints
 
 _active: list["Tracer"] = []
 
@@ -60,11 +61,55 @@ class TileOperand:
             hint="decide per element with pto.cmp / comparisons (a bool tile) and "
                  "pto.select(mask, a, b); reduce with pto.rowmax / pto.rowsum ...")
 
+    # bitwise sugar (integer tiles)
+    def __and__(self, o): return _pto().bitwise_and(self, o)
+    def __rand__(self, o): return _pto().bitwise_and(o, self)
+    def __or__(self, o): return _pto().bitwise_or(self, o)
+    def __ror__(self, o): return _pto().bitwise_or(o, self)
+    def __xor__(self, o): return _pto().bitwise_xor(self, o)
+    def __rxor__(self, o): return _pto().bitwise_xor(o, self)
+    def __lshift__(self, o): return _pto().shl(self, o)
+    def __rshift__(self, o): return _pto().shr(self, o)
+    def __abs__(self): return _pto().abs(self)
+
+    def __pow__(self, o): raise hints.no_operator("**", hints._INSTEAD["pow"])
+    __rpow__ = __pow__
+    def __floordiv__(self, o): raise hints.no_operator("//", hints._INSTEAD["floor_divide"])
+    __rfloordiv__ = __floordiv__
+    def __mod__(self, o): raise hints.no_operator("%", hints._INSTEAD["mod"])
+    __rmod__ = __mod__
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # protocol probes (numpy, copy, pickle) stay quiet
+            raise AttributeError(name)
+        raise hints.no_attribute(name, ("shape", "dtype"))
+
+    # numpy: a numpy scalar on the left of an operator reaches us as a ufunc; other numpy
+    # functions on a tile are located errors naming the pto.* op to use
+    _UFUNC_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
+                  "maximum": "maximum", "minimum": "minimum"}
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = self._UFUNC_OPS.get(ufunc.__name__)
+        if op is None or method != "__call__" or kwargs or len(inputs) != 2:
+            raise hints.numpy_on_tile(ufunc.__name__, _pto().__all__)
+        a, b = (x.item() if hasattr(x, "item") and not isinstance(x, TileOperand) else x
+                for x in inputs)
+        return getattr(_pto(), op)(a, b)
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise hints.numpy_on_tile(func.__name__, _pto().__all__)
+
     def __bool__(self): self._no_python_value("truth value")
     def __len__(self): self._no_python_value("length")
     def __iter__(self): self._no_python_value("elements to iterate")
     def __contains__(self, o): self._no_python_value("elements to search")
-    def __getitem__(self, i): self._no_python_value("elements to index")
+    def __getitem__(self, i):
+        raise TypeCheckError(
+            "a kernel tile cannot be indexed or sliced: it exists only when the kernel runs",
+            user_location(),
+            hint="pass the sub-view you need from the workload (X[b, 0:8]); pick elements "
+                 "with pto.cmp/pto.select, halves with pto.slice_even/pto.slice_odd")
     def __index__(self): self._no_python_value("integer value")
     def __int__(self): self._no_python_value("integer value")
     def __float__(self): self._no_python_value("float value")

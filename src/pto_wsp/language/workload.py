@@ -12,7 +12,8 @@ import re
 from contextlib import contextmanager
 from dataclasses import replace
 
-from ..errors import ScheduleError, SourceLoc, TypeCheckError, user_location
+from ..errors import (ScheduleError, SourceLoc, TypeCheckError, raise_location,
+                      user_location)
 from ..ir import expr as irx
 from ..ir import nodes as ir
 from ..ir.limits import MAX_NESTING, nesting_error
@@ -627,6 +628,15 @@ def workload(fn=None, *, name: str | None = None):
             _stack.append(b)
             try:
                 f(*ba.args, **ba.kwargs)
+            except IndexError as e:
+                if "only integers, slices" not in str(e):  # numpy's words for a bad index
+                    raise
+                raise TypeCheckError(
+                    "numpy cannot index an array with a loop variable (nor any non-integer): "
+                    "loop variables have values only when the program runs",
+                    raise_location(e.__traceback__),
+                    hint="wrap the array in a Tensor and index that: X = Tensor(data=arr), "
+                         "then X[i]") from None
             finally:
                 _stack.pop()
             return _finish(b, SourceLoc(f.__code__.co_filename, f.__code__.co_firstlineno))
