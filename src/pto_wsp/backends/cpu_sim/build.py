@@ -13,6 +13,7 @@ working directory (unsafe across threads) and hides compiler output.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import importlib.machinery
@@ -207,26 +208,83 @@ def _entry_dir(key: str) -> Path:
 def _cached(key: str, artifact: str, produce) -> tuple[Path, bool]:
     """The cache entry ``key`` holding ``artifact``, produced by ``produce(stage_dir)`` if
     missing or corrupt: built in a staging directory and renamed into place under a per-key
-    file lock. Returns (entry directory, whether it was built now)."""
-    root = knobs.cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    file lock. Returns (entry directory, whether it was built now). A complete entry is served
+    without the lock (entries appear by rename), so a read-only cache serves its hits."""
     final = _entry_dir(key)
-    with _file_lock(root / f"{key[:32]}.lock"):
-        if _entry_ok(final, final / artifact):
-            return final, False
-        if final.exists():
-            log.warning("pto_wsp: rebuilding corrupt cache entry %s", final)
-            shutil.rmtree(final, ignore_errors=True)
-        stage = Path(tempfile.mkdtemp(prefix="stage-", dir=root))
+    if _entry_ok(final, final / artifact):
+        return final, False
+    root = knobs.cache_dir()
+    with _cache_errors(root):
+        root.mkdir(parents=True, exist_ok=True)
+        with _file_lock(_lock_path(root, key)):
+            if _entry_ok(final, final / artifact):
+                return final, False
+            if final.exists():
+                log.warning("pto_wsp: rebuilding corrupt cache entry %s", final)
+                shutil.rmtree(final, ignore_errors=True)
+            _sweep_stale_stages(root)
+            stage = Path(tempfile.mkdtemp(prefix=f"stage-{key[:32]}-", dir=root))
+            try:
+                produce(stage)
+                (stage / "OK").write_text(
+                    hashlib.sha256((stage / artifact).read_bytes()).hexdigest())
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(stage, final)
+            except BaseException:
+                shutil.rmtree(stage, ignore_errors=True)
+                raise
+            return final, True
+
+
+STALE_STAGE_S = 600  # a staging directory this old, whose key nobody is building, is debris
+
+
+def _lock_path(root: Path, key: str) -> Path:
+    return root / f"{key[:32]}.lock"
+
+
+def _sweep_stale_stages(root: Path) -> None:
+    """Remove staging directories left by killed builds: older than STALE_STAGE_S and not
+    held by a process building their key (its lock is free)."""
+    now = time.time()
+    for stage in root.glob("stage-*-*"):
+        key32 = stage.name.split("-")[1]
         try:
-            produce(stage)
-        except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-        (stage / "OK").write_text(hashlib.sha256((stage / artifact).read_bytes()).hexdigest())
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(stage, final)
-        return final, True
+            if now - stage.stat().st_mtime < STALE_STAGE_S:
+                continue
+            fd = os.open(_lock_path(root, key32), os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # being built right now (or by us: flock is per open file)
+            os.close(fd)
+            continue
+        shutil.rmtree(stage, ignore_errors=True)
+        os.close(fd)
+
+
+class _cache_errors:
+    """OS errors of the build cache itself (read-only or full file system, a path through a
+    regular file) become a CompileError that says where to point the cache."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, e, tb):
+        if typ is None or not issubclass(typ, OSError) or isinstance(e, CompileError):
+            return False
+        what = {errno.ENOSPC: "the file system is full", errno.EDQUOT: "the disk quota is used up",
+                errno.EROFS: "it is read-only", errno.EACCES: "it is not writable",
+                errno.EPERM: "it is not writable",
+                errno.ENOTDIR: "part of its path is a regular file"}.get(e.errno, e.strerror)
+        raise CompileError(
+            f"the build cache {self.root} cannot hold a new build: {what} ({e.filename or e})",
+            hint="free space there, or point PTO_WSP_CACHE_DIR at a writable directory with "
+                 "room (a cache that already holds the build is only read)") from None
 
 
 def _entry_ok(final: Path, path: Path) -> bool:
@@ -282,7 +340,7 @@ def _run_cc(cmd: list[str], stage: Path, what: str, source: str | None = None) -
     if proc.returncode != 0:
         kept = knobs.cache_dir() / f"failed-{what}"
         shutil.rmtree(kept, ignore_errors=True)
-        shutil.copytree(stage, kept)
+        os.rename(stage, kept)  # moved, not copied: no space needed (the stage is dropped)
         output = (proc.stdout + proc.stderr).rstrip()
         raise CCError(f"C compilation failed (exit {proc.returncode}):{compiler_summary(output)}",
                       f"PTO_WSP_VERBOSE=1 (or the error's .details) shows the whole compiler "
