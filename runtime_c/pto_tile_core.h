@@ -409,6 +409,19 @@ static inline uint64_t pto__cost_mm(int m, int k, int n, int esize_a, int k_rep)
 #endif
 }
 
+/* v9 only: the prototype's implicit TMOV (rows x cols) of a matmul result that a vector op
+ * reads (L0C -> UB) and of a computed tile used as a matmul operand (UB -> L0A/L0B); 0 in
+ * the A2/A3 model. The kernel lowering emits the calls (docs/tile-library.md). */
+static inline uint64_t pto__cost_v9_move(int rows, int cols)
+{
+#if PTO_COST_MODEL == 1
+    (void)rows; (void)cols;
+    return 0;
+#else
+    return (uint64_t)(int64_t)rows * (uint64_t)(int64_t)cols;
+#endif
+}
+
 /* TSORT32: v9 5*n; A2/A3 estimate (no published anchor): ALU formula with 4 repeats per
  * 32-element block. */
 static inline uint64_t pto__cost_sort(int rows, int cols)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -46,3 +47,56 @@ def test_readme_demo_runs_as_a_script():
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "total_cycles=" in r.stdout
+
+
+def _example_workloads():
+    """Each example's workload at its main()'s sizes (data irrelevant to cycles)."""
+    rng = np.random.default_rng(0)
+    rms = _load(EXAMPLES / "rmsnorm.py")
+    yield "rmsnorm", rms.rmsnorm()
+    X = np.ones((1024, 256), np.float32)
+    yield "softmax", _load(EXAMPLES / "softmax.py").build(X, np.zeros_like(X))
+    A = np.ones((256, 256), np.float32)
+    yield "tiled_matmul", _load(EXAMPLES / "tiled_matmul.py").build(A, A, np.zeros_like(A))
+    Q = np.ones((4, 8, 64, 32), np.float32)
+    yield "attention_tile", _load(EXAMPLES / "attention_tile.py").build(Q, Q, Q, np.zeros_like(Q))
+    moe = _load(EXAMPLES / "moe_routing.py")
+    gates = rng.random((32, 16, 8)).astype(np.float32)
+    indptr, indices = moe.route(gates, 2)
+    x, w = np.ones((32, 16, 64), np.float32), np.ones((8, 64, 64), np.float32)
+    g = np.ones((32, 8, 16, 1), np.float32)
+    yield "moe_routing", moe.build(x, w, w, g, np.zeros_like(x), indptr, indices)
+
+
+# v9-compatible cycles (cost model v9, v9_compat timing, 4 AICPUs), by hand from
+# docs/tile-library.md "Model 0" and docs/runtime.md "v9 compatibility". Independent tasks of
+# one parallel loop spread evenly: n tasks of c cycles take n/4 * c.
+EXAMPLE_V9_CYCLES = {
+    # 16x128: TLOAD 2048, TMUL 2048, TROWSUM 16, TMULS 16, TRSQRT 16, TROWEXPANDMUL 2048,
+    # TSTORE 2048 = 8240; 4 x 8 tasks -> 8 per AICPU: 8 * 8240
+    "rmsnorm": 8 * 8240,
+    # 16x256: TLOAD 4096, TROWMAX 16, TROWEXPANDSUB 4096, TEXP 4096, TROWSUM 16,
+    # TROWEXPANDDIV 4096, TSTORE 4096 = 20512; 64 tasks -> 16 per AICPU
+    "softmax": 16 * 20512,
+    # 32^3: TLOAD a, b, c 3 * 1024 + TMATMUL_ACC 32768 + TSTORE 1024 = 36864 = c, no moves
+    # (loaded operands, the result only stored). 64 output tiles, each a P.seq chain of 8:
+    # the in-order issue clock lets a chain start only with the previous chain's last step,
+    # so chains overlap by one step: 8c + 63 * 7c = 449c
+    "tiled_matmul": 449 * 36864,
+    # q 64x32, kt 32x64, v 64x32: TLOAD q, kt, v 3 * 2048; TMATMUL 64*32*64 = 131072 + move
+    # of its result (read by TMULS) 64*64 = 4096; TMULS 4096; TROWMAX 64; TROWEXPANDSUB 4096;
+    # TEXP 4096; TROWSUM 64; TROWEXPANDDIV 4096; TMATMUL 64*64*32 = 131072 + move of its
+    # computed left operand 4096; TSTORE 2048 = 295040; 32 tasks -> 8 per AICPU
+    "attention_tile": 8 * 295040,
+    # x 16x64, w1/w2 64x64: TLOAD x 1024, w1 4096, w2 4096, g 16, y 1024; TMATMUL 16*64*64
+    # = 65536 twice; moves: result 1 (read by TRELU) 1024, computed operand h 1024, result 2
+    # (read by TROWEXPANDMUL) 1024; TRELU 1024, TROWEXPANDMUL 1024, TADD 1024; TSTORE 1024
+    # = 148496; 32 blocks x top-2 = 64 tasks -> 16 per AICPU
+    "moe_routing": 16 * 148496,
+}
+
+
+def test_example_v9_cycles_are_pinned():
+    got = {name: w.compile(v9_compat=True).run().total_cycles
+           for name, w in _example_workloads()}
+    assert got == EXAMPLE_V9_CYCLES

@@ -123,6 +123,8 @@ class _Lowerer:
         self.types: dict[int, ir.TileType] = {}
         self.alias: dict[int, str] = {}  # loaded values read in place from global memory
         self.loc = k.loc  # of the instruction being lowered
+        self.loaded = {v for op in k.ops if op.opcode == "tload" for v in op.results}
+        self.to_vector = _matmul_results_read_by_vector_ops(k.ops)
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
@@ -188,7 +190,7 @@ class _Lowerer:
             t = op.types[0]
             dst = self.alloc(op.results[0], t, reuse=self.buf_of.pop(ops[0].index))
             srcs = [self.ref(o) for o in ops[1:]]
-            body.append(self._matmul(code, dst, srcs, ops))
+            body.append(self._matmul(op, dst, srcs))
             self.release_dead(i, ops[1:])
             return
         srcs = [self.ref(o) for o in ops]
@@ -208,10 +210,17 @@ class _Lowerer:
                 return False
         return True
 
-    def _matmul(self, code, dst, srcs, ops) -> str:
-        a, b = (self.types[o.index] for o in ops[-2:])
-        return (f"cyc += pto_{code}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
-                f"{a.rows}, {a.cols}, {b.cols});")
+    def _matmul(self, op: ir.KernelOp, dst: str, srcs: list[str]) -> str:
+        """The matmul plus the v9 model's implicit moves (docs/tile-library.md): one per
+        computed (not loaded) operand, one for a result that vector ops read."""
+        a, b = (self.types[o.index] for o in op.operands[-2:])
+        moved = [self.types[o.index] for o in op.operands[-2:] if o.index not in self.loaded]
+        if op.results[0] in self.to_vector:
+            moved.append(op.types[0])
+        return "\n    ".join(
+            [f"cyc += pto_{op.opcode}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
+             f"{a.rows}, {a.cols}, {b.cols});"] +
+            [f"cyc += pto__cost_v9_move({t.rows}, {t.cols});" for t in moved])
 
     def call(self, op: ir.KernelOp, dsts: list[str], srcs: list[str]) -> str:
         code = op.opcode
@@ -226,10 +235,9 @@ class _Lowerer:
             return (f"cyc += pto_tload_{sfx(t.dtype)}({d}, a->{p}, a->{p}_rs, a->{p}_cs, "
                     f"{R}, {C});")
         if code == "tmatmul":
-            return self._matmul(code, d, srcs, op.operands)
+            return self._matmul(op, d, srcs)
         if code == "tmatmul_acc":
-            return f"memcpy({d}, {srcs[0]}, sizeof({d}));\n    " + \
-                self._matmul(code, d, srcs[1:], op.operands)
+            return f"memcpy({d}, {srcs[0]}, sizeof({d}));\n    " + self._matmul(op, d, srcs[1:])
         if code in ("trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin",
                     "tslice_even", "tslice_odd", "tinterleave"):
             st = src_t[0]  # shape-changing ops take the source shape
@@ -262,3 +270,11 @@ class _Lowerer:
             return f"cyc += pto_tsel_{sfx(t.dtype)}({d}, {', '.join(srcs)}, {R}, {C});"
         # element-wise, scalar forms, unary, mov: (dst, srcs..., R, C)
         return f"cyc += pto_{code}_{s0}({d}, {', '.join(srcs)}, {R}, {C});"
+
+
+def _matmul_results_read_by_vector_ops(ops) -> set[int]:
+    """Values produced by a matmul that an op other than a store or a matmul (as its
+    accumulator or operand) reads."""
+    made = {v for op in ops if op.opcode in ("tmatmul", "tmatmul_acc") for v in op.results}
+    return {o.index for op in ops if op.opcode not in ("tstore", "tmatmul", "tmatmul_acc")
+            for o in op.operands if isinstance(o, ir.ValueRef) and o.index in made}
