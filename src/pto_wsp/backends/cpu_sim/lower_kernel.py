@@ -1,8 +1,10 @@
 """Stage ``lower_kernels``: kernel IR -> a view model of C (arg structs, tile buffers, calls).
 
-Each SSA tile value gets a stack buffer; buffers are reused once their value is dead
-(liveness over the straight-line op list), never aliasing an instruction's own operands
-(the tile library takes ``restrict`` pointers). ``tmatmul_acc`` accumulates in place when
+Each SSA tile value gets a buffer; buffers are reused once their value is dead (liveness
+over the straight-line op list), never aliasing an instruction's own operands (the tile
+library takes ``restrict`` pointers). A kernel's buffers live on the stack up to
+``STACK_BYTES`` in all; a kernel needing more takes them from a per-thread heap scratch
+(``pto_scratch`` in ``kernels.c``, allocated once per thread, not per task). ``tmatmul_acc`` accumulates in place when
 its accumulator dies there. The view model holds ready-made C strings; the template only
 loops over them.
 """
@@ -28,6 +30,7 @@ def ctype(dt: DType) -> str:
 
 
 _VIEW_FIELDS = ("rs", "cs", "rows", "cols")  # beside a view parameter's pointer
+STACK_BYTES = 512 * 1024  # a kernel's tile buffers beyond this come from the heap scratch
 
 
 def args_type(kernel: str) -> str:
@@ -47,6 +50,7 @@ class KernelVM:
     args: str
     fields: list[str] = field(default_factory=list)
     buffers: list[str] = field(default_factory=list)
+    scratch: int = 0  # bytes of per-thread heap scratch its buffers need (0: on the stack)
     body: list[str] = field(default_factory=list)
     custom: str | None = None  # a C body snippet
     unit: str | None = None  # a whole C translation unit defining the kernel function
@@ -114,6 +118,7 @@ class _Lowerer:
         self.k, self.vm = k, vm
         self.buf_of: dict[int, int] = {}
         self.buf_key: list[tuple[str, int]] = []
+        self.bufs: list[tuple[str, str, int, int]] = []  # (C type, name, elements, bytes)
         self.free: dict[tuple[str, int], list[int]] = {}
         self.last_use: dict[int, int] = {}
         for i, op in enumerate(k.ops):
@@ -129,8 +134,27 @@ class _Lowerer:
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
             self.op(i, op)
+        self.place_buffers()
+
+    def place_buffers(self) -> None:
+        """Declare the buffers: stack arrays, or 64-byte aligned slices of the scratch."""
+        total = sum(-(-n // 64) * 64 for *_, n in self.bufs)
+        if total <= STACK_BYTES:
+            self.vm.buffers += [f"_Alignas(64) {ct} {name}[{count}];"
+                                for ct, name, count, _ in self.bufs]
+            return
+        self.vm.scratch = total
+        self.vm.buffers += ["unsigned char *const scr = pto_scratch();",
+                            "if (!scr) return PTO_SCRATCH_ENOMEM;"]
+        off = 0
+        for ct, name, _, n in self.bufs:
+            self.vm.buffers.append(f"{ct} *const restrict {name} = ({ct} *)(scr + {off});")
+            off += -(-n // 64) * 64
 
     # -- buffers --------------------------------------------------------------------
+    def buffer(self, ct: str, name: str, count: int, itemsize: int) -> None:
+        self.bufs.append((ct, name, count, count * itemsize))
+
     def alloc(self, v: int, t: ir.TileType, reuse: int | None = None) -> str:
         key = (ctype(t.dtype), t.rows * t.cols)
         if reuse is not None:
@@ -140,7 +164,7 @@ class _Lowerer:
         else:
             b = len(self.buf_key)
             self.buf_key.append(key)
-            self.vm.buffers.append(f"_Alignas(64) {key[0]} b{b}[{key[1]}];")
+            self.buffer(key[0], f"b{b}", key[1], t.dtype.itemsize)
         self.buf_of[v] = b
         self.types[v] = t
         return f"b{b}"
@@ -237,7 +261,8 @@ class _Lowerer:
         if code == "tmatmul":
             return self._matmul(op, d, srcs)
         if code == "tmatmul_acc":
-            return f"memcpy({d}, {srcs[0]}, sizeof({d}));\n    " + self._matmul(op, d, srcs[1:])
+            return f"memcpy({d}, {srcs[0]}, {t.rows * t.cols * t.dtype.itemsize});\n    " + \
+                self._matmul(op, d, srcs[1:])
         if code in ("trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin",
                     "tslice_even", "tslice_odd", "tinterleave"):
             st = src_t[0]  # shape-changing ops take the source shape
@@ -259,7 +284,7 @@ class _Lowerer:
                     f"{scalar(attrs['step'], dt, op.loc)}, {R}, {C});")
         if code == "tsort32":
             idx = f"ix{len(self.vm.body)}"
-            self.vm.buffers.append(f"_Alignas(64) uint32_t {idx}[{R * C}];")
+            self.buffer("uint32_t", idx, R * C, 4)
             return (f"for (int r = 0; r < {R}; ++r) for (int c = 0; c < {C}; ++c) "
                     f"{idx}[r * {C} + c] = (uint32_t)c;\n    "
                     f"cyc += pto_tsort32_{s0}({d}, (uint32_t *){dsts[1]}, {srcs[0]}, {idx}, "
