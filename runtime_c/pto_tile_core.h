@@ -34,6 +34,18 @@ enum {
 enum { PTO_CMP_EQ = 0, PTO_CMP_NE = 1, PTO_CMP_LT = 2, PTO_CMP_LE = 3, PTO_CMP_GT = 4, PTO_CMP_GE = 5 };
 
 typedef uint16_t pto_bf16_t; /* bfloat16 bit pattern */
+/* f16 storage: _Float16 in C; its bit pattern in C++ (g++ 12 has no _Float16 there), so the
+ * host PTO-ISA layer (runtime_c/pto/) runs this same code with its own 16-bit half type */
+#ifdef __cplusplus
+typedef uint16_t pto_f16_t;
+#else
+typedef _Float16 pto_f16_t;
+#endif
+#ifdef __cplusplus
+#define PTO__STATIC_ASSERT static_assert
+#else
+#define PTO__STATIC_ASSERT _Static_assert
+#endif
 
 /* ---- bf16 <-> f32 ------------------------------------------------------------------------ */
 static inline float pto_bf16_to_f32(pto_bf16_t h)
@@ -124,22 +136,22 @@ static inline uint16_t pto_f32_to_f16_bits(float x)
 
 typedef uint16_t __attribute__((may_alias)) pto__h16;
 
-static inline uint16_t pto__f16_bits(_Float16 h)
+static inline uint16_t pto__f16_bits(pto_f16_t h)
 {
     uint16_t u;
     memcpy(&u, &h, sizeof u);
     return u;
 }
-static inline _Float16 pto__f16_from_bits(uint16_t u)
+static inline pto_f16_t pto__f16_from_bits(uint16_t u)
 {
-    _Float16 h;
+    pto_f16_t h;
     memcpy(&h, &u, sizeof h);
     return h;
 }
-static inline float pto_f16_to_f32(_Float16 h) { return pto_f16_bits_to_f32(pto__f16_bits(h)); }
-static inline _Float16 pto_f32_to_f16(float f) { return pto__f16_from_bits(pto_f32_to_f16_bits(f)); }
+static inline float pto_f16_to_f32(pto_f16_t h) { return pto_f16_bits_to_f32(pto__f16_bits(h)); }
+static inline pto_f16_t pto_f32_to_f16(float f) { return pto__f16_from_bits(pto_f32_to_f16_bits(f)); }
 /* correctly rounded double -> f16 (round to odd at 24 bits first: 24 >= 11 + 2) */
-static inline _Float16 pto_f64_to_f16(double d) { return pto_f32_to_f16(pto__d2f_odd(d)); }
+static inline pto_f16_t pto_f64_to_f16(double d) { return pto_f32_to_f16(pto__d2f_odd(d)); }
 
 /* ---- dtype traits ---------------------------------------------------------------------------
  * PTO_T_x   storage type              PTO_C_x   compute type of element-wise arithmetic
@@ -150,7 +162,7 @@ static inline _Float16 pto_f64_to_f16(double d) { return pto_f32_to_f16(pto__d2f
  */
 #define PTO_T_f32 float
 #define PTO_T_f64 double
-#define PTO_T_f16 _Float16
+#define PTO_T_f16 pto_f16_t
 #define PTO_T_bf16 pto_bf16_t
 #define PTO_T_i8 int8_t
 #define PTO_T_i16 int16_t
@@ -217,7 +229,7 @@ static inline _Float16 pto_f64_to_f16(double d) { return pto_f32_to_f16(pto__d2f
 
 #define PTO_S_f32 float
 #define PTO_S_f64 double
-#define PTO_S_f16 _Float16
+#define PTO_S_f16 pto_f16_t
 #define PTO_S_bf16 double /* rounded once to bf16 (RNE) on entry, like a bf16 scalar register */
 #define PTO_S_i8 int8_t
 #define PTO_S_i16 int16_t

@@ -15,7 +15,7 @@
 #include <float.h>
 #include "pto_tile_core.h"
 
-_Static_assert(LDBL_MANT_DIG >= 64, "pto_tile: long double must hold every 64-bit integer");
+PTO__STATIC_ASSERT(LDBL_MANT_DIG >= 64, "pto_tile: long double must hold every 64-bit integer");
 
 static inline uint32_t pto__f32_bits(float f)
 {
@@ -85,14 +85,14 @@ static inline float pto__from_d_f32(double x, int mode)
     memcpy(&f, &u, sizeof f);
     return f;
 }
-static inline _Float16 pto__from_d_f16(double x, int mode) { return pto__f16_from_bits(pto__narrow_f16_d(x, mode)); }
+static inline pto_f16_t pto__from_d_f16(double x, int mode) { return pto__f16_from_bits(pto__narrow_f16_d(x, mode)); }
 static inline pto_bf16_t pto__from_d_bf16(double x, int mode) { return pto__narrow_bf16_d(x, mode); }
 /* exact long double (64-bit integers) -> destination: direct for f64; otherwise round to odd
  * at 53 bits first (53 >= 24 + 2, so the second rounding is exact for every mode) */
 static inline double pto__from_ld_f64(long double x, int mode) { return pto__f64_from_bits(pto__narrow_f64_ld(x, mode)); }
 static inline double pto__ld_odd(long double x) { return pto__f64_from_bits(pto__narrow_f64_ld(x, PTO_RM_ODD)); }
 static inline float pto__from_ld_f32(long double x, int mode) { return pto__from_d_f32(pto__ld_odd(x), mode); }
-static inline _Float16 pto__from_ld_f16(long double x, int mode) { return pto__from_d_f16(pto__ld_odd(x), mode); }
+static inline pto_f16_t pto__from_ld_f16(long double x, int mode) { return pto__from_d_f16(pto__ld_odd(x), mode); }
 static inline pto_bf16_t pto__from_ld_bf16(long double x, int mode) { return pto__from_d_bf16(pto__ld_odd(x), mode); }
 
 /* float -> integer with a mode; saturating; NaN -> 0 */

@@ -20,6 +20,16 @@ def test_every_subpackage_is_listed_in_pyproject():
     assert found <= listed, f"add to pyproject packages: {sorted(found - listed)}"
 
 
+def test_package_data_globs_cover_every_runtime_file():
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["pto_wsp.runtime_c"]
+    rt = ROOT / "runtime_c"
+    shipped = {p for g in globs for p in rt.glob(g)}
+    missing = [p.relative_to(rt).as_posix() for p in rt.rglob("*")
+               if p.is_file() and p not in shipped and not p.name.startswith(".")]
+    assert not missing, f"add package-data globs for {missing}"
+
+
 @pytest.mark.slow
 def test_fresh_venv_non_editable_install(tmp_path):
     env_dir = tmp_path / "venv"
@@ -33,6 +43,7 @@ def test_fresh_venv_non_editable_install(tmp_path):
         "    assert site in d.parents or d.parent == site, d\n"
         "assert r.grammar_path().is_file()\n"
         "assert (r.runtime_dir() / 'pto_rt.h').is_file()\n"
+        "assert (r.runtime_dir() / 'pto' / 'pto-inst.hpp').is_file()\n"
         "import pto_wsp.cli, pto_wsp.ir.parser\n"
         "print('ok')\n")
     out = subprocess.run([py, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
