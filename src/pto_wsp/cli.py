@@ -7,6 +7,7 @@ Subcommands::
     pto-wsp show script.py [args]   run a Python script, print its workloads as .pto
     pto-wsp compile FILE.pto        build it for cpu_sim (cached)
     pto-wsp run FILE.pto [...]      build and run it on .npy or generated inputs
+    pto-wsp cache info|clear        where the build cache is and how big; empty it
     pto-wsp knobs                   the environment knobs, as a Markdown table
 
 Every subcommand is one ``(name, configure, run)`` entry of :data:`COMMANDS`; ``run(args)``
@@ -294,6 +295,28 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "workload"
 
 
+# ---------------------------------------------------------------- cache
+def _configure_cache(p) -> None:
+    p.add_argument("action", choices=("info", "clear"),
+                   help="info: where the build cache is, how many entries, how big; "
+                        "clear: remove everything in it")
+
+
+def _run_cache(args) -> int:
+    from .backends.cpu_sim.build import cache_info, clear_cache
+    if args.action == "clear":
+        print(f"removed {_mib(clear_cache())} from {cache_info()['directory']}")
+        return 0
+    info = cache_info()
+    print(f"directory: {info['directory']}\nentries:   {info['entries']} "
+          f"({info['failed']} failed builds kept)\nsize:      {_mib(info['bytes'])}")
+    return 0
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
 # ---------------------------------------------------------------- knobs
 
 
@@ -438,6 +461,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "compile": ("build a .pto program for cpu_sim (cached)", _configure_build, _run_compile),
     "run": ("build and run a .pto program on given or generated inputs", _configure_run,
             _run_run),
+    "cache": ("show or clear the build cache", _configure_cache, _run_cache),
     "knobs": ("list the environment knobs", lambda p: None, _run_knobs),
 }
 

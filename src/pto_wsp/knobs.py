@@ -23,15 +23,18 @@ class Knob:
 CACHE_DIR = Knob("PTO_WSP_CACHE_DIR", "",
                  "Build cache directory (else $XDG_CACHE_HOME/pto_wsp, else ~/.cache/pto_wsp).")
 DUMP = Knob("PTO_WSP_DUMP", "", "If set, a directory where every lowering stage's output is written.")
-VERBOSE = Knob("PTO_WSP_VERBOSE", "0",
-                "1: log one line per compile (to stderr unless the 'pto_wsp' logger is "
-                "configured).")
+VERBOSE = Knob("PTO_WSP_VERBOSE", "",
+               "1: a line when a compile starts and ends, and compiler errors in full; 0: "
+               "quiet; unset: the lines in interactive use (a terminal) only. A configured "
+               "'pto_wsp' or root logger decides by its own level instead.")
+REBUILD = Knob("PTO_WSP_REBUILD", "0",
+               "1: ignore cache entries from earlier processes and compile everything again.")
 DEBUG = Knob("PTO_WSP_DEBUG", "0", "1: the CLI also prints the Python traceback of user errors.")
 CC = Knob("CC", "gcc", "C compiler used for cpu_sim artifacts.")
 CFLAGS = Knob("CFLAGS", "", "Extra flags appended to the C compiler command line.")
 OPT = Knob("PTO_WSP_OPT", "-O2", "Optimisation flags for generated C.")
 
-ALL = [CACHE_DIR, DUMP, VERBOSE, DEBUG, CC, CFLAGS, OPT]
+ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CFLAGS, OPT]
 
 
 def cache_dir() -> Path:

@@ -24,6 +24,7 @@ import numpy as np
 from .errors import (ChannelClosed, CompileError, DeadlockError, ExecutionError, KernelError,
                      PtoError, ScheduleError, SourceLoc, TypeCheckError, WindowOverflowError,
                      user_location)
+from . import logs
 from .ir import nodes as ir
 from .types import INT64_MAX, check_csr, index_array
 
@@ -129,7 +130,11 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
     art = build(m, machine=Machine(num_aicpus, vector_lanes, cube_lanes), v9_compat=v9_compat,
                 cost_model=cost_model)
     prog = Program(m, art, tensors, num_threads)
-    prog._compile_ms = (time.perf_counter() - t0) * 1e3
+    prog._compile_ms = ms = (time.perf_counter() - t0) * 1e3
+    if art.build.compiled:
+        logs.info("compiled %s for cpu_sim in %.1f s", m.name, ms / 1e3)
+    else:
+        logs.info("%s for cpu_sim (cached, %.0f ms)", m.name, ms)
     return prog
 
 

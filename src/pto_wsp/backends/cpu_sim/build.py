@@ -35,7 +35,7 @@ from types import ModuleType
 import cffi
 from cffi.recompiler import recompile
 
-from ... import knobs
+from ... import knobs, logs
 from ...errors import CompileError
 from ...resources import runtime_dir, templates_dir
 
@@ -156,6 +156,7 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
         return BuildResult(_loaded[modname], key, _entry_dir(key), False, 0.0)
 
     def produce(stage: Path) -> None:
+        logs.info("compiling %s for cpu_sim ...", name_hint)
         ffi = cffi.FFI()
         try:
             ffi.cdef(cdef)
@@ -193,11 +194,6 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
         module = _import(modname, final / (modname + _EXT))
     ms = (time.perf_counter() - t0) * 1e3
     _loaded[modname] = module
-    if compiled and knobs.flag(knobs.VERBOSE):
-        if not log.handlers and not logging.getLogger().handlers:
-            log.addHandler(logging.StreamHandler())
-            log.setLevel(logging.INFO)
-        log.info("pto_wsp: compiled %s in %.0f ms (%s)", name_hint, ms, final)
     return BuildResult(module, key, final, compiled, ms)
 
 
@@ -211,15 +207,16 @@ def _cached(key: str, artifact: str, produce) -> tuple[Path, bool]:
     file lock. Returns (entry directory, whether it was built now). A complete entry is served
     without the lock (entries appear by rename), so a read-only cache serves its hits."""
     final = _entry_dir(key)
-    if _entry_ok(final, final / artifact):
+    reuse = key in _built_here or not knobs.flag(knobs.REBUILD)
+    if reuse and _entry_ok(final, final / artifact):
         return final, False
     root = knobs.cache_dir()
     with _cache_errors(root):
         root.mkdir(parents=True, exist_ok=True)
         with _file_lock(_lock_path(root, key)):
-            if _entry_ok(final, final / artifact):
+            if reuse and _entry_ok(final, final / artifact):
                 return final, False
-            if final.exists():
+            if final.exists() and reuse:
                 log.warning("pto_wsp: rebuilding corrupt cache entry %s", final)
                 shutil.rmtree(final, ignore_errors=True)
             _sweep_stale_stages(root)
@@ -229,11 +226,41 @@ def _cached(key: str, artifact: str, produce) -> tuple[Path, bool]:
                 (stage / "OK").write_text(
                     hashlib.sha256((stage / artifact).read_bytes()).hexdigest())
                 final.parent.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(final, ignore_errors=True)  # PTO_WSP_REBUILD: replaced
                 os.rename(stage, final)
             except BaseException:
                 shutil.rmtree(stage, ignore_errors=True)
                 raise
+            _built_here.add(key)
             return final, True
+
+
+_built_here: set[str] = set()  # keys this process built (PTO_WSP_REBUILD builds each once)
+
+
+def cache_info() -> dict:
+    """The build cache: its directory, complete entries, failed builds kept, bytes in all."""
+    root = knobs.cache_dir()
+    files = [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
+    return {"directory": str(root),
+            "entries": sum(1 for p in root.glob("??/*/OK")) if root.is_dir() else 0,
+            "failed": sum(1 for p in root.glob("failed-*")) if root.is_dir() else 0,
+            "bytes": sum(p.stat().st_size for p in files)}
+
+
+def clear_cache() -> int:
+    """Remove every entry, failed build and staging directory; returns the bytes freed.
+    Modules loaded by running processes stay usable (their files are unlinked, not changed)."""
+    root = knobs.cache_dir()
+    freed = cache_info()["bytes"]
+    if root.is_dir():
+        with _cache_errors(root):
+            for p in root.iterdir():
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.suffix != ".lock":  # a lock may be held by a build in progress
+                    p.unlink()
+    return freed
 
 
 STALE_STAGE_S = 600  # a staging directory this old, whose key nobody is building, is debris
