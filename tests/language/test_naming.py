@@ -136,3 +136,25 @@ def test_two_axes_given_one_name_are_a_located_error():
             for i in P(n4):
                 inc[i](x=Tensor(data=np.zeros((4, 16), np.float32), name="X")[i], y=Y[i, 0])
         combine(a(n4), b())
+
+
+def test_collective_results_are_named_like_other_tensors():
+    from pto_wsp import relayout
+    X, Y = _xy()
+    Z = Tensor(data=np.zeros((4, 8, 16), np.float32), name="Z")
+
+    @workload
+    def moved(src):
+        y = relayout(src, to="layout<R,R,R>")
+        for i in P(Dense[4]):
+            inc[i](x=y[i, 0], y=Y[i, 0])
+    m = sequential(moved(X), moved(Z)).module
+    assert [(s.src, s.dst) for s in m.workload.body[0].parts[0] + m.workload.body[0].parts[1]
+            if not hasattr(s, "domain")] == [("X", "y"), ("Z", "y1")]
+    assert parse_module(print_module(m)) == m
+
+    @workload
+    def named(src):
+        relayout(src, to="layout<R,R,R>", name="moved")
+    m = combine(named(X), named(Z)).module  # a collective's name= is made unique too
+    assert [s.dst for part in m.workload.body[0].parts for s in part] == ["moved", "moved1"]

@@ -4,7 +4,8 @@ Each takes a whole tensor, checks the redistribution against the tensor's layout
 ``*_layout`` rules of :mod:`pto_wsp.layout`), returns a **new** tensor (same shape, dtype and
 location, the result layout) and appends an :class:`~pto_wsp.ir.nodes.Collective` statement.
 The new tensor is named ``name=`` if given, else after the variable it is assigned to
-(``y = allreduce(x, ...)`` -> ``y``), else ``<src>_<kind>`` (made unique if taken).
+(``y = allreduce(x, ...)`` -> ``y``), else ``<src>_<kind>``; the name is made unique if taken
+(also when workloads are composed).
 """
 
 from __future__ import annotations
@@ -48,9 +49,8 @@ def _collective(kind: str, x, attrs: dict, to=None, name=None) -> Tensor:
     result = collective_result(kind, decl_layout(x.shape, x.layout), attrs, loc, to=to)
     y = Tensor(shape=x.shape, dtype=x.dtype, location=x.location, layout=result)
     y.loc = loc
-    dst = b._name_of(y, name or _target_name(loc) or f"{src}_{kind}")  # a free name
+    dst = b._name_of(y, name or _target_name(loc) or f"{src}_{kind}")  # made unique
     b.tensors.setdefault(dst, y)
-    y.name = dst
     b.append(ir.Collective(kind, src, dst, tuple(sorted(attrs.items())), loc))
     return y
 
