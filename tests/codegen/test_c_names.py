@@ -207,3 +207,46 @@ def test_literals_are_exact_c():
     assert c_syntax.floating(math.nan) == "NAN"
     assert c_syntax.floating(1e39, c_syntax.DType.F32) == "INFINITY"
     assert c_syntax.string('a"\\\n*/?\u00e9') == r'"a\"\\\012*/\?\303\251"'
+
+
+def test_crafted_channel_process_and_token_names_run():
+    ch, t, i = q('c"h*/\n#define x 1'), q("t\n#line 9 \"x\""), q("i/..\\")
+    loader, storer = q("load*/er"), q("st\\ore")
+    text = f"""module @m
+
+tensor %In : [4, 1, 8] f32 global
+tensor %Buf : [4, 1, 8] f32 global
+tensor %Out : [4, 1, 8] f32 global
+axis %n : dense 4
+
+kernel @copy(%src: in tile<1x8xf32>, %dst: out tile<1x8xf32>) vector {{
+  %0 = tload %src : tile<1x8xf32>
+  tstore %dst, %0
+}}
+
+workload @m {{
+  pipe {{
+    channel %{ch} depth 2
+    channel %"ev */" depth 0
+    process @{loader} produces(%{ch}, %"ev */") {{
+      for_each %{i} in %n {{
+        send %{ch}, call @copy[%{i}](src = %In[%{i}], dst = %Buf[%{i}])
+      }}
+      send %"ev */"
+    }}
+    process @{storer} consumes(%{ch}, %"ev */") {{
+      consume %{ch} as %{t} {{
+        call @copy[%{t}](src = %Buf[%{t}], dst = %Out[%{t}])
+      }}
+      wait %"ev */"
+    }}
+  }}
+}}
+"""
+    prog = compile_module(parse_module(text, "<test>"), {}, "cpu_sim", None, num_threads=2)
+    x = np.random.default_rng(0).standard_normal((4, 1, 8)).astype(np.float32)
+    out = np.zeros_like(x)
+    prog.run(In=x, Buf=np.zeros_like(x), Out=out)
+    np.testing.assert_array_equal(out, x)
+    src = prog.sources["orchestrate.c"]
+    assert '"c\\"h*/\\012#define x 1"' in src and '"load*/er"' in src
