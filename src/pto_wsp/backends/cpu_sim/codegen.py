@@ -70,7 +70,8 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
     stages["lower_orchestration.json"] = _dump(orch)
     env = _env()
     stages["kernels.h"] = env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms)
-    stages["kernels.c"] = env.get_template("cpu_sim/kernels.c.j2").render(kernels=kvms)
+    stages["kernels.c"] = env.get_template("cpu_sim/kernels.c.j2").render(
+        kernels=kvms, scratch=max((k.scratch for k in kvms), default=0))
     for k in kvms:
         if k.unit is not None or k.custom is not None:
             fname = custom_unit_file(k.name)
