@@ -427,6 +427,38 @@ def test_v9_timing_respects_token_and_process_order():
     assert one.total_cycles == 3 * N * c
 
 
+def test_v9_pipeline_with_a_bottleneck_stage():
+    """The issue's reproducer (64x64 tiles): copy l = TLOAD + TSTORE = 2u, exp c = 3u, copy
+    s = 2u (u = 4096). The compute process is the bottleneck: C_k ends at l + (k+1)c, the
+    last store s later: l + N*c + s = 28u = 114,688 in both timing models (v9 said 61,440,
+    below compute's own serial N*c = 98,304)."""
+    B = Tile[64, 64, F32]
+
+    @kernel
+    def copy(src: In[B], dst: Out[B]):
+        pto.store(dst, src)
+
+    @kernel
+    def expo(src: In[B], dst: Out[B]):
+        pto.store(dst, pto.exp(src))
+    x = np.random.default_rng(7).standard_normal((N, 64, 64)).astype(np.float32)
+    X, Y = Tensor(data=x, name="X"), Tensor(data=np.zeros_like(x), name="Y")
+    TB, RB = (Tensor(data=np.zeros((2, 64, 64), np.float32), name=n) for n in ("TB", "RB"))
+    l2c, c2s = Channel("l2c", depth=2), Channel("c2s", depth=2)
+
+    @workload
+    def bottleneck():
+        with P.pipe():
+            for i in P.seq(DenseDyn(N)):
+                send(l2c, copy[i](src=X[i], dst=TB[i % 2]))
+            consume(l2c, lambda t: send(c2s, expo[t](src=TB[t % 2], dst=RB[t % 2])))
+            consume(c2s, lambda r: copy[r](src=RB[r % 2], dst=Y[r]))
+    for v9 in (False, True):
+        Y.data[:] = 0
+        assert bottleneck().compile(v9_compat=v9).run().total_cycles == 28 * 4096 == 114_688
+        np.testing.assert_allclose(Y.data, np.exp(x), rtol=1e-5, atol=1e-6)
+
+
 def test_pipelines_with_windows_v9_timing_and_traces():
     from pto_wsp import TaskWindow, TracePolicy, WindowMode, WindowOverflowError
     w, x, Y = _megakernel(2)
