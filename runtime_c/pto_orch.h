@@ -171,7 +171,7 @@ static __thread pto_csp *pto_csp_cur;
 
 static inline pto_rt_region pto_csp_region(uintptr_t addr, int mode)
 {
-    pto_rt_region r = {addr, 1, 1, 1, 1, 1, PTO_CSP_BUF_ID, (uint32_t)mode | PTO_RT_ORDER};
+    pto_rt_region r = {addr, 1, 1, 1, 1, 1, PTO_CSP_BUF_ID, (uint32_t)mode | PTO_RT_ORDER, 0};
     return r;
 }
 

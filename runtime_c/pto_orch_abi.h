@@ -16,6 +16,7 @@ typedef struct pto_inputs {
     const char *trace_path;        /* Chrome trace JSON written here when tracing         */
     const char *dot_path;          /* DOT task graph written here when tracing            */
     uint64_t dot_max_nodes;
+    const uint32_t *overlap;       /* per tensor: 1 = its regions are overlap-tracked     */
 } pto_inputs;
 
 typedef struct pto_outputs {

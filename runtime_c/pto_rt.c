@@ -1071,24 +1071,25 @@ static void unindex_entry(pto_rt *rt, rt_entry *e) {
     for (uint64_t c = c0; c <= c1; c++) slot_remove(rt, 0, c, 0, e);
 }
 
-static rt_entry *alloc_entry(pto_rt *rt) {
-    size_t sz = rt->entry_size;
-    if (rt->entry_free) {
-        rt_entry *e = rt->entry_free;
-        rt->entry_free = e->free_next;
+/* An entry of kind ovl (0 exact, 1 overlap-tracked), zeroed. */
+static rt_entry *alloc_entry(pto_rt *rt, int ovl) {
+    size_t sz = rt->entry_size[ovl];
+    rt_entry *e = rt->entry_free[ovl];
+    if (e) {
+        rt->entry_free[ovl] = e->free_next;
         memset(e, 0, sz);
         return e;
     }
-    if (!rt->entry_free_n) {
+    if (!rt->entry_free_n[ovl]) {
         size_t per = rt->ecount < 1024 ? 256 : RT_SLAB_BYTES / sz;
         unsigned char *slab = per == 256 ? aligned_alloc(64, per * sz) : big_alloc(per * sz, 1);
         if (slab && per == 256) memset(slab, 0, per * sz);
         if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
-        rt->entry_slab = slab;
-        rt->entry_slab_n = per;
-        rt->entry_free_n = per;
+        rt->entry_slab[ovl] = slab;
+        rt->entry_slab_n[ovl] = per;
+        rt->entry_free_n[ovl] = per;
     }
-    return (rt_entry *)(rt->entry_slab + (rt->entry_slab_n - rt->entry_free_n--) * sz);
+    return (rt_entry *)(rt->entry_slab[ovl] + (rt->entry_slab_n[ovl] - rt->entry_free_n[ovl]--) * sz);
 }
 
 static int rq_push(pto_rt *rt, rt_entry *e);
@@ -1118,8 +1119,10 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
         rt->etab = nt;
         rt->ecap = nc;
     }
-    rt_entry *e = alloc_entry(rt);
+    int ovl = rt->use_overlap || r->overlap;
+    rt_entry *e = alloc_entry(rt, ovl);
     if (!e) return NULL;
+    e->ovl = (uint8_t)ovl;
     e->addr = r->addr;
     e->rows = r->rows;
     e->cols = r->cols;
@@ -1127,7 +1130,7 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
     e->cs = r->col_stride;
     e->elem = r->elem_size;
     e->w_index = -1;
-    if (rt->use_overlap) {
+    if (ovl) {
         region_span(r, &e->lo, &e->hi);
         if (index_entry(rt, e)) return NULL;
     }
@@ -1185,10 +1188,10 @@ static void entry_drop(pto_rt *rt, rt_entry *e) {
     rt->etab[i].e = NULL;
     rt->etab[i].h = 0;
     rt->ecount--;
-    if (rt->use_overlap) unindex_entry(rt, e);
+    if (e->ovl) unindex_entry(rt, e);
     if (e->rd != e->rd_inl) free(e->rd);
-    e->free_next = rt->entry_free;
-    rt->entry_free = e;
+    e->free_next = rt->entry_free[e->ovl];
+    rt->entry_free[e->ovl] = e;
 }
 
 static void reclaim_entries(pto_rt *rt) {
@@ -1200,7 +1203,7 @@ static void reclaim_entries(pto_rt *rt) {
         rt->rq_n--;
         if (e->last_seq < done && e->sim_w_end <= lb && e->sim_r_end <= lb &&
             !atomic_load_explicit(&e->poisoned, memory_order_relaxed) &&
-            (!rt->use_overlap || !atomic_load_explicit(&e->nnb, memory_order_relaxed))) {
+            (!e->ovl || !atomic_load_explicit(&e->nnb, memory_order_relaxed))) {
             entry_drop(rt, e);
             continue;
         }
@@ -1211,12 +1214,12 @@ static void reclaim_entries(pto_rt *rt) {
     }
 }
 
-/* Iterate an entry and (overlap modes) its neighbours. */
-#define FOR_ENTRY_AND_NBRS(rt_, e_, X_, BODY)                                                 \
+/* Iterate an entry and, if it is overlap-tracked (ovl_), its neighbours. */
+#define FOR_ENTRY_AND_NBRS(ovl_, e_, X_, BODY)                                                \
     do {                                                                                      \
         rt_entry *X_ = (e_);                                                                  \
         BODY;                                                                                 \
-        if ((rt_)->use_overlap) {                                                             \
+        if (ovl_) {                                                                           \
             unsigned n__ = atomic_load_explicit(&(e_)->nnb, memory_order_acquire);            \
             rt_nbr_chunk *c__ = (e_)->nb_head;                                                \
             for (unsigned i__ = 0; i__ < n__; i__++) {                                        \
@@ -1411,10 +1414,10 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             if (acc[i].mode & PTO_RT_ORDER) sim_access(acc[i].e, acc[i].mode, end);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) v9_heap_push(rt, end);
     } else {
-        if (rt->use_struct) ready = top->base;
+        ready = top->base; /* structure: the scope iteration's base time */
         for (uint32_t i = 0; i < t->nacc; i++) {
             uint32_t m = acc[i].mode;
-            FOR_ENTRY_AND_NBRS(rt, acc[i].e, X, {
+            FOR_ENTRY_AND_NBRS(acc[i].ovl, acc[i].e, X, {
                 ready = umax(ready, X->sim_w_end);
                 if (m & PTO_RT_WRITE) ready = umax(ready, X->sim_r_end);
             });
@@ -1870,14 +1873,13 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     for (uint32_t i = 0; i < rt->npools; i++) rt->nworkers += counts[i];
     rt->use_data = cfg.deps != PTO_RT_DEPS_EXPLICIT;
     rt->use_overlap = cfg.deps == PTO_RT_DEPS_BYTES_OVERLAP || cfg.deps == PTO_RT_DEPS_HYBRID;
-    rt->use_struct = cfg.deps == PTO_RT_DEPS_EXPLICIT || cfg.deps == PTO_RT_DEPS_HYBRID;
-    rt->use_markers = rt->use_struct || cfg.v9_compat;
     rt->ring_fence = !membarrier_ok();
     rt->unit_mask = cfg.exec_units ? cfg.exec_units : 3u;
     rt->reclaim = rt->use_data && !cfg.trace;
     atomic_store(&rt->sim_lb, 0); /* (v9 timing keeps sim times of ORDER accesses only) */
-    /* exact mode never touches the overlap tail of an entry */
-    rt->entry_size = rt->use_overlap ? sizeof(rt_entry) : (offsetof(rt_entry, lo) + 63) & ~(size_t)63;
+    /* an exact-tracked entry never touches the overlap tail */
+    rt->entry_size[0] = (offsetof(rt_entry, lo) + 63) & ~(size_t)63;
+    rt->entry_size[1] = sizeof(rt_entry);
     rt->nlanes = cfg.v9_compat ? cfg.num_aicpus : cfg.num_aicpus * (cfg.vector_lanes + cfg.cube_lanes);
     rt->workers = aligned_alloc(64, ((rt->nworkers * sizeof(rt_worker)) + 63) & ~(size_t)63);
     rt->lane_free = calloc(rt->nlanes, sizeof(uint64_t));
@@ -1955,6 +1957,18 @@ static int64_t fail_submit(pto_rt *rt, int code, const char *fmt, const char *na
     return -(int64_t)code;
 }
 
+/* A box is tracked one way: an exact entry is invisible to overlap queries, so one box
+ * submitted both exact- and overlap-tracked could miss dependencies (EINVAL). */
+static int tracking_conflict(pto_rt *rt, const rt_entry *e, const pto_rt_region *r,
+                             const rt_task *t) {
+    if (e->ovl == (rt->use_overlap || r->overlap)) return 0;
+    set_error(rt, PTO_RT_EINVAL, t, 0,
+              "region at %#llx (%lldx%lld, buffer %u) is submitted both exact-tracked and "
+              "overlap-tracked: every access to a box must use the same `overlap` flag",
+              (unsigned long long)r->addr, (long long)r->rows, (long long)r->cols, r->buf_id);
+    return 1;
+}
+
 static int struct_edges(pto_rt *rt, rt_task *t) {
     rt_frame *f = &rt->frames[rt->depth];
     if (f->gate && add_edge(rt, f->gate, t, 1)) return -1;
@@ -1993,8 +2007,8 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     for (uint32_t i = 0; i < d->num_regions; i++) {
         const pto_rt_region *r = &d->regions[i];
         if (r->rows < 0 || r->cols < 0 || r->elem_size < 1 || !(r->mode & PTO_RT_READWRITE) ||
-            r->mode > (PTO_RT_READWRITE | PTO_RT_ORDER))
-            return fail_submit(rt, PTO_RT_EINVAL, "task '%s': region %u is malformed (negative extent, zero element size or bad mode %u)",
+            r->mode > (PTO_RT_READWRITE | PTO_RT_ORDER) || r->overlap > 1)
+            return fail_submit(rt, PTO_RT_EINVAL, "task '%s': region %u is malformed (negative extent, zero element size, bad mode %u or overlap flag)",
                                d->name, i, r->mode);
     }
     uint64_t bytes = pto_rt_task_bytes(d->args_size, d->num_regions);
@@ -2076,13 +2090,15 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
             if (!r->rows || !r->cols) continue; /* empty box: touches nothing */
             rt_entry *e = entry_get(rt, r);
             if (!e) { set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory in the region table"); break; }
+            if (tracking_conflict(rt, e, r, t)) break;
             uint32_t m = r->mode;
             e->last_seq = t->seq;
             acc[n].e = e;
             acc[n].mode = m;
+            acc[n].ovl = e->ovl;
             n++;
             int bad = 0;
-            FOR_ENTRY_AND_NBRS(rt, e, X, {
+            FOR_ENTRY_AND_NBRS(e->ovl, e, X, {
                 if (atomic_load_explicit(&X->poisoned, memory_order_acquire))
                     atomic_store_explicit(&t->poisoned, 1, memory_order_relaxed);
                 if (X->w && X->w_seq >= done) bad |= add_edge(rt, X->w, t, 1);
@@ -2107,7 +2123,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
         t->nacc = (uint8_t)n;
         if (rt->reclaim && rt->ecount > RT_RECLAIM_MIN) reclaim_entries(rt);
     }
-    if (rt->use_struct && struct_edges(rt, t))
+    if (struct_edges(rt, t))
         set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory adding structural edges");
     if (c->num_streams) {
         rt_tref *sl = &rt->stream_last[t->stream];
@@ -2181,12 +2197,10 @@ int pto_rt_scope_begin(pto_rt *rt, int kind) {
     f->gate = par->gate;
     f->owns_gate = 0;
     f->join = par->join;
-    if (rt->use_markers) {
-        rt_task *m = new_marker(rt, K_BEGIN, kind);
-        if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
-        link_done_marker(rt, m);
-    }
-    if (kind == PTO_RT_SCOPE_SEQ && rt->use_struct) {
+    rt_task *m = new_marker(rt, K_BEGIN, kind);
+    if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+    link_done_marker(rt, m);
+    if (kind == PTO_RT_SCOPE_SEQ) {
         rt_task *j = new_marker(rt, K_NEXT, kind);
         if (!j) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
         f->join = j;
@@ -2200,22 +2214,16 @@ int pto_rt_scope_next(pto_rt *rt) {
     if (rt->depth == 0 || rt->frames[rt->depth].kind != PTO_RT_SCOPE_SEQ)
         return scope_fail(rt, "pto_rt_scope_next outside a SEQ scope");
     rt_frame *f = &rt->frames[rt->depth];
-    if (rt->use_struct) {
-        rt_task *j = f->join;
-        rt_task *nj = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
-        if (!nj) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
-        add_edge(rt, j, nj, 1); /* empty iterations still chain */
-        atomic_fetch_add(&j->refs, 1);
-        drop_gate(rt, f);
-        f->gate = j;
-        f->owns_gate = 1;
-        f->join = nj;
-        release_join(rt, j);
-    } else if (rt->use_markers) {
-        rt_task *m = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
-        if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
-        link_done_marker(rt, m);
-    }
+    rt_task *j = f->join;
+    rt_task *nj = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
+    if (!nj) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+    add_edge(rt, j, nj, 1); /* empty iterations still chain */
+    atomic_fetch_add(&j->refs, 1);
+    drop_gate(rt, f);
+    f->gate = j;
+    f->owns_gate = 1;
+    f->join = nj;
+    release_join(rt, j);
     return 0;
 }
 
@@ -2223,7 +2231,7 @@ int pto_rt_scope_end(pto_rt *rt) {
     if (rt->depth == 0) return scope_fail(rt, "pto_rt_scope_end without a matching scope_begin");
     rt_frame *f = &rt->frames[rt->depth];
     rt_frame *par = &rt->frames[rt->depth - 1];
-    if (f->kind == PTO_RT_SCOPE_SEQ && rt->use_struct) {
+    if (f->kind == PTO_RT_SCOPE_SEQ) {
         rt_task *j = f->join;
         j->kind = K_END;
         if (par->join) add_edge(rt, j, par->join, 1);
@@ -2231,18 +2239,16 @@ int pto_rt_scope_end(pto_rt *rt) {
         release_join(rt, j);
     } else {
         drop_gate(rt, f);
-        if (rt->use_markers) {
-            rt_task *m = new_marker(rt, K_END, f->kind);
-            if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
-            link_done_marker(rt, m);
-        }
+        rt_task *m = new_marker(rt, K_END, f->kind);
+        if (!m) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
+        link_done_marker(rt, m);
     }
     rt->depth--;
     return 0;
 }
 
 int pto_rt_wait_region(pto_rt *rt, const pto_rt_region *r) {
-    if (r->rows < 0 || r->cols < 0 || r->elem_size < 1) {
+    if (r->rows < 0 || r->cols < 0 || r->elem_size < 1 || r->overlap > 1) {
         set_error(rt, PTO_RT_EINVAL, NULL, 0, "pto_rt_wait_region: malformed region");
         return PTO_RT_EINVAL;
     }
@@ -2253,10 +2259,11 @@ int pto_rt_wait_region(pto_rt *rt, const pto_rt_region *r) {
     if (!r->rows || !r->cols) return err_code(rt);
     rt_entry *e = entry_get(rt, r);
     if (!e) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
-    size_t cap = 1 + (rt->use_overlap ? atomic_load(&e->nnb) : 0), n = 0;
+    if (tracking_conflict(rt, e, r, NULL)) return PTO_RT_EINVAL;
+    size_t cap = 1 + (e->ovl ? atomic_load(&e->nnb) : 0), n = 0;
     rt_tref *v = malloc(cap * sizeof *v);
     if (!v) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
-    FOR_ENTRY_AND_NBRS(rt, e, X, {
+    FOR_ENTRY_AND_NBRS(e->ovl, e, X, {
         if (X->w && n < cap) { v[n].t = X->w; v[n].seq = X->w_seq; n++; }
     });
     rt_wait_set ws = {v, n};
@@ -2299,7 +2306,7 @@ void pto_rt_destroy(pto_rt *rt) {
         rt_entry *e = rt->etab[i].e;
         if (!e) continue;
         if (e->rd != e->rd_inl) free(e->rd);
-        if (rt->use_overlap)
+        if (e->ovl)
             for (rt_nbr_chunk *c = e->nb_head; c;) { rt_nbr_chunk *n = c->next; free(c); c = n; }
     }
     free(rt->etab);

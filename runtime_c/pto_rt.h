@@ -51,11 +51,13 @@ enum {
 /* ------------------------------------------------------------------------------------------
  * Configuration enums
  * ---------------------------------------------------------------------------------------- */
-typedef enum {                 /* Deps: how dependencies between tasks are found            */
+typedef enum {                 /* Deps: which data dependencies are inferred. Program
+                                  structure (SEQ scopes) orders tasks in every mode; data
+                                  dependencies come on top of it.                          */
     PTO_RT_DEPS_TENSOR_MAP_EXACT = 0, /* same region key (addr + box) -> RAW/WAR/WAW         */
     PTO_RT_DEPS_BYTES_OVERLAP = 1,    /* any overlapping byte of two strided 2-D boxes       */
-    PTO_RT_DEPS_EXPLICIT = 2,         /* only program structure (SEQ scopes)                 */
-    PTO_RT_DEPS_HYBRID = 3            /* BYTES_OVERLAP + program structure                   */
+    PTO_RT_DEPS_EXPLICIT = 2,         /* no data dependencies: only program structure        */
+    PTO_RT_DEPS_HYBRID = 3            /* = BYTES_OVERLAP (kept for the spec's spelling)      */
 } pto_rt_deps_mode;
 
 typedef enum {
@@ -169,6 +171,12 @@ typedef struct pto_rt_region {
     uint32_t elem_size;      /* bytes per element                                           */
     uint32_t buf_id;         /* tensor id for diagnostics/traces                            */
     uint32_t mode;           /* pto_rt_access_mode: READ, WRITE or READWRITE, | ORDER       */
+    uint32_t overlap;        /* TENSOR_MAP_EXACT: 1 = relate this box to others by byte
+                                overlap, 0 = only to the identical box. Boxes that share
+                                bytes must be identical or both overlap-tracked, and a box
+                                keeps one flag (else EINVAL). Other modes: ignored, every
+                                box is overlap-tracked (BYTES_OVERLAP, HYBRID) or untracked
+                                (EXPLICIT)                                                   */
 } pto_rt_region;
 
 typedef struct pto_rt_task {
@@ -234,8 +242,8 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *task);
 
 /* Structured scopes (program structure). SEQ: every task of iteration i+1 depends on every
  * task of iteration i (pto_rt_scope_next separates iterations). PAR: no constraint among
- * children. Used by DEPS_EXPLICIT / DEPS_HYBRID (real and simulated dependencies) and by
- * the v9 timing model; in the data-only modes they only shape the trace. */
+ * children. Structure orders real execution and simulated time in every deps mode (one
+ * join node per SEQ iteration); the v9 timing model uses only structure. */
 int pto_rt_scope_begin(pto_rt *rt, int kind);
 int pto_rt_scope_next(pto_rt *rt);
 int pto_rt_scope_end(pto_rt *rt);

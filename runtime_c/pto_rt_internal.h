@@ -34,7 +34,8 @@ enum { ST_PENDING = 0, ST_DONE = 1, ST_FAILED = 2, ST_CANCELLED = 3 };
 typedef struct rt_acc {
     rt_entry *e;
     uint32_t mode;
-    uint32_t pad;
+    uint32_t ovl;                     /* e->ovl, read here by the simulation (e's first
+                                         lines belong to the orchestrator)                  */
 } rt_acc;
 
 #define RT_INLINE_EDGES 3
@@ -87,12 +88,15 @@ typedef struct rt_tref {
 } rt_tref;
 
 /* One distinct region (exact box). Real-execution fields belong to the orchestrating
- * thread; sim fields to the retiring thread. Never freed before pto_rt_destroy. */
+ * thread; sim fields to the retiring thread. Exact-tracked entries are allocated without
+ * the overlap tail (from their own slabs). */
 struct rt_entry {
     uintptr_t addr;                   /* key: the box                                       */
     int64_t rows, cols, rs, cs;
     uint32_t elem;
-    atomic_int poisoned;              /* a failed/cancelled task wrote it                   */
+    _Atomic(uint8_t) poisoned;        /* a failed/cancelled task wrote it                   */
+    uint8_t ovl;                      /* tracked by byte overlap (has the overlap tail)     */
+    uint8_t pad[2];
     /* real execution (orchestrator; 128 bytes up to here; what reclamation reads first) */
     uint64_t last_seq;                /* seq of the newest task accessing it                */
     union {
@@ -107,7 +111,7 @@ struct rt_entry {
     /* simulation: written by the retiring thread, on a cache line of its own */
     _Alignas(64) uint64_t sim_w_end;
     uint64_t sim_r_end;
-    /* ---- BYTES_OVERLAP / HYBRID only: exact mode allocates entries without this tail ---- */
+    /* ---- overlap-tracked entries only (ovl): exact ones are allocated without it ---- */
     uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
     uint64_t stamp;                   /* neighbour-search dedup                             */
     rt_nbr_chunk *nb_head, *nb_tail;  /* overlap neighbours                                 */
@@ -222,11 +226,12 @@ struct pto_rt {
     atomic_int orch_sleeping;
     uint32_t nworkers, npools, nlanes;
     rt_worker *workers;
-    int use_data, use_overlap, use_struct, use_markers;
+    int use_data;
+    int use_overlap;                  /* every region overlap-tracked (BYTES_OVERLAP/HYBRID)*/
     int ring_fence;                   /* no membarrier: fence after each ring push          */
     int reclaim;                      /* exact-mode reclamation on (no tracing)             */
     uint32_t unit_mask;               /* declared exec units (bit per pto_rt_exec_unit)     */
-    size_t entry_size;
+    size_t entry_size[2];             /* bytes of an exact / an overlap-tracked entry       */
     uint64_t t0_ns, first_submit_ns, orch_ns, finish_ns;
     int submitted_any;
     rt_pool pools[PTO_RT_MAX_POOLS];
@@ -274,11 +279,11 @@ struct pto_rt {
     uint32_t nbuilt;                  /* ... and the edges it got so far                    */
     rt_eslot *etab;                   /* region table                                       */
     size_t ecap, ecount, epeak;
-    unsigned char *entry_slab;
-    size_t entry_slab_n, entry_free_n;
+    unsigned char *entry_slab[2];     /* per kind (index: ovl)                              */
+    size_t entry_slab_n[2], entry_free_n[2];
     rt_entry **rq;                    /* exact mode: live entries, oldest use first (ring)  */
     size_t rq_cap, rq_head, rq_n;
-    rt_entry *entry_free;
+    rt_entry *entry_free[2];
     rt_chunk_slot *ctab;              /* overlap index                                      */
     size_t ccap, ccount;
     rt_entry **large_list;            /* flat entries spanning too many chunks              */

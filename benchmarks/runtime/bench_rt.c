@@ -38,7 +38,7 @@ static const uintptr_t FAKE = (uintptr_t)1 << 40;
 static void tile(pto_rt_region *r, uint64_t i, uint64_t j, uint32_t mode) {
     r->addr = FAKE + ((i * TILE) * LD + j * TILE) * 4;
     r->rows = TILE; r->cols = TILE; r->row_stride = LD * 4; r->col_stride = 4;
-    r->elem_size = 4; r->buf_id = 0; r->mode = mode;
+    r->elem_size = 4; r->buf_id = 0; r->mode = mode; r->overlap = 0;
 }
 
 static pto_rt *make(uint32_t threads, uint32_t deps, uint64_t window, uint32_t trace) {

@@ -26,6 +26,7 @@ from .errors import (ChannelClosed, CompileError, DeadlockError, ExecutionError,
                      user_location)
 from . import logs
 from .ir import nodes as ir
+from .ir.tracking import overlap_tensors
 from .types import INT64_MAX, check_csr, index_array
 
 TARGETS = ("cpu_sim", "ascend_npu")
@@ -197,6 +198,10 @@ class Program:
         self._compile_ms = 0.0
         self._trace_dir: Path | None = None
         self.slots = np.zeros(64, np.uint64)
+        tg = m.schedule.task_graph
+        self._deps = tg.deps.kind if tg else "tensor_map_exact"
+        self._static_overlap = overlap_tensors(m) if self._deps == "tensor_map_exact" else {}
+        self._bound_overlap: dict[str, str] = {}
 
     # -- introspection ----------------------------------------------------------------
     @property
@@ -208,6 +213,16 @@ class Program:
     def codegen_artifact_dir(self) -> str:
         """Directory of the built module and its C sources."""
         return str(self._art.build.directory)
+
+    @property
+    def overlap_tracked(self) -> dict[str, str]:
+        """Tensors whose accesses are related by byte overlap rather than by identical
+        region (docs/runtime.md, "Per-tensor tracking"), each with the reason: the compile-time
+        view analysis and, after ``execute``, the bound arrays (self-aliasing or shared
+        memory). Under ``Deps.explicit()`` no data is tracked (empty)."""
+        if self._deps in ("bytes_overlap", "hybrid"):
+            return {t.name: f"the program uses Deps {self._deps}" for t in self.module.tensors}
+        return {**self._static_overlap, **self._bound_overlap}
 
     @property
     def stats(self) -> ProgramStats:
@@ -417,7 +432,7 @@ class Program:
                     raise TypeCheckError(f"tensor '{t.name}' is written but its array has a "
                                          "zero stride (a broadcast view)", loc)
             arrays.append(arr)
-        self._check_aliasing(arrays, written, loc)
+        self._bind_tracking(arrays, written, loc)
         keep = list(arrays)
         ptrs = ffi.new("void *[]", max(1, len(arrays)))
         from .backends.cpu_sim.lower_orch import MAX_RANK
@@ -454,7 +469,9 @@ class Program:
         inp.sym_u = ffi.cast("uint64_t *", ffi.from_buffer(sym_u))
         inp.sym_f = ffi.cast("double *", ffi.from_buffer(sym_f))
         inp.num_threads = self.num_threads
-        keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f]
+        overlap = np.array([t.name in self.overlap_tracked for t in m.tensors] or [0], np.uint32)
+        inp.overlap = ffi.cast("uint32_t *", ffi.from_buffer(overlap))
+        keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f, overlap]
         if self._art.orch.trace:
             d = self._trace_directory()
             tp = ffi.new("char[]", str(d / "trace.json").encode())
@@ -475,21 +492,33 @@ class Program:
             (self._trace_dir / name).unlink(missing_ok=True)
         return self._trace_dir
 
-    def _check_aliasing(self, arrays, written, loc) -> None:
-        """Distinct tensors may share memory only if dependencies look at bytes."""
-        deps = (self.module.schedule.task_graph.deps.kind
-                if self.module.schedule.task_graph else "tensor_map_exact")
-        if deps in ("bytes_overlap", "hybrid"):
+    def _bind_tracking(self, arrays, written, loc) -> None:
+        """Written arrays whose own elements alias, and tensors sharing memory with a
+        written one, are switched to byte-overlap tracking (exact region matching cannot
+        relate their accesses). ``Deps.explicit()`` tracks no data: sharing is an error."""
+        self._bound_overlap = {}
+        if self._deps in ("bytes_overlap", "hybrid"):
             return
         names = [t.name for t in self.module.tensors]
+        bound = {}
+        for name, arr in zip(names, arrays):
+            if name in written and elements_alias(arr):
+                bound[name] = f"its array's elements overlap in memory (strides {arr.strides})"
         for i in range(len(arrays)):
             for j in range(i + 1, len(arrays)):
                 if (names[i] in written or names[j] in written) and \
-                        np.may_share_memory(arrays[i], arrays[j]):
-                    raise TypeCheckError(
-                        f"tensors '{names[i]}' and '{names[j]}' share memory and one is "
-                        "written: exact-region dependency tracking cannot order them", loc,
-                        hint="use .task_graph(deps=Deps.infer_bytes_overlap())")
+                        shares_memory(arrays[i], arrays[j]):
+                    if self._deps == "explicit":
+                        raise TypeCheckError(
+                            f"tensors '{names[i]}' and '{names[j]}' share memory and one is "
+                            "written: Deps.explicit() tracks no data, so nothing relates "
+                            "their accesses", loc,
+                            hint="use the default Deps.infer_tensor_map_exact() or "
+                                 "Deps.hybrid(), which track shared memory by byte overlap")
+                    for a, b in ((i, j), (j, i)):
+                        bound.setdefault(names[a], f"it shares memory with '{names[b]}'")
+        if self._deps == "tensor_map_exact":
+            self._bound_overlap = bound
 
     # -- traces -------------------------------------------------------------------------
     def _trace_file(self, name: str) -> Path:
@@ -524,3 +553,24 @@ class Program:
                 "nothing was written", loc,
                 hint=f"pass to_dot(path, max_nodes={nodes}) (or max_nodes=None) to write it")
         Path(path).write_text(text)
+
+
+def elements_alias(arr: np.ndarray) -> bool:
+    """May two distinct elements of ``arr`` share a byte? Conservative: False is proven by a
+    stride order in which each stride covers the span of all smaller dimensions."""
+    span = arr.itemsize
+    for stride, n in sorted((abs(s), n) for s, n in zip(arr.strides, arr.shape) if n > 1):
+        if stride < span:
+            return True
+        span += stride * (n - 1)
+    return False
+
+
+def shares_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do ``a`` and ``b`` share a byte? (bounded exact test; too hard counts as yes)"""
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=100_000))
+    except np.exceptions.TooHardError:
+        return True

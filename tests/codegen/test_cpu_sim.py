@@ -203,15 +203,22 @@ def test_array_checks_before_running():
         prog.run(Y=ro)
 
 
-def test_aliasing_outputs_need_byte_overlap_deps():
+def test_aliasing_outputs_are_overlap_tracked():
+    """Tensors bound to shared memory are tracked by byte overlap under the default deps
+    (decided at bind time, no rebuild); Deps.explicit() tracks no data and says so."""
     buf = np.random.default_rng(6).standard_normal((2, 16, 128), np.float32)
     X, Y = Tensor(data=buf, name="X"), Tensor(data=buf[:, :, :], name="Y")  # same memory
     w = _rmsnorm_workload(X, Y, 2)
-    with pytest.raises(TypeCheckError, match="share memory"):
-        w.compile().run()
     ref = _rms_ref(buf.copy())
-    w.task_graph(deps=Deps.infer_bytes_overlap()).compile().run()
+    prog = w.compile()
+    assert prog.overlap_tracked == {}
+    prog.run()
     np.testing.assert_allclose(buf, ref, rtol=1e-5, atol=1e-6)
+    assert set(prog.overlap_tracked) == {"X", "Y"} and "shares memory" in prog.overlap_tracked["Y"]
+    prog.run(X=np.ones_like(buf))  # separate arrays again: back to exact tracking
+    assert prog.overlap_tracked == {}
+    with pytest.raises(TypeCheckError, match=r"share memory .*Deps.explicit\(\) tracks no data"):
+        w.task_graph(deps=Deps.explicit()).compile().run()
 
 
 def test_stats_are_snapshots_per_run():

@@ -228,3 +228,93 @@ def test_aliased_transposed_views_are_ordered_by_byte_overlap(threads):
     prog = crosswise().task_graph(deps=Deps.infer_bytes_overlap()).compile(num_threads=threads)
     prog.run()
     np.testing.assert_array_equal(base, ref)
+
+
+# ---------------------------------------------------------------- mixed tilings
+
+
+@kernel
+def mix_wide(x: In[Tile[1, 16, F32]], y: InOut[Tile[1, 16, F32]]):
+    pto.store(y, pto.add(pto.mul(y, 0.5), x))
+
+
+@kernel
+def mix_sq(x: In[Tile[4, 4, F32]], y: InOut[Tile[4, 4, F32]]):
+    pto.store(y, pto.add(pto.mul(y, 0.5), x))
+
+
+def gen_tiling_workload(seed: int):
+    """Tasks update B through different tilings of the same memory: 2x8 blocks (aligned,
+    unaligned, every other row), 4x4 squares, whole rows, and whole columns (rows of BT, a
+    transposed array over B's memory); inputs are tiles of A or of B itself."""
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    b = np.zeros((16, 16), np.float32)
+    A = Tensor(data=nrng.standard_normal((16, 16)).astype(np.float32), name="A")
+    B, BT = Tensor(data=b, name="B"), Tensor(data=b.T, name="BT")
+    dims = {2: Dense[2], 3: Dense[3], 4: Dense[4]}
+
+    def start(vars_, limit, align):
+        """An affine start in [0, limit]; a multiple of align when align > 1."""
+        q, e, hi = limit // align, 0, 0
+        for v, n in vars_:
+            if rng.random() < 0.7 and (q - hi) >= n - 1:
+                c = rng.randint(0, (q - hi) // (n - 1))
+                e, hi = e + c * v, hi + c * (n - 1)
+        e = e + rng.randint(0, q - hi)
+        return e * align if align > 1 else e
+
+    def tile(T, vars_, shape, step=1):
+        (h, w), al = shape, rng.random() < 0.5
+        r = start(vars_, 16 - (h - 1) * step - 1, h * step if al else 1)
+        c = start(vars_, 16 - w, w if al else 1)
+        return T[r:r + (h - 1) * step + 1:step, c:c + w]
+
+    def row(T, vars_):
+        e = rng.randrange(16)
+        for v, _ in vars_:
+            e = e + rng.randint(0, 5) * v
+        return T[e % 16]
+
+    def emit(vars_):
+        src = B if rng.random() < 0.3 else A
+        kind = rng.choice(["blk", "sq", "strided", "row", "col"])
+        if kind in ("row", "col"):
+            x = row(src if src is A or rng.random() < 0.5 else BT, vars_)
+            mix_wide(x=x, y=row(B if kind == "row" else BT, vars_))
+        elif kind == "sq":
+            mix_sq(x=tile(src, vars_, (4, 4)), y=tile(B, vars_, (4, 4)))
+        else:
+            step = 2 if kind == "strided" else 1
+            mix(x=tile(src, vars_, (2, 8)), y=tile(B, vars_, (2, 8), step))
+
+    def block(vars_, depth):
+        for _ in range(rng.randint(1, 3)):
+            r = rng.random()
+            if depth >= 2 or r < 0.4:
+                emit(vars_)
+            else:
+                n = rng.choice([2, 3, 4])
+                loop = P.seq if r < 0.6 else P
+                for i in loop(dims[n], names=f"t{depth}{rng.randrange(10**6)}"):
+                    block(vars_ + [(i, n)], depth + 1)
+
+    @workload
+    def tilings():
+        block([], 0)
+    return tilings(), A, B, b
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_mixed_tilings_of_one_tensor_match_sequential_reference(seed):
+    """Default deps (per-tensor tracking): every thread count equals the sequential order."""
+    w, A, B, b = gen_tiling_workload(seed)
+    ref = np.zeros_like(b)
+    Ref(w.module, {"A": A.data, "B": ref, "BT": ref.T}, {}, {}).run(w.module.workload.body, {})
+    cycles = None
+    for threads in (1, 2, 3, 4):
+        b[...] = 0
+        stats = w.compile(num_threads=threads).run()
+        np.testing.assert_array_equal(b, ref)
+        assert cycles is None or stats.total_cycles == cycles
+        cycles = stats.total_cycles

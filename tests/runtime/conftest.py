@@ -93,9 +93,9 @@ class Runtime:
             self.names[s] = self.ffi.new("char[]", s.encode())
         return self.names[s]
 
-    def region(self, addr, rows, cols, rs, cs, elem, mode, buf_id=0):
+    def region(self, addr, rows, cols, rs, cs, elem, mode, buf_id=0, overlap=0):
         return dict(addr=addr, rows=rows, cols=cols, row_stride=rs, col_stride=cs,
-                    elem_size=elem, mode=mode, buf_id=buf_id)
+                    elem_size=elem, mode=mode, buf_id=buf_id, overlap=overlap)
 
     def submit(self, fn="k_record", args=None, regions=(), unit=0, pool=0, dkey=0, skey=0,
                prio=0, kid=0, name="task", raw_args_size=None):

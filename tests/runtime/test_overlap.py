@@ -111,3 +111,48 @@ def test_large_region_against_tiles(make_rt):
     assert sim_total(make_rt, C["OVERLAP"], [[t_in], [whole]]) == 200
     assert sim_total(make_rt, C["OVERLAP"], [[whole], [t_in]]) == 200
     assert sim_total(make_rt, C["OVERLAP"], [[whole], [t_out]]) == 100
+
+
+def test_exact_mode_tracks_flagged_regions_by_overlap(make_rt):
+    """TENSOR_MAP_EXACT with per-region `overlap` flags: flagged boxes are related by byte
+    overlap (row blocks written, then 2-D tiles read), unflagged ones by identity only."""
+    def flag(r, f=1):
+        return (*r, 0, f)  # buf_id, overlap
+    rows = (*row_tile(0, 0, 4, LD), C["WRITE"])      # a 4-row block
+    tile = (*row_tile(2, 8, 4, 4), C["READ"])        # a 4x4 tile straddling it
+    tr = (*transposed(0, 0, 4, 4), C["READ"])
+    far = (*row_tile(8, 0, 4, 4), C["READ"])
+    assert sim_total(make_rt, C["EXACT"], [[flag(rows)], [flag(tile)]]) == 200
+    assert sim_total(make_rt, C["EXACT"], [[flag(rows)], [flag(tr)]]) == 200
+    assert sim_total(make_rt, C["EXACT"], [[flag(rows)], [flag(far)]]) == 100
+    # WAR through a neighbour, and an exact-tracked box beside flagged ones
+    other = (BASE + (1 << 16), 4, 4, 16, 4, 4, C["WRITE"])
+    assert sim_total(make_rt, C["EXACT"], [[flag(tile), other],
+                                           [flag((*row_tile(3, 9, 1, 1), C["WRITE"]))],
+                                           [(*other[:6], C["READ"])]]) == 200
+    assert sim_total(make_rt, C["EXACT"], [[flag(rows)], [flag(tile, 0)]]) == 100  # contract
+
+
+def test_one_box_with_two_tracking_flags_is_rejected(make_rt):
+    rt = make_rt(num_threads=1, deps=C["EXACT"])
+    box = row_tile(0, 0, 4, 4)
+    assert rt.rec(0, regions=[rt.region(*box, C["WRITE"])]) >= 0
+    rt.rec(1, regions=[dict(rt.region(*box, C["READ"]), overlap=1)])
+    assert rt.rec(2) < 0 and rt.finish() == C["EINVAL"]  # fatal: the run stops
+    code, msg, _, _ = rt.error()
+    assert code == C["EINVAL"] and "exact-tracked and overlap-tracked" in msg
+
+
+def test_wait_region_honours_the_overlap_flag(make_rt):
+    """An element read back (slot_load_u64) waits for the writer of the whole tile when the
+    tensor is overlap-tracked."""
+    rt = make_rt(num_threads=2, deps=C["EXACT"], start=C["AFTER_ORCH"])
+    a = rt.ffi.new("double[]", 16)
+    base = int(rt.ffi.cast("uintptr_t", a))
+    tile = dict(rt.region(base, 4, 4, 32, 8, 8, C["WRITE"]), overlap=1)
+    assert rt.rec(7, sleep_us=20000, regions=[tile]) >= 0
+    elem = rt.ffi.new("pto_rt_region *", dict(rt.region(base + 5 * 8, 1, 1, 8, 8, 8, C["READ"]),
+                                               overlap=1))
+    assert rt.lib.pto_rt_wait_region(rt.rt, elem) == 0
+    assert rt.order() == [7]  # the writer finished before wait_region returned
+    assert rt.finish() == 0

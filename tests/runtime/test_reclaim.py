@@ -19,11 +19,14 @@ def lanes(rt):
 
 
 def run(make_rt, program, threads, units, trace, deps="EXACT", **cfg):
-    rt = make_rt(log_size=len(program), num_threads=threads, deps=C[deps], exec_units=units,
-                 trace=C["TRACE_CYCLES"] if trace else 0, num_aicpus=2, **cfg)
+    """deps "MIXED": TENSOR_MAP_EXACT with every other tile overlap-tracked."""
+    rt = make_rt(log_size=len(program), num_threads=threads, deps=C[deps.replace("MIXED", "EXACT")],
+                 exec_units=units, trace=C["TRACE_CYCLES"] if trace else 0, num_aicpus=2, **cfg)
     for unit, cycles, regions in program:
         assert rt.rec(0, cycles=cycles, unit=unit,
-                      regions=[rt.tile(a, m, rows=1, cols=1) for a, m in regions]) >= 0
+                      regions=[dict(rt.tile(a, m, rows=1, cols=1),
+                                    overlap=int(deps == "MIXED" and a >> 6 & 1))
+                               for a, m in regions]) >= 0
     assert rt.finish() == 0
     s = rt.stats()
     return s.total_cycles, lanes(rt), s.peak_regions, s.executed
@@ -55,7 +58,7 @@ def dedupe(regs):
     return out
 
 
-@pytest.mark.parametrize("deps", ["EXACT", "OVERLAP"])
+@pytest.mark.parametrize("deps", ["EXACT", "OVERLAP", "MIXED"])
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_forgetting_regions_keeps_cycles_exact(make_rt, seed, threads, deps):
@@ -67,7 +70,7 @@ def test_forgetting_regions_keeps_cycles_exact(make_rt, seed, threads, deps):
     assert got[2] < len(prog) // 2       # ... reclamation did not
 
 
-@pytest.mark.parametrize("deps", ["EXACT", "OVERLAP"])
+@pytest.mark.parametrize("deps", ["EXACT", "OVERLAP", "MIXED"])
 def test_table_is_bounded_by_regions_in_flight(make_rt, deps):
     prog = [(C["VECTOR"], 1 + i % 7, [(0x1000 + 64 * i, C["WRITE"])]) for i in range(20000)]
     ref = run(make_rt, prog, 2, VEC, trace=True, deps=deps, window_size=256)

@@ -458,7 +458,7 @@ class OrchLowerer:
                 f"a_.{f}_rows = {rows}; a_.{f}_cols = {cols};",
                 f"reg_[{nreg}] = (pto_rt_region){{(uintptr_t)a_.{f}, {rows}, {cols}, "
                 f"a_.{f}_rs * {el}, a_.{f}_cs * {el}, {el}, "
-                f"{self.tensor_id[t.name]}, {mode}}};",
+                f"{self.tensor_id[t.name]}, {mode}, in->overlap[{self.tensor_id[t.name]}]}};",
             ]
             nreg += 1
         if nreg > 16:
@@ -506,7 +506,7 @@ class OrchLowerer:
             f"{ctype(t.dtype)} *{ptr} = ({ctype(t.dtype)} *)in->tensors[{self.tensor_id[t.name]}]"
             f" + {off} + {s.row} * {strides[-2]} + {s.col} * {strides[-1]};",
             f"pto_rt_region r_ = {{(uintptr_t){ptr}, 1, 1, {el}, {el}, {el}, "
-            f"{self.tensor_id[t.name]}, PTO_RT_READ}};",
+            f"{self.tensor_id[t.name]}, PTO_RT_READ, in->overlap[{self.tensor_id[t.name]}]}};",
             "PTO_CHK(pto_rt_wait_region(rt, &r_));",
             f"slots[{s.slot}] = (uint64_t)*{ptr};",
         ]
