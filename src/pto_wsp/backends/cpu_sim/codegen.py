@@ -23,7 +23,8 @@ from ...errors import CompileError
 from ...ir import nodes as ir
 from ...ir.printer import print_module
 from ...ir.verify import verify_module
-from ...resources import runtime_dir, templates_dir
+from ...resources import runtime_dir
+from .. import template_env
 from .build import BuildResult, CCError, build_extension, compiler_summary, runtime_library
 from .c_syntax import file_stem, string
 from .lower_kernel import KernelVM, ctype, lower_kernel, scalar_ctype
@@ -40,9 +41,7 @@ class Artifact:
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    env = template_env()
     env.globals.update(ctype=ctype, scalar_ctype=scalar_ctype)
     return env
 

@@ -17,6 +17,7 @@ from ...errors import CompileError
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
+from ..kernel_plan import last_uses
 from .c_syntax import ident, readable, scalar, string
 
 
@@ -120,11 +121,7 @@ class _Lowerer:
         self.buf_key: list[tuple[str, int]] = []
         self.bufs: list[tuple[str, str, int, int]] = []  # (C type, name, elements, bytes)
         self.free: dict[tuple[str, int], list[int]] = {}
-        self.last_use: dict[int, int] = {}
-        for i, op in enumerate(k.ops):
-            for o in op.operands:
-                if isinstance(o, ir.ValueRef):
-                    self.last_use[o.index] = i
+        self.last_use = last_uses(k.ops)
         self.types: dict[int, ir.TileType] = {}
         self.alias: dict[int, str] = {}  # loaded values read in place from global memory
         self.loc = k.loc  # of the instruction being lowered

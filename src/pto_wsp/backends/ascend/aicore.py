@@ -1,0 +1,152 @@
+"""AICore kernels as PTO-ISA C++: a kernel plan (``backends/kernel_plan.py``) printed against
+the public PTO-ISA API (``templates/ascend/aicore/kernel.cpp.j2``).
+
+The entry is ``extern "C" __global__ AICORE void kernel_<name>(...)`` taking, per tile
+parameter, its GM pointer (``__gm__ T *``, the task's view base) and the view's row stride in
+elements (``int64_t pto_rs_<name>``; columns are contiguous), and each scalar parameter by
+value. User names go through :func:`cxx_ident`; generated locals start with ``pto_`` (a prefix
+user names never keep).
+The same source builds against the real library or pto-wsp's host layer (``runtime_c/pto/``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...errors import CompileError
+from ...ir import nodes as ir
+from ...types import DType
+from ..cpu_sim.c_syntax import MANGLED, ident, scalar
+from .. import template_env
+from ..kernel_plan import Buffer, Instr, KernelPlan, plan_kernel
+
+CXX_TYPE = {DType.F32: "float", DType.F64: "double", DType.F16: "half", DType.BF16: "bfloat16_t",
+            DType.I8: "int8_t", DType.I16: "int16_t", DType.I32: "int32_t", DType.I64: "int64_t",
+            DType.U8: "uint8_t", DType.U16: "uint16_t", DType.U32: "uint32_t",
+            DType.U64: "uint64_t"}
+_SCALAR_PARAM = {DType.F16: "float", DType.BF16: "float"}  # as cpu_sim passes them
+
+
+@dataclass
+class AicoreVM:
+    name: str
+    entry: str
+    unit: str
+    params: list[str] = field(default_factory=list)
+    globals: list[str] = field(default_factory=list)
+    tiles: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+
+
+# C++ keywords and the names PTO-ISA code sees unqualified (``using namespace pto``)
+_CXX_TAKEN = frozenset("""
+    alignas alignof and and_eq asm bitand bitor bool catch char8_t char16_t char32_t class compl
+    concept consteval constexpr constinit const_cast co_await co_return co_yield decltype delete
+    dynamic_cast explicit export false friend mutable namespace new noexcept not not_eq nullptr
+    operator or or_eq private protected public reinterpret_cast requires static_assert
+    static_cast template this thread_local throw true try typeid typename using virtual
+    wchar_t xor xor_eq half bfloat16_t pto std detail cpu_sim Tile TileLeft TileRight TileAcc
+    Shape Stride GlobalTensor TileType BLayout SLayout PadValue Layout CmpMode RoundMode
+    set_flag wait_flag pipe_barrier get_block_idx get_block_num pipe_t event_t
+""".split())
+
+
+def cxx_ident(name: str) -> str:
+    """The C++ identifier of a user name: :func:`ident`, also mangling C++ keywords and the
+    PTO-ISA names in scope (the same injective scheme)."""
+    c = ident(name)
+    if c not in _CXX_TAKEN:
+        return c
+    return MANGLED + "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in name)
+
+
+def entry_name(kernel: str) -> str:
+    return f"kernel_{cxx_ident(kernel)}"
+
+
+def tile_type(b: Buffer, view: bool = False) -> str:
+    t = CXX_TYPE[b.dtype]
+    if b.role == "Vec":
+        if view:  # the RowMajor [1, R] view of a ColMajor [R, 1] buffer
+            return f"Tile<TileType::Vec, {t}, 1, {b.rows}>"
+        if b.layout == "ColMajor":
+            return f"Tile<TileType::Vec, {t}, {b.rows}, 1, BLayout::ColMajor>"
+        return f"Tile<TileType::Vec, {t}, {b.rows}, {b.cols}>"
+    if b.role == "Mat":  # NZ
+        return (f"Tile<TileType::Mat, {t}, {b.rows}, {b.cols}, BLayout::ColMajor, {b.rows}, "
+                f"{b.cols}, SLayout::RowMajor, 512>")
+    return f"Tile{b.role}<{t}, {b.rows}, {b.cols}>"
+
+
+def lower_aicore(k: ir.Kernel) -> AicoreVM:
+    plan = plan_kernel(k)
+    vm = AicoreVM(k.name, entry_name(k.name), plan.unit)
+    _signature(k, vm)
+    gts: dict[tuple[str, str], str] = {}
+    for name, b in plan.buffers.items():
+        vm.tiles += [f"{tile_type(b)} pto_{name};", f"TASSIGN(pto_{name}, 0x{b.addr:x});"]
+        if name in plan.views:
+            v = plan.views[name]
+            vm.tiles += [f"{tile_type(b, view=True)} pto_{v};", f"TASSIGN(pto_{v}, 0x{b.addr:x});"]
+    for ins in plan.instrs:
+        for src, dst in ins.waits:
+            vm.body.append(f"set_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
+            vm.body.append(f"wait_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
+        args = [_operand(plan, ins, o, gts, vm) for o in ins.operands]
+        if ins.name in ("TCMP", "TCMPS"):
+            args.append(f"CmpMode::{ins.attrs['mode'].upper()}")
+        elif ins.name == "TCVT":
+            args.append(f"RoundMode::CAST_{ins.attrs['round'].upper()}")
+        vm.body.append(f"{ins.name}({', '.join(args)});")
+    return vm
+
+
+def _signature(k: ir.Kernel, vm: AicoreVM) -> None:
+    for p in k.params:
+        c = cxx_ident(p.name)
+        if isinstance(p.type, ir.TileType):
+            vm.params += [f"__gm__ {CXX_TYPE[p.type.dtype]} *{c}", f"int64_t pto_rs_{c}"]
+        elif isinstance(p.type, ir.TensorType):
+            raise CompileError(f"kernel '{k.name}': tensor parameter '{p.name}' has no tile "
+                               "shape for PTO-ISA", k.loc)
+        else:
+            dt = p.type.dtype
+            vm.params.append(f"{_SCALAR_PARAM.get(dt, CXX_TYPE[dt])} {c}")
+
+
+def _operand(plan: KernelPlan, ins: Instr, o: str, gts: dict, vm: AicoreVM) -> str:
+    op = ins.op
+    if o.startswith("param:"):
+        tile = plan.buffers[next(x for x in ins.operands if not x.startswith("param:"))]
+        return _global(next(p for p in plan.kernel.params if p.name == o[6:]), tile, gts, vm)
+    if o.startswith("imm:"):
+        x = op.operands[int(o[4:])]
+        if isinstance(x, ir.ParamRef):
+            p = next(p for p in plan.kernel.params if p.name == x.name)
+            return f"{CXX_TYPE[p.type.dtype]}({cxx_ident(x.name)})"
+        return f"{CXX_TYPE[x.dtype]}({scalar(x.value, x.dtype, op.loc)})"
+    return "pto_" + o
+
+
+def _global(p: ir.Param, tile: Buffer, gts: dict, vm: AicoreVM) -> str:
+    """The GlobalTensor of a parameter (DN for a ColMajor [R, 1] tile), declared once."""
+    dn = tile.layout == "ColMajor"
+    c = cxx_ident(p.name)
+    key = (c, dn)
+    if key not in gts:
+        t, r, cols = CXX_TYPE[p.type.dtype], p.type.rows, p.type.cols
+        gts[key] = f"pto_gdn_{c}" if dn else f"pto_g_{c}"
+        shape, stride = f"Shape<1, 1, 1, {r}, {cols}>", "Stride<1, 1, 1, DYNAMIC, 1>"
+        layout = ", Layout::DN" if dn else ""
+        vm.globals.append(f"GlobalTensor<{t}, {shape}, {stride}{layout}> {gts[key]}({c}, "
+                          f"{shape}(), {stride}(pto_rs_{c}));")
+    return gts[key]
+
+
+def render(vm: AicoreVM) -> str:
+    return template_env().get_template("ascend/aicore/kernel.cpp.j2").render(k=vm)
+
+
+def emit_kernel(k: ir.Kernel) -> str:
+    """The PTO-ISA C++ translation unit of a traced kernel."""
+    return render(lower_aicore(k))

@@ -1,0 +1,351 @@
+"""The target-neutral plan of a traced kernel, computed once from kernel IR.
+
+It says how the kernel runs on an A2/A3 AICore: the tile role of every value (``Vec`` in UB;
+matmul operands loaded into ``Mat`` (L1) and moved to ``Left``/``Right`` (L0A/L0B); results in
+``Acc`` (L0C)), the layout of each tile, the sequence of PTO-ISA instructions with the pipe each
+runs on, a byte address for every buffer (reusing space once a value is dead, within the
+per-level budgets) and the ``set_flag``/``wait_flag`` pairs the pipes need. Targets only print
+it. What cannot run on the AICore yet is a located :class:`CompileError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import CompileError
+from ..ir import nodes as ir
+from ..types import DType
+
+# level -> (capacity for kernels, description); UB keeps its last 8 KB for instruction scratch
+BUDGET = {"UB": (184 << 10, "UB (192 KB, the last 8 KB kept for instruction scratch)"),
+          "L1": (512 << 10, "L1 (512 KB)"), "L0A": (64 << 10, "L0A (64 KB)"),
+          "L0B": (64 << 10, "L0B (64 KB)"), "L0C": (128 << 10, "L0C (128 KB)")}
+LEVEL = {"Vec": "UB", "Mat": "L1", "Left": "L0A", "Right": "L0B", "Acc": "L0C"}
+ALIGN = 32
+PIPES = ("S", "V", "M", "MTE1", "MTE2", "MTE3", "FIX")
+
+_VECTOR = {"tadd", "tsub", "tmul", "tdiv", "tmax", "tmin", "tand", "tor", "txor", "tshl", "tshr",
+           "tadds", "tsubs", "tmuls", "tdivs", "tmaxs", "tmins", "tands", "tors", "txors",
+           "tshls", "tshrs", "trdivs", "texp", "tlog", "tsqrt", "trsqrt", "trecip", "tabs",
+           "tneg", "trelu", "tnot", "tmov", "texpands", "tcvt", "tcmp", "tcmps", "tsel",
+           "trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin", "trowexpand",
+           "tcolexpand"} | {f"t{k}expand{o}" for k in ("row", "col")
+                            for o in ("add", "sub", "mul", "div", "max", "min")}
+_MATMUL = ("tmatmul", "tmatmul_acc")
+# ops whose operands PTO-ISA wants RowMajor (scalar operand, unary, convert, fill)
+ROWMAJOR_ONLY = {"tadds", "tsubs", "tmuls", "tdivs", "tmaxs", "tmins", "tands", "tors", "txors",
+                 "tshls", "tshrs", "trdivs", "texp", "tlog", "tsqrt", "trsqrt", "trecip", "tabs",
+                 "tneg", "trelu", "tnot", "texpands", "tcvt", "tcmps"}
+
+
+@dataclass
+class Buffer:
+    """One tile buffer: a value (``name`` is ``t<n>``) or an instruction's scratch tile."""
+    name: str
+    role: str  # Vec Mat Left Right Acc
+    dtype: DType
+    rows: int
+    cols: int
+    layout: str = "RowMajor"  # NoneBox BLayout of Vec tiles; Mat/Left/Right/Acc are fractal
+    addr: int = -1
+
+    @property
+    def level(self) -> str:
+        return LEVEL[self.role]
+
+    @property
+    def nbytes(self) -> int:
+        return self.rows * self.cols * (1 if self.dtype is DType.BOOL else self.dtype.itemsize)
+
+
+@dataclass
+class Instr:
+    """One PTO-ISA instruction: ``name`` with operands (buffer names, ``param:<name>`` or
+    ``imm:<index into the IR op's operands>``), the pipe it runs on, and the flags to wait for
+    before it (``(src pipe, dst pipe)`` pairs, set and waited just before it)."""
+    name: str
+    pipe: str
+    operands: tuple[str, ...]
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    op: ir.KernelOp
+    attrs: dict = field(default_factory=dict)
+    waits: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class KernelPlan:
+    kernel: ir.Kernel
+    buffers: dict[str, Buffer]
+    instrs: list[Instr]
+    views: dict[str, str]  # buffer name -> a RowMajor [1, R] view of a ColMajor [R, 1] buffer
+    unit: str  # "vector" or "cube"
+
+
+def last_uses(ops) -> dict[int, int]:
+    """Index of the last op reading each SSA value (the liveness every lowering uses)."""
+    last: dict[int, int] = {}
+    for i, op in enumerate(ops):
+        for o in op.operands:
+            if isinstance(o, ir.ValueRef):
+                last[o.index] = i
+    return last
+
+
+def plan_kernel(k: ir.Kernel) -> KernelPlan:
+    if k.custom is not None:
+        raise CompileError(f"kernel '{k.name}': a custom C body has no PTO-ISA form", k.loc,
+                           hint="trace it with pto.* ops, or write its body in C++ against "
+                                "PTO-ISA (not supported yet)")
+    if not k.ops:
+        raise CompileError(f"kernel '{k.name}' has no body", k.loc)
+    return _Planner(k).run()
+
+
+class _Planner:
+    def __init__(self, k: ir.Kernel):
+        self.k = k
+        self.types: dict[int, ir.TileType] = {}
+        self.defs: dict[int, ir.KernelOp] = {}
+        for op in k.ops:
+            for v, t in zip(op.results, op.types):
+                self.types[v], self.defs[v] = t, op
+        self.readers: dict[int, list[ir.KernelOp]] = {}
+        for op in k.ops:
+            for o in op.operands:
+                if isinstance(o, ir.ValueRef):
+                    self.readers.setdefault(o.index, []).append(op)
+        self.buffers: dict[str, Buffer] = {}
+        self.views: dict[str, str] = {}
+        self.instrs: list[Instr] = []
+        self.alias: dict[int, str] = {}  # value -> the buffer it updates in place
+
+    def fail(self, op: ir.KernelOp | None, what: str, hint: str | None = None):
+        raise CompileError(f"kernel '{self.k.name}': {what}", op.loc if op else self.k.loc,
+                           hint=hint)
+
+    # -- roles -------------------------------------------------------------------------
+    def role(self, v: int) -> str:
+        op = self.defs[v]
+        uses = self.readers.get(v, [])
+        if op.opcode in _MATMUL:
+            for u in uses:
+                if u.opcode == "tstore" or (u.opcode == "tmatmul_acc" and u.operands[0] == ir.ValueRef(v)):
+                    continue
+                self.fail(u, f"{u.opcode} reads the matmul result %{v}: kernels mixing cube and "
+                             "vector work are not emitted for the AICore yet",
+                          hint="split the kernel at the matmul (a cube kernel storing to GM, then "
+                               "a vector kernel)")
+            return "Acc"
+        as_operand = [u for u in uses if u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:]]
+        if as_operand:
+            if op.opcode != "tload":
+                self.fail(as_operand[0], f"matmul operand %{v} is computed by {op.opcode}: kernels "
+                                         "mixing cube and vector work are not emitted for the "
+                                         "AICore yet", hint="load matmul operands from GM")
+            if len(as_operand) != len(uses):
+                other = next(u for u in uses if u not in as_operand)
+                self.fail(other, f"%{v} feeds both a matmul and {other.opcode}: kernels mixing "
+                                 "cube and vector work are not emitted for the AICore yet")
+            return "Mat"
+        if op.opcode == "tload" and any(u.opcode == "tmatmul_acc" for u in uses):
+            self.fail(op, f"the accumulator %{v} is loaded from GM: TLOAD cannot fill an Acc tile",
+                      hint="start with pto.matmul and add the GM tile in a vector kernel")
+        if op.opcode not in _VECTOR and op.opcode != "tload":
+            self.fail(op, f"{op.opcode} has no PTO-ISA instruction in the AICore emitter yet")
+        return "Vec"
+
+    def value_buffer(self, v: int) -> Buffer:
+        name = self.alias.get(v, f"t{v}")
+        if name in self.buffers:
+            return self.buffers[name]
+        t, op = self.types[v], self.defs[v]
+        role = self.role(v)
+        if t.dtype is DType.BOOL and op.opcode not in ("tcmp", "tcmps"):
+            self.fail(op, f"{op.opcode} makes a bool tile: PTO-ISA masks come from TCMP/TCMPS "
+                          "only", hint="compare with pto.cmp or a tile comparison")
+        if t.dtype is DType.BOOL:
+            if any(u.opcode != "tsel" or u.operands[0] != ir.ValueRef(v)
+                   for u in self.readers.get(v, [])):
+                self.fail(op, f"the mask %{v} is read as data: PTO-ISA masks are packed bits that "
+                              "only TSEL reads", hint="use pto.select on the mask")
+            b = Buffer(name, "Vec", DType.U8, t.rows, _round32((t.cols + 7) // 8))
+        else:
+            b = Buffer(name, role, t.dtype, t.rows, t.cols)
+            if role == "Vec" and t.cols == 1 and t.rows > 1:
+                b.layout = "ColMajor"  # [R,1]: RowMajor f32 breaks the 32-byte row rule
+        self.check_shape(b, op)
+        self.buffers[name] = b
+        return b
+
+    def check_shape(self, b: Buffer, op: ir.KernelOp) -> None:
+        es = b.dtype.itemsize
+        if b.role == "Vec":
+            n = b.rows if b.layout == "ColMajor" else b.cols
+            if n * es % 32:
+                self.fail(op, f"the {b.rows}x{b.cols} {b.dtype.value} tile %{b.name[1:]} breaks "
+                              f"PTO-ISA's 32-byte row rule ({n} x {es} bytes is not a multiple "
+                              "of 32)", hint="use tile widths whose rows are 32-byte multiples")
+        elif b.rows % 16 or b.cols * es % 32 or (b.role == "Acc" and b.cols % 16):
+            self.fail(op, f"the {b.rows}x{b.cols} {b.dtype.value} {b.role} tile %{b.name[1:]} is "
+                          "not made of whole 16-row fractal boxes", hint="use multiples of 16")
+
+    def scratch(self, like: Buffer, tag: str) -> str:
+        name = f"{tag}{len(self.instrs)}"
+        self.buffers[name] = Buffer(name, like.role, like.dtype, like.rows, like.cols, like.layout)
+        return name
+
+    def view(self, name: str) -> str:
+        """A RowMajor operand: ColMajor [R,1] buffers are used through a [1,R] view."""
+        b = self.buffers[name]
+        if b.layout != "ColMajor":
+            return name
+        self.views.setdefault(name, f"{name}r")
+        return self.views[name]
+
+    # -- instructions --------------------------------------------------------------------
+    def run(self) -> KernelPlan:
+        last = last_uses(self.k.ops)
+        for i, op in enumerate(self.k.ops):
+            self.lower(i, op, last)
+        unit = "cube" if any(b.role == "Acc" for b in self.buffers.values()) else "vector"
+        _assign_addresses(self)
+        _plan_sync(self.instrs, self.buffers)
+        return KernelPlan(self.k, self.buffers, self.instrs, self.views, unit)
+
+    def emit(self, name, pipe, operands, reads, writes, op, **attrs) -> None:
+        self.instrs.append(Instr(name, pipe, tuple(operands), tuple(reads), tuple(writes), op,
+                                 attrs))
+
+    def lower(self, i: int, op: ir.KernelOp, last: dict[int, int]) -> None:
+        code = op.opcode
+        vals = [self.value_buffer(o.index).name if isinstance(o, ir.ValueRef) else None
+                for o in op.operands]
+        if code == "tload":
+            d = self.value_buffer(op.results[0])
+            self.emit("TLOAD", "MTE2", [d.name, "param:" + op.operands[0].name], [], [d.name], op)
+            return
+        if code == "tstore":
+            s = self.buffers[vals[1]]
+            self.emit("TSTORE", "FIX" if s.role == "Acc" else "MTE3",
+                      ["param:" + op.operands[0].name, s.name], [s.name], [], op)
+            return
+        if code in _MATMUL:
+            moved = []
+            for src, role in zip(vals[-2:], ("Left", "Right")):
+                m = self.buffers[src]
+                name = f"{src}{role[0].lower()}{len(self.instrs)}"
+                self.buffers[name] = Buffer(name, role, m.dtype, m.rows, m.cols)
+                self.emit("TMOV", "MTE1", [name, src], [src], [name], op)
+                moved.append(name)
+            if code == "tmatmul":
+                d = self.value_buffer(op.results[0])
+                self.emit("TMATMUL", "M", [d.name] + moved, moved, [d.name], op)
+                return
+            acc = vals[0]
+            if last.get(op.operands[0].index) == i:  # the accumulator dies: accumulate in place
+                self.alias[op.results[0]] = acc
+                self.emit("TMATMUL_ACC", "M", [acc] + moved, [acc] + moved, [acc], op)
+                return
+            d = self.value_buffer(op.results[0])
+            self.emit("TMATMUL_ACC", "M", [d.name, acc] + moved, [acc] + moved, [d.name], op)
+            return
+        d = self.value_buffer(op.results[0])
+        name = _INSTR.get(code, code.upper())
+        srcs = [v if v is not None else f"imm:{k}" for k, v in enumerate(vals)]
+        reads = [v for v in vals if v is not None]
+        writes = [d.name]
+        if code in ROWMAJOR_ONLY:
+            srcs = [self.view(s) if s in self.buffers else s for s in srcs]
+            dst = self.view(d.name)
+        else:
+            dst = d.name
+        attrs = dict(op.attrs)
+        if code in ("trowsum", "trowmax", "trowmin"):
+            tmp = self.scratch(self.buffers[vals[0]], "tmp")
+            srcs.append(tmp)
+            writes.append(tmp)
+        elif code == "trdivs":  # s / x: TDIVS(dst, s, src)
+            srcs = srcs[::-1]
+        self.emit(name, "V", [dst] + srcs, reads, writes, op, **attrs)
+
+
+_INSTR = {"trdivs": "TDIVS"}
+
+
+def _round32(n: int) -> int:
+    return -(-n // 32) * 32
+
+
+def _assign_addresses(p: _Planner) -> None:
+    """First-fit addresses per level; a buffer's space is free again after its last access
+    (never during it, so no instruction's operands alias). Over budget: a located error."""
+    first: dict[str, int] = {}
+    final: dict[str, int] = {}
+    for i, ins in enumerate(p.instrs):
+        for b in ins.reads + ins.writes:
+            first.setdefault(b, i)
+            final[b] = i
+    live: dict[str, list[tuple[int, int, str]]] = {lv: [] for lv in BUDGET}
+    for i, ins in enumerate(p.instrs):
+        for name in ins.writes:
+            b = p.buffers[name]
+            if first[name] != i or b.addr >= 0:
+                continue
+            spans = sorted(live[b.level])
+            addr = 0
+            for lo, hi, _ in spans:
+                if addr + b.nbytes <= lo:
+                    break
+                addr = max(addr, _round32(hi))
+            cap, what = BUDGET[b.level]
+            if addr + b.nbytes > cap:
+                held = ", ".join(f"{n} {hi - lo} B" for lo, hi, n in spans)
+                p.fail(ins.op, f"{b.level} overflows: {ins.name} needs {b.nbytes} bytes for "
+                               f"{name} ({b.rows}x{b.cols} {b.dtype.value}) at offset {addr}, "
+                               f"beyond the {cap} bytes of {what}; live: {held}",
+                       hint="use smaller tiles")
+            b.addr = addr
+            live[b.level].append((addr, addr + b.nbytes, name))
+        for lv in live:
+            live[lv] = [s for s in live[lv] if final[s[2]] > i]
+
+
+def _plan_sync(instrs: list[Instr], buffers: dict[str, Buffer]) -> None:
+    """Before each instruction, the flags its pipe needs: for every buffer byte it reads or
+    writes, the other pipes that last wrote it (and, for a write, read it) must have been
+    waited for, directly or through pipes that waited for them. Same-pipe order is free."""
+    n = len(PIPES)
+    clock = [0] * n
+    seen = [[0] * n for _ in range(n)]
+    writer: dict[tuple[str, int], tuple[int, int]] = {}  # (level, block) -> (pipe, stamp)
+    readers: dict[tuple[str, int], dict[int, int]] = {}
+    for ins in instrs:
+        p = PIPES.index(ins.pipe)
+        blocks = {}
+        for role, names in (("r", ins.reads), ("w", ins.writes)):
+            for name in names:
+                b = buffers[name]
+                for a in range(b.addr // ALIGN, -(-(b.addr + b.nbytes) // ALIGN)):
+                    blocks.setdefault((b.level, a), set()).add(role)
+        need = [0] * n
+        for key, roles in blocks.items():
+            if key in writer:
+                q, s = writer[key]
+                need[q] = max(need[q], s)
+            if "w" in roles:
+                for q, s in readers.get(key, {}).items():
+                    need[q] = max(need[q], s)
+        for q in range(n):
+            if q != p and need[q] > seen[p][q]:
+                ins.waits.append((PIPES[q], ins.pipe))
+                snap = list(seen[q])
+                snap[q] = clock[q]
+                seen[p] = [max(a, b) for a, b in zip(seen[p], snap)]
+        clock[p] += 1
+        for key, roles in blocks.items():
+            if "w" in roles:  # earlier accesses are ordered before this write
+                writer[key] = (p, clock[p])
+                readers[key] = {}
+            if "r" in roles:
+                readers.setdefault(key, {})[p] = clock[p]
