@@ -16,7 +16,7 @@ import pytest
 from pto_wsp import DType, In, Out, Scalar, Tile, kernel, pto
 from pto_wsp.backends.ascend.aicore import emit_kernel, entry_name
 from pto_wsp.backends.cpu_sim.c_syntax import ident, scalar
-from pto_wsp.backends.cpu_sim.codegen import _env
+from pto_wsp.backends.cpu_sim.codegen import render_kernels
 from pto_wsp.backends.cpu_sim.lower_kernel import args_type, kernel_fn, lower_kernel
 from pto_wsp.errors import CompileError
 from pto_wsp.ir import nodes as ir
@@ -164,10 +164,9 @@ def builds(tmp_path_factory):
     emitted = {n: k for n, k in KERNELS.items() if n not in REFUSED}
     rng = np.random.default_rng(3)
     data = {n: _inputs(k, rng) for n, k in emitted.items()}
-    env = _env()
-    kvms = [lower_kernel(k) for k in emitted.values()]
-    (d / "kernels.h").write_text(env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms))
-    (d / "kernels.c").write_text(env.get_template("cpu_sim/kernels.c.j2").render(kernels=kvms))
+    h, c = render_kernels([lower_kernel(k) for k in emitted.values()])
+    (d / "kernels.h").write_text(h)
+    (d / "kernels.c").write_text(c)
     for n, k in emitted.items():
         (d / f"kernel_{ident(n)}.cpp").write_text(emit_kernel(k))
     c_main = MAIN.render(head='#include "kernels.h"', kernels=[

@@ -68,9 +68,7 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
     orch = lower_orchestration(m, machine, v9_compat)
     stages["lower_orchestration.json"] = _dump(orch)
     env = _env()
-    stages["kernels.h"] = env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms)
-    stages["kernels.c"] = env.get_template("cpu_sim/kernels.c.j2").render(
-        kernels=kvms, scratch=max((k.scratch for k in kvms), default=0))
+    stages["kernels.h"], stages["kernels.c"] = render_kernels(kvms)
     for k in kvms:
         if k.unit is not None or k.custom is not None:
             fname = custom_unit_file(k.name)
@@ -80,6 +78,14 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
         config=orch.config, body=orch.body, trace=orch.trace)
     _maybe_dump(m.name, stages)
     return stages, kvms, orch
+
+
+def render_kernels(kvms: list[KernelVM]) -> tuple[str, str]:
+    """``kernels.h`` and ``kernels.c`` of lowered kernels."""
+    env = _env()
+    return (env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms),
+            env.get_template("cpu_sim/kernels.c.j2").render(
+                kernels=kvms, scratch=max((k.scratch for k in kvms), default=0)))
 
 
 def custom_unit_file(kernel: str) -> str:
