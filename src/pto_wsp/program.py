@@ -103,6 +103,28 @@ def compile(source, target: str = "cpu_sim", **options):  # noqa: A001 - spec na
     return compile_module(source, {}, target, loc, **options)
 
 
+@dataclass(frozen=True)
+class CompiledKernel:
+    """One kernel compiled for a target: ``code`` is its C (``cpu_sim``, what the tile library
+    runs) or its PTO-ISA C++ translation unit (``ascend_npu``, see docs/ascend.md)."""
+    name: str
+    target: str
+    code: str
+
+
+def compile_kernel(k: ir.Kernel, target: str, loc: SourceLoc | None) -> CompiledKernel:
+    """Spec 6.5: the code of one kernel for ``target``."""
+    if target not in TARGETS:
+        raise CompileError(f"unknown target {target!r}", loc,
+                           hint="use one of " + ", ".join(TARGETS))
+    if target == "ascend_npu":
+        from .backends.ascend.aicore import emit_kernel
+        return CompiledKernel(k.name, target, emit_kernel(k))
+    from .backends.cpu_sim.codegen import kernel_code
+    from .backends.cpu_sim.lower_kernel import lower_kernel
+    return CompiledKernel(k.name, target, kernel_code(lower_kernel(k)))
+
+
 def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | None,
                    *, num_threads: int = 0, num_aicpus: int | None = None,
                    vector_lanes: int = 1, cube_lanes: int = 1, cost_model: str = "v9",

@@ -13,12 +13,12 @@ import jinja2
 import numpy as np
 import pytest
 
-from pto_wsp import DType, In, Out, Scalar, Tile, kernel, pto
+from pto_wsp import Constexpr, DType, In, Out, Scalar, Tile, kernel, pto
 from pto_wsp.backends.ascend.aicore import emit_kernel, entry_name
 from pto_wsp.backends.cpu_sim.c_syntax import ident, scalar
 from pto_wsp.backends.cpu_sim.codegen import render_kernels
 from pto_wsp.backends.cpu_sim.lower_kernel import args_type, kernel_fn, lower_kernel
-from pto_wsp.errors import CompileError
+from pto_wsp.errors import CompileError, TypeCheckError
 from pto_wsp.ir import nodes as ir
 from pto_wsp.ir.parser import parse_module
 from pto_wsp.language.kernel import KernelRef
@@ -28,13 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 
 
+def example(f: Path):
+    spec = importlib.util.spec_from_file_location(f"ex_{f.stem}", f)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
 def all_kernels() -> dict[str, ir.Kernel]:
     ks: dict[str, ir.Kernel] = {}
     for f in sorted((ROOT / "examples").glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"ex_{f.stem}", f)
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
-        for v in vars(m).values():
+        for v in vars(example(f)).values():
             if isinstance(v, KernelRef):
                 ks.setdefault(v.name, v.ir())
     for f in sorted((ROOT / "tests/ir/corpus").glob("*.pto")):
@@ -237,3 +241,36 @@ def test_row_rule_is_a_located_error():
 def test_docs_quote_the_emitted_rmsnorm():
     code = emit_kernel(KERNELS["rmsnorm_tile"]).rstrip("\n")
     assert f"```cpp\n{code}\n```" in (ROOT / "docs/ascend.md").read_text()
+
+
+@kernel
+def scaled(x: In[Tile[8, 8, F32]], y: Out[Tile[8, 8, F32]], k: Constexpr[float]):
+    pto.store(y, pto.mul(x, k))
+
+
+def test_kernel_compile_per_spec_6_5():
+    """my_kernel.compile(target=...).code and my_kernel.ir dumps, for both targets."""
+    ascend = cxx_names.compile(target="ascend_npu")
+    assert (ascend.target, ascend.name) == ("ascend_npu", "cxx_names")
+    assert ascend.code == emit_kernel(cxx_names.ir())
+    assert 'extern "C" __global__ AICORE void kernel_cxx_names(' in ascend.code
+    sim = cxx_names.compile()
+    assert sim.target == "cpu_sim" and "int pto_kernel_cxx_names(const void *argp" in sim.code
+    text = cxx_names.ir().dump()
+    assert text == str(cxx_names.ir()) and text.startswith("kernel @cxx_names(")
+    assert "tmuls" in text
+    code = scaled.compile(target="ascend_npu", k=0.5).code
+    assert "float((0x1.0000000000000p-1))" in code
+    with pytest.raises(TypeCheckError, match="constexpr parameter 'k' needs a value"):
+        scaled.compile(target="ascend_npu")
+    with pytest.raises(TypeCheckError, match="no constexpr parameter 'j'"):
+        scaled.compile(k=1.0, j=2)
+    with pytest.raises(CompileError, match="unknown target"):
+        cxx_names.compile(target="gpu")
+
+
+def test_kernel_compile_refusal_points_at_the_op():
+    attn_tile = example(ROOT / "examples/attention_tile.py").attn_tile
+    with pytest.raises(CompileError) as e:
+        attn_tile.compile(target="ascend_npu")
+    assert "pto.mul(pto.matmul(q, kt)" in e.value.loc.source_line()

@@ -155,6 +155,13 @@ class Kernel:
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
+    def dump(self) -> str:
+        """The kernel as ``.pto`` text."""
+        from .printer import format_kernel
+        return format_kernel(self)
+
+    __str__ = dump
+
 
 # ---------------------------------------------------------------- tensors and axes
 

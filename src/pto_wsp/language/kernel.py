@@ -180,6 +180,22 @@ class KernelRef:
         unit = "cube" if any(op.opcode.startswith("tmatmul") for op in tr.ops) else "vector"
         return Kernel(name, params, tuple(tr.ops), self.custom, unit, self.loc)
 
+    def compile(self, target: str = "cpu_sim", **constexprs):
+        """Spec 6.5: this kernel's code for ``target`` (``.code``: C for ``cpu_sim``, PTO-ISA
+        C++ for ``ascend_npu``); constexpr parameters are given by name."""
+        from ..program import compile_kernel
+        loc = user_location()
+        names = [p.name for p in self.params if isinstance(p.type, ConstexprType)]
+        unknown = sorted(set(constexprs) - set(names))
+        missing = [n for n in names if n not in constexprs]
+        if unknown or missing:
+            raise TypeCheckError(
+                f"kernel '{self.name}': " + (f"no constexpr parameter {unknown[0]!r}" if unknown
+                                              else f"constexpr parameter '{missing[0]}' needs "
+                                                   "a value"), loc,
+                hint="constexpr parameters: " + (", ".join(names) or "none"))
+        return compile_kernel(self.ir(tuple(constexprs[n] for n in names)), target, loc)
+
     def __getitem__(self, axes):
         from .workload import BoundKernel
         return BoundKernel(self, axes if isinstance(axes, tuple) else (axes,), user_location())

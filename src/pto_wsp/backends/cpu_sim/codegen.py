@@ -71,9 +71,7 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
     stages["kernels.h"], stages["kernels.c"] = render_kernels(kvms)
     for k in kvms:
         if k.unit is not None or k.custom is not None:
-            fname = custom_unit_file(k.name)
-            stages[fname] = _resume_line(
-                env.get_template("cpu_sim/custom_kernel.c.j2").render(k=k), fname)
+            stages[custom_unit_file(k.name)] = kernel_code(k)
     stages["orchestrate.c"] = env.get_template("cpu_sim/orchestrate.c.j2").render(
         config=orch.config, body=orch.body, trace=orch.trace)
     _maybe_dump(m.name, stages)
@@ -86,6 +84,14 @@ def render_kernels(kvms: list[KernelVM]) -> tuple[str, str]:
     return (env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms),
             env.get_template("cpu_sim/kernels.c.j2").render(
                 kernels=kvms, scratch=max((k.scratch for k in kvms), default=0)))
+
+
+def kernel_code(k: KernelVM) -> str:
+    """The C of one lowered kernel: its own unit (custom bodies), else kernels.h + kernels.c."""
+    if k.unit is None and k.custom is None:
+        return "\n".join(render_kernels([k]))
+    fname = custom_unit_file(k.name)
+    return _resume_line(_env().get_template("cpu_sim/custom_kernel.c.j2").render(k=k), fname)
 
 
 def custom_unit_file(kernel: str) -> str:
