@@ -261,6 +261,17 @@ class Schedule:
             ("stream_by", self.stream_by),
             ("priority", tg.ready.key if tg else None)) if e is not None]
 
+    def map_keys(self, fn: Callable[[str, ScalarExpr], ScalarExpr]) -> "Schedule":
+        """This schedule with every key expression ``e`` (set as ``what``) replaced by
+        ``fn(what, e)``."""
+        d, tg = self.dispatch, self.task_graph
+        return replace(
+            self,
+            dispatch=replace(d, key=fn("dispatch", d.key)) if d and d.key is not None else d,
+            stream_by=fn("stream_by", self.stream_by) if self.stream_by is not None else None,
+            task_graph=replace(tg, ready=replace(tg.ready, key=fn("priority", tg.ready.key)))
+            if tg and tg.ready.key is not None else tg)
+
 
 def _positive(n, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:

@@ -179,7 +179,7 @@ def test_key_functions_must_read_loop_variables_in_scope():
     def w():
         for b in P(batch):
             tile_copy[b](x=X[b, 0], y=Y[b, 0])
-    with pytest.raises(TypeCheckError, match=r"t.get\('head'\)"):
+    with pytest.raises(ScheduleError, match=r"t.get\('head'\)"):
         w().stream_by(lambda t: t.get("head"))
     with pytest.raises(ScheduleError, match="cannot trace the dispatch_by key") as ei:
         DispatchPolicy.dispatch_by(lambda t: int(t.get("b")) + 1)  # MARK-lambda

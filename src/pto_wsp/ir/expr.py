@@ -10,7 +10,7 @@ i64 (u64 if either side is u64), floats in f64; comparisons and logical ops give
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from ..errors import SourceLoc, TypeCheckError
 from ..types import DType
@@ -208,6 +208,18 @@ def free_vars(e: ScalarExpr) -> set[str]:
     for child in children(e):
         out |= free_vars(child)
     return out
+
+
+def rename_vars(e: ScalarExpr, names: dict[str, str]) -> ScalarExpr:
+    """``e`` with loop variables renamed by ``names`` (unchanged parts are shared)."""
+    if isinstance(e, Var):
+        return replace(e, name=names[e.name]) if e.name in names else e
+    changes = {}
+    for f in fields(e):
+        v = getattr(e, f.name)
+        if isinstance(v, ScalarExpr) and (new := rename_vars(v, names)) is not v:
+            changes[f.name] = new
+    return replace(e, **changes) if changes else e
 
 
 def children(e: ScalarExpr) -> tuple[ScalarExpr, ...]:

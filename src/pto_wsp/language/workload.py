@@ -526,7 +526,7 @@ class Workload:
     def _with(self, **kw) -> "Workload":
         """A copy with schedule fields ``kw``; symbols its keys use are declared."""
         from ..ir.verify import verify_module
-        schedule = self.module.schedule.with_(**kw)
+        schedule = _axis_keys(self.module, self.module.schedule.with_(**kw))
         symbols = {d.name: d for d in self.module.symbols}
         for _, e in schedule.keys():
             declare_symbols(symbols, e, user_location())
@@ -605,6 +605,36 @@ class Workload:
         Ascend source tree (``ascend_npu``)."""
         from ..program import compile_module
         return compile_module(self.module, self.tensors, target, user_location(), **options)
+
+
+def _axis_keys(mod: ir.Module, schedule):
+    """``schedule`` with keys reading an *axis* name (``t.get("batch")`` for ``for b in
+    P(batch)``) reading the loop variable that iterates it; an unknown name is an error."""
+    loop_vars, by_axis = set(), {}
+    for s in ir.walk_stmts(mod.workload.body):
+        if isinstance(s, (ir.For, ir.Consume)):
+            loop_vars.add(s.var)
+        if isinstance(s, ir.For):
+            by_axis.setdefault(s.domain.axis, set()).add(s.var)
+
+    def resolve(what, e):
+        names = {}
+        for v in irx.walk(e):
+            if not isinstance(v, irx.Var) or v.name in loop_vars:
+                continue
+            vars_ = sorted(by_axis.get(v.name, ()))
+            if len(vars_) != 1:
+                raise ScheduleError(
+                    f"the {what} key reads t.get({v.name!r}), " +
+                    (f"but axis '{v.name}' is iterated by several loops ({', '.join(vars_)})"
+                     if vars_ else "which is neither a loop variable nor an iterated axis"),
+                    v.loc or user_location(),
+                    hint="name a loop variable or an axis: " +
+                    (", ".join(sorted(loop_vars | set(by_axis))) or "(this workload has no "
+                     "loops)"))
+            names[v.name] = vars_[0]
+        return irx.rename_vars(e, names) if names else e
+    return schedule.map_keys(resolve)
 
 
 def workload(fn=None, *, name: str | None = None):
