@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pto_wsp import (DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, ScheduleError, Tensor,
+                     TypeCheckError,
                      Tile, TimingPolicy, kernel, pto, workload)
 from pto_wsp.ir import expr as irx
 
@@ -53,3 +54,58 @@ def test_unknown_key_name_lists_the_valid_ones():
         w.stream_by(lambda t: t.get("head") % 2)
     assert "t.get('head')" in str(e.value) and "b, batch, h, heads" in str(e.value)
     assert e.value.loc is not None and e.value.loc.file == __file__
+
+
+@kernel
+def attn_2k(q: In[Tile[1, 16, F32]], o: Out[Tile[1, 16, F32]]):
+    pto.store(o, pto.add(q, 2.0))
+
+
+@kernel
+def attn_8k(q: In[Tile[1, 16, F32]], o: Out[Tile[1, 16, F32]]):
+    pto.store(o, pto.add(q, 8.0))
+
+
+@kernel
+def attn_32k(q: In[Tile[1, 16, F32]], o: Out[Tile[1, 16, F32]]):
+    pto.store(o, pto.add(q, 32.0))
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_predicate_reads_per_batch_python_data_at_run_time(as_array):
+    """Spec 3.4, tiered attention: ``seq_lens[b]`` is a runtime array input of the artifact."""
+    Q = Tensor(data=np.zeros((4, 16), np.float32), name="Q")
+    O = Tensor(data=np.zeros((4, 16), np.float32), name="O")
+
+    @workload
+    def tiered_attention(batch, seq_lens):
+        for b in P(batch):
+            with P.when(seq_lens[b] <= 2048):
+                attn_2k[b](q=Q[b], o=O[b])
+            with P.when(seq_lens[b] <= 8192):  # Nested condition
+                attn_8k[b](q=Q[b], o=O[b])
+            with P.otherwise():
+                attn_32k[b](q=Q[b], o=O[b])
+
+    seq_lens = [512, 2048, 8192, 32768]
+    prog = tiered_attention(Dense[4], np.array(seq_lens) if as_array else seq_lens).compile()
+    prog.run()
+    assert O.data[:, 0].tolist() == [2, 2, 8, 32]
+    prog.set_axis_data("seq_lens", lengths=[9000, 100, 4096, 2049])  # no rebuild
+    prog.run()
+    assert O.data[:, 0].tolist() == [32, 2, 8, 8]
+    assert seq_lens[1] == 2048  # the caller's list is untouched
+
+
+def test_python_list_from_globals_indexed_by_loop_variable_says_pass_it():
+    seq = [1, 2]
+    X = Tensor(data=np.zeros((2, 16), np.float32), name="X")
+
+    @workload
+    def w():
+        for b in P(Dense[2]):
+            with P.when(seq[b] <= 1):  # MARK
+                attn[b](q=X[b], o=X[b])
+    with pytest.raises(TypeCheckError, match="parameter of the @workload") as e:
+        w()
+    assert e.value.loc.file == __file__

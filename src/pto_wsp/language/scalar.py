@@ -99,7 +99,9 @@ class Expr:
 
     def __index__(self):
         raise TypeCheckError("a scalar expression cannot be used as a Python int",
-                             user_location(), hint="index tensors with it instead: T[b]")
+                             user_location(), hint="index tensors with it instead: T[b]; to "
+                             "read per-iteration integers from a list or numpy array, pass "
+                             "it to a parameter of the @workload function")
 
     def __repr__(self) -> str:
         from ..ir.printer import format_expr

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
+
+import numpy as np
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -652,8 +654,13 @@ def workload(fn=None, *, name: str | None = None):
             except TypeError as e:
                 raise TypeCheckError(f"workload '{f.__name__}': {e}", user_location()) from None
             ba.apply_defaults()
+            for k, v in ba.arguments.items():
+                if (arr := _runtime_array(v)) is not None:
+                    ba.arguments[k] = arr
             bound_names = {id(v): k for k, v in ba.arguments.items()
                            if isinstance(v, (Axis, Tensor)) and getattr(v, "name", None) is None}
+            bound_names.update((id(v.axis), k) for k, v in ba.arguments.items()
+                               if isinstance(v, _ArrayArg))
             b = Builder(name or f.__name__, f, bound_names)
             _stack.append(b)
             try:
@@ -673,6 +680,50 @@ def workload(fn=None, *, name: str | None = None):
         build.__pto_workload__ = True
         return build
     return wrap(fn) if fn is not None else wrap
+
+
+class _ArrayArg:
+    """Mixin of a list, tuple or numpy array of non-negative ints passed to a workload
+    parameter: indexing it with a loop-variable expression reads the element when the program
+    runs. The values are a runtime input: the lengths of a ragged axis named after the
+    parameter (``program.set_axis_data(name, lengths=...)`` changes them without a rebuild)."""
+
+    axis: Ragged | None = None  # None: derived from one (a slice, a ufunc result)
+
+    def __getitem__(self, i):
+        if isinstance(i, Expr) and self.axis is not None:
+            return AxisRow(self.axis, i, user_location()).size()
+        return super().__getitem__(i)
+
+
+class _ArrayList(_ArrayArg, list):
+    pass
+
+
+class _ArrayTuple(_ArrayArg, tuple):
+    pass
+
+
+class _ArrayNd(_ArrayArg, np.ndarray):
+    def __array_finalize__(self, obj):  # slices and results are plain arrays
+        pass
+
+
+def _runtime_array(v):
+    """``v`` as an :class:`_ArrayArg` if it is a 1-D sequence of non-negative ints, else None."""
+    if isinstance(v, _ArrayArg) or not isinstance(v, (list, tuple, np.ndarray)) or not len(v):
+        return None
+    if isinstance(v, np.ndarray):
+        if v.ndim != 1 or v.dtype.kind not in "iu" or v.min() < 0:
+            return None
+        out = v.view(_ArrayNd)
+    elif all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 0 <= x < 2**63
+             for x in v):
+        out = (_ArrayList if isinstance(v, list) else _ArrayTuple)(v)
+    else:
+        return None
+    out.axis = Ragged(len(v), np.asarray(v, np.int64))
+    return out
 
 
 def _finish(b: Builder, loc) -> Workload:
