@@ -2074,7 +2074,8 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     case PTO_RT_DISPATCH_BY: t->aicpu = (uint32_t)d->dispatch_key; break;
     default: t->aicpu = UINT32_MAX; break;
     }
-    if (c->num_streams) t->stream = (uint32_t)(d->stream_key % c->num_streams);
+    if (c->num_streams)
+        t->stream = (uint32_t)((c->stream_round_robin ? (uint64_t)index : d->stream_key) % c->num_streams);
     if (c->timing == PTO_RT_TIMING_INTERLEAVED) t->iq = (uint32_t)(d->stream_key % c->timing_param);
     link_task(rt, t);
     /* Tasks with seq >= done have not retired, so their descriptors are not recycled (only

@@ -137,6 +137,8 @@ typedef struct pto_rt_config {
     uint32_t num_streams;        /* streams(n): 0 = off; else tasks with equal
                                     stream_key % n run (really and simulated) in submission
                                     order, one at a time                                    */
+    uint32_t stream_round_robin; /* streams(n) without stream_by: the stream of a task is
+                                    its kernel-task index % n instead of stream_key % n      */
     uint32_t timing;             /* pto_rt_timing_policy                                    */
     uint64_t timing_param;       /* BATCHED n / INTERLEAVED n queues / RATE_LIMIT tasks/ms  */
     uint64_t clock_khz;          /* simulated clock (cycles per ms) for RATE_LIMIT; 1e6     */

@@ -109,3 +109,13 @@ def test_python_list_from_globals_indexed_by_loop_variable_says_pass_it():
     with pytest.raises(TypeCheckError, match="parameter of the @workload") as e:
         w()
     assert e.value.loc.file == __file__
+
+
+def test_streams_without_stream_by_assign_streams_round_robin():
+    """Spec 4.3 ``streams(n)`` alone: task i runs on stream i % n (in order within a stream)."""
+    w, _ = attention_8_1()  # 32 tasks on 4 AICPUs: 8 * T without streams
+    one = w.dispatch(DispatchPolicy.round_robin(32))
+    assert one.compile().run().total_cycles == T
+    assert one.streams(4).compile().run().total_cycles == 8 * T
+    assert one.streams(16).compile().run().total_cycles == 2 * T
+    assert (one.streams(4).stream_by(lambda t: 0).compile().run().total_cycles == 32 * T)

@@ -538,6 +538,8 @@ class OrchLowerer:
                 {f"(1u << PTO_RT_UNIT_{k.exec_unit.upper()})" for k in self.m.kernels})) or "0")
             + ";",
         ]
+        if s.streams and s.stream_by is None:
+            cfg.append("cfg.stream_round_robin = 1;")  # streams(n) alone: task index % n
         if tg.pools.kind == "custom":
             cfg += ["cfg.num_pools = 2;",
                     f"cfg.pool_workers[0] = {tg.pools.vector_workers};",
