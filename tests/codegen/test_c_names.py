@@ -250,3 +250,32 @@ workload @m {{
     np.testing.assert_array_equal(out, x)
     src = prog.sources["orchestrate.c"]
     assert '"c\\"h*/\\012#define x 1"' in src and '"load*/er"' in src
+
+
+@pytest.mark.parametrize("body, ok", [("for (int j = 0; j < 8; ++j) y[j] = x[j] + 1;", True),
+                                      ("y[0] = 1;\ny[1] = nope;", False)])
+def test_custom_body_of_a_crafted_kernel_name(body, ok):
+    name = 'k"\n#define y 0 */ ../'
+    text = f"""module @m
+tensor %X : [1, 8] f32 global
+tensor %Y : [1, 8] f32 global
+axis %n : dense 1
+kernel @{q(name)}(%x: in tile<1x8xf32>, %y: out tile<1x8xf32>) vector custom body "c" {q(body)}
+workload @m {{
+  parallel_for %i in %n {{
+    call @{q(name)}[%i](x = %X[%i], y = %Y[%i])
+  }}
+}}
+"""
+    m = parse_module(text, "<test>")
+    if not ok:
+        with pytest.raises(PtoError) as ei:
+            compile_module(m, {}, "cpu_sim", None, num_threads=1)
+        assert ei.value.message.startswith(f"kernel '{name}': its custom C body does not compile")
+        assert ":2:" in ei.value.message and "nope" in ei.value.details
+        return
+    prog = compile_module(m, {}, "cpu_sim", None, num_threads=1)
+    x = np.arange(8, dtype=np.float32).reshape(1, 8)
+    y = np.zeros_like(x)
+    prog.run(X=x, Y=y)
+    np.testing.assert_array_equal(y, x + 1)

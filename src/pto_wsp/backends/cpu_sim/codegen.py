@@ -102,9 +102,10 @@ def custom_unit_file(kernel: str) -> str:
 def _resume_line(text: str, fname: str) -> str:
     """Replace ``#line RESUME`` (after a user's body) by this file's own line number."""
     lines = text.split("\n")
-    if "#line RESUME" in lines:
-        i = lines.index("#line RESUME")
-        lines[i] = f"#line {i + 2} {string(fname)}"
+    for i in reversed(range(len(lines))):  # the template's marker follows the user's text
+        if lines[i] == "#line RESUME":
+            lines[i] = f"#line {i + 2} {string(fname)}"
+            break
     return "\n".join(lines)
 
 
