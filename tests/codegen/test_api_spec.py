@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pto_wsp import (DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, ScheduleError, Tensor,
-                     TypeCheckError,
+from pto_wsp import (Channel, DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, ScheduleError, Tensor,
+                     TypeCheckError, consume, send,
                      Tile, TimingPolicy, kernel, pto, workload)
 from pto_wsp.ir import expr as irx
 
@@ -119,3 +119,59 @@ def test_streams_without_stream_by_assign_streams_round_robin():
     assert one.streams(4).compile().run().total_cycles == 8 * T
     assert one.streams(16).compile().run().total_cycles == 2 * T
     assert (one.streams(4).stream_by(lambda t: 0).compile().run().total_cycles == 32 * T)
+
+
+TT = Tile[4, 16, F32]
+
+
+@kernel
+def load(src: In[TT], buf: Out[TT]):
+    pto.store(buf, pto.mov(src))
+
+
+@kernel
+def compute(buf: In[TT], result: Out[TT]):
+    pto.store(result, pto.exp(buf))
+
+
+def _pipeline(depth=None, ch_depth=None):
+    """Spec 3.7: ``with P.pipe():`` producer/consumer; ``P.pipe(depth=N)`` (spec 3.0.1) sets
+    the depth of the scope's channels created without one."""
+    n = 8
+    x = np.random.default_rng(0).standard_normal((n, 4, 16)).astype(np.float32)
+    X, B = Tensor(data=x, name="X"), Tensor(data=np.zeros_like(x), name="B")
+    Y = Tensor(data=np.zeros_like(x), name="Y")
+    tiles = DenseDyn(n)
+    ch = Channel[Tile](depth=ch_depth) if ch_depth is not None else Channel[Tile]()
+
+    @workload
+    def pipeline(tiles):
+        with P.pipe(depth=depth):
+            for i in P.seq(tiles):
+                send(ch, load[i](src=X[i], buf=B[i]))
+            with consume(ch) as t:
+                compute[t](buf=B[t], result=Y[t])
+    w = pipeline(tiles).dispatch(DispatchPolicy.work_steal(num_aicpus=4))
+    stats = w.compile().run()
+    np.testing.assert_allclose(Y.data, np.exp(x), rtol=1e-5, atol=1e-6)
+    return w, stats.total_cycles
+
+
+def test_pipe_depth_is_the_default_channel_depth_of_the_scope():
+    c = 3 * 64  # load and compute cost c each; depth 1 is serial, depth 4 overlaps
+    w, one = _pipeline()
+    assert "depth 1" in w.to_pto() and one == 8 * 2 * c
+    w, four = _pipeline(depth=4)
+    assert "depth 4" in w.to_pto() and four == 9 * c
+    w, given = _pipeline(depth=4, ch_depth=1)  # a channel's own depth wins
+    assert "depth 1" in w.to_pto() and given == one
+
+
+def test_pipe_stages_argument_is_a_located_error():
+    @workload
+    def w():
+        with P.pipe(Dense[3]):
+            pass
+    with pytest.raises(TypeCheckError, match="P.pipe takes no stages") as e:
+        w()
+    assert e.value.loc.file == __file__ and "P.pipe(depth=N)" in str(e.value)

@@ -35,17 +35,22 @@ class _ChannelMeta(type):
 class Channel(metaclass=_ChannelMeta):
     """A bounded FIFO of task-completion tokens."""
 
-    def __init__(self, name: str | None = None, depth: int = 1):
+    def __init__(self, name: str | None = None, depth: int | None = None):
         self.loc = user_location()
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
             raise TypeCheckError(f"channel name must be an identifier, got {name!r}", self.loc)
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-            raise TypeCheckError(f"channel depth must be an int >= 0, got {depth!r}", self.loc)
         self.name = name
-        self.depth = depth
+        self.depth_given = depth is not None  # else P.pipe(depth=N)'s N, or 1
+        self.depth = 1 if depth is None else check_depth(depth, self.loc)
 
     def __repr__(self) -> str:
         return f"Channel({self.name!r}, depth={self.depth})"
+
+
+def check_depth(depth, loc) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise TypeCheckError(f"channel depth must be an int >= 0, got {depth!r}", loc)
+    return depth
 
 
 def Event(name: str | None = None) -> Channel:  # noqa: N802 - spec name
@@ -194,10 +199,17 @@ def _io(body) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 @contextmanager
-def pipe():
-    """``with P.pipe():`` -- each top-level statement inside becomes one process."""
+def pipe(*stages, depth: int | None = None):
+    """``with P.pipe():`` -- each top-level statement inside becomes one process.
+    ``depth=N`` is the depth of the scope's channels created without one."""
     loc = user_location()
     b = current_builder(loc, "P.pipe")
+    if stages:
+        raise TypeCheckError(
+            "P.pipe takes no stages: each top-level statement of its scope is one stage "
+            "(a process)", loc, hint="write `with P.pipe():` or `with P.pipe(depth=N):` "
+                                     "and put one statement per stage inside")
+    depth = None if depth is None else check_depth(depth, loc)
     b.push()
     try:
         yield
@@ -207,16 +219,19 @@ def pipe():
         for i, s in enumerate(stmts):
             cons, prod = _io((s,))
             procs.append(ir.Process(f"p{i}", cons, prod, (s,), getattr(s, "loc", None) or loc))
-        b.append(_pipe(b, procs, loc))
+        b.append(_pipe(b, procs, loc, depth))
 
 
-def _pipe(b, procs: list[ir.Process], loc) -> ir.Pipe:
+def _pipe(b, procs: list[ir.Process], loc, depth: int | None = None) -> ir.Pipe:
+    """The pipeline of ``procs``; channels without a given depth get ``depth`` (else 1)."""
     used = []
     for p in procs:
         for c in p.consumes + p.produces:
             if c not in used:
                 used.append(c)
-    return ir.Pipe(tuple(ir.ChannelDecl(c, b.channels[c].depth, b.channels[c].loc) for c in used),
+    chans = [b.channels[c] for c in used]
+    return ir.Pipe(tuple(ir.ChannelDecl(c, ch.depth if ch.depth_given or depth is None else
+                                        depth, ch.loc) for c, ch in zip(used, chans)),
                    tuple(procs), loc)
 
 

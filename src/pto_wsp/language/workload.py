@@ -454,10 +454,11 @@ class _PNamespace:
                 b.append(ir.When(((cond, body),), None, loc))
             b.chain_open[-1] = True
 
-    def pipe(self):
-        """CSP pipeline scope: each top-level statement inside is one process."""
+    def pipe(self, *stages, depth: int | None = None):
+        """CSP pipeline scope: each top-level statement inside is one process; ``depth=N``
+        is the depth of its channels created without one."""
         from .csp import pipe
-        return pipe()
+        return pipe(*stages, depth=depth)
 
     @contextmanager
     def otherwise(self):
