@@ -489,9 +489,19 @@ def propagate_reshape(layout: LinearLayout, old_shape, new_shape) -> LinearLayou
     return LinearLayout.from_columns(_tensor_dims(new_shape), layout.out_dims, layout.columns())
 
 
-def propagate_broadcast(layout: LinearLayout, dim: int, size: int) -> LinearLayout:
+def propagate_broadcast(layout: LinearLayout, dim: int, size: int | None = None) -> LinearLayout:
     """Layout of ``np.broadcast_to`` expanding size-1 dimension ``dim`` to ``size``: the new
-    index bits map to zero (every broadcast copy reads the same element)."""
+    index bits map to zero (every broadcast copy reads the same element). Without ``size``,
+    the layout of ``np.expand_dims(x, dim)``: a new size-1 dimension at ``dim`` (inputs are
+    renamed ``dim0..``), which a broadcast with a size then expands."""
+    if size is None:
+        if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim <= len(layout.bases):
+            raise _error(f"cannot insert dimension {dim} into {layout.in_dims}",
+                         f"dim must be in [0, {len(layout.bases)}]")
+        bases = list(layout.bases)
+        bases.insert(dim, ("", ()))
+        return LinearLayout(tuple((f"dim{i}", b) for i, (_, b) in enumerate(bases)),
+                            layout.out_dims)
     if not 0 <= dim < len(layout.bases) or layout.bases[dim][1]:
         raise _error(f"dimension {dim} of {layout.in_dims} is not of size 1",
                      "only size-1 dimensions broadcast")

@@ -224,7 +224,15 @@ class Pools:
         return Pools("by_exec_unit")
 
     @staticmethod
-    def custom(vector_workers: int, cube_workers: int) -> "Pools":
+    def custom(vector_workers: int | None = None, cube_workers: int | None = None) -> "Pools":
+        """A vector and a cube pool of the given worker counts; without counts the same as
+        :meth:`by_exec_unit` (the host workers split evenly between them)."""
+        if vector_workers is None and cube_workers is None:
+            return Pools("by_exec_unit")
+        if vector_workers is None or cube_workers is None:
+            raise ScheduleError("Pools.custom() takes both worker counts or neither",
+                                user_location(), hint="Pools.custom(vector_workers=2, "
+                                "cube_workers=1), or Pools.custom() for an even split")
         return Pools("custom", _positive(vector_workers, "custom(vector_workers)"),
                      _positive(cube_workers, "custom(cube_workers)"))
 

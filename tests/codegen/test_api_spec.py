@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pto_wsp import (Channel, DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, ScheduleError, Tensor,
-                     TypeCheckError, consume, send,
-                     Tile, TimingPolicy, kernel, pto, workload)
+from pto_wsp import (Channel, DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, Pools,
+                     ScheduleError, Tensor, Tile, TimingPolicy, TypeCheckError, consume, kernel,
+                     pto, send, workload)
 from pto_wsp.ir import expr as irx
 
 F32 = DType.F32
@@ -175,3 +175,14 @@ def test_pipe_stages_argument_is_a_located_error():
     with pytest.raises(TypeCheckError, match="P.pipe takes no stages") as e:
         w()
     assert e.value.loc.file == __file__ and "P.pipe(depth=N)" in str(e.value)
+
+
+def test_pools_custom_without_counts_splits_the_workers():
+    """Feature catalog 9: ``Pools.custom()`` with no arguments."""
+    w, O = attention_8_1()
+    assert Pools.custom() == Pools.by_exec_unit()
+    w.task_graph(pools=Pools.custom()).compile().run()
+    assert np.all(O.data == 2.0)
+    with pytest.raises(ScheduleError, match="both worker counts or neither") as e:
+        Pools.custom(2)
+    assert e.value.loc.file == __file__

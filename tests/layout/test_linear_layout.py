@@ -224,6 +224,21 @@ def test_propagate_broadcast_matches_numpy(layout, data):
     assert np.array_equal(_grid(got), np.broadcast_to(_grid(layout), new))
 
 
+@settings(max_examples=30)
+@given(tensor_layouts(), st.data())
+def test_propagate_broadcast_without_size_inserts_a_dimension(layout, data):
+    """feature catalog 13, ``propagate_broadcast(L, dim)``: np.expand_dims, then a size."""
+    dim = data.draw(st.integers(0, len(layout.in_dims)))
+    got = propagate_broadcast(layout, dim)
+    assert np.array_equal(_grid(got), np.expand_dims(_grid(layout), dim))
+    wide = propagate_broadcast(got, dim, 4)
+    shape = list(np.expand_dims(_grid(layout), dim).shape)
+    shape[dim] = 4
+    assert np.array_equal(_grid(wide), np.broadcast_to(np.expand_dims(_grid(layout), dim), shape))
+    with pytest.raises(TypeCheckError, match="cannot insert dimension"):
+        propagate_broadcast(layout, len(layout.in_dims) + 1)
+
+
 def test_propagate_errors():
     L = LinearLayout.row_major(4, 8)
     with pytest.raises(TypeCheckError, match="sizes differ"):
