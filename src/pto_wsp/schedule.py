@@ -185,18 +185,28 @@ class StartPolicy:
 
 @dataclass(frozen=True)
 class TracePolicy:
-    """Record per-task begin/end on simulated lanes (``sim``) and/or real workers (``wall``)."""
+    """Record per-task begin/end on simulated lanes (``sim``) and/or real workers (``wall``).
+
+    ``costs`` (kernel name, cycles expression) replace the cost model's cycles of that
+    kernel's tasks; ``TracePolicy.cycles(cost_fn)`` gets them from ``cost_fn(kernel_name,
+    params)``, traced per kernel when the policy is given to ``task_graph``.
+    """
 
     sim: bool = False
     wall: bool = False
+    costs: tuple[tuple[str, ScalarExpr], ...] = ()
+    cost_fn: Callable | None = field(default=None, compare=False, repr=False)
 
     @staticmethod
     def none() -> "TracePolicy":
         return TracePolicy()
 
     @staticmethod
-    def cycles() -> "TracePolicy":
-        return TracePolicy(sim=True)
+    def cycles(cost_fn: Callable | None = None) -> "TracePolicy":
+        if cost_fn is not None and not callable(cost_fn):
+            raise ScheduleError(f"TracePolicy.cycles(cost_fn) needs a function (kernel name, "
+                                f"params) -> cycles, got {cost_fn!r}", user_location())
+        return TracePolicy(sim=True, cost_fn=cost_fn)
 
     @staticmethod
     def wall_clock() -> "TracePolicy":

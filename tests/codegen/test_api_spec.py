@@ -8,7 +8,7 @@ import pytest
 
 from pto_wsp import (Channel, DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, Pools,
                      ScheduleError, Tensor, Tile, TimingPolicy, TypeCheckError, consume, kernel,
-                     pto, send, workload)
+                     TracePolicy, pto, send, workload)
 from pto_wsp.ir import expr as irx
 
 F32 = DType.F32
@@ -186,3 +186,34 @@ def test_pools_custom_without_counts_splits_the_workers():
     with pytest.raises(ScheduleError, match="both worker counts or neither") as e:
         Pools.custom(2)
     assert e.value.loc.file == __file__
+
+
+def test_trace_cycles_cost_fn_replaces_the_cost_model():
+    """Feature catalog 9: ``TracePolicy.cycles(cost_fn)``, cost_fn(kernel name, params)."""
+    from pto_wsp.ir.parser import parse_module
+    from pto_wsp.ir.printer import print_module
+    w, O = attention_8_1()
+    w = w.dispatch(DispatchPolicy.affinity(lambda t: t.get("batch"), num_aicpus=4))
+    assert w.compile().run().total_cycles == 8 * T
+    flat = w.task_graph(trace=TracePolicy.cycles(lambda name, params: 1000
+                                                 if name == "attn" else None))
+    prog = flat.compile()
+    assert prog.run().total_cycles == 8 * 1000 and np.all(O.data == 2.0)
+    assert {e["dur"] for e in prog.trace()["traceEvents"]
+            if e.get("ph") == "X" and e["pid"] == 1} == {1000}  # simulated lanes
+    per_batch = w.task_graph(trace=TracePolicy.cycles(lambda name, p: 100 * (p[0] + 1)))
+    text = per_batch.to_pto()
+    assert "cost @attn = " in text
+    assert per_batch.compile().run().total_cycles == 8 * 400  # batch 3's AICPU: 8 x 400
+    assert parse_module(text) == per_batch.module and print_module(parse_module(text)) == text
+    keep = w.task_graph(trace=TracePolicy.cycles(lambda name, p: None))  # the cost model's
+    assert keep.compile().run().total_cycles == 8 * T
+
+
+def test_cost_fn_errors_are_located():
+    w, _ = attention_8_1()
+    with pytest.raises(ScheduleError, match="cannot trace the cost function") as e:
+        w.task_graph(trace=TracePolicy.cycles(lambda name, p: int(p[0])))
+    assert e.value.loc.file == __file__
+    with pytest.raises(ScheduleError, match="not cycles"):
+        w.task_graph(trace=TracePolicy.cycles(lambda name, p: "fast"))

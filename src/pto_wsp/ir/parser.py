@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from lark import Lark, Token, Tree
@@ -729,8 +729,19 @@ class _ToIR(Transformer_NonRecursive):
             out[field] = value
         return out
 
+    def r_cost(self, c, loc):
+        return ("cost", (self.name(c[0]), self.expr(c[1])), loc)
+
     def r_task_graph(self, c, loc):
-        return ("task_graph", TaskGraph(**self._fields(c, "task_graph block")), loc)
+        costs = {}
+        for _, (kernel, e), cloc in (x for x in c if x[0] == "cost"):
+            if costs.setdefault(kernel, e) is not e:
+                raise PtoSyntaxError(f"the cost of '{kernel}' is given twice", cloc)
+        fields = self._fields([x for x in c if x[0] != "cost"], "task_graph block")
+        if costs:
+            fields["trace"] = replace(fields.get("trace", TracePolicy()),
+                                      costs=tuple(costs.items()))
+        return ("task_graph", TaskGraph(**fields), loc)
 
     def r_schedule(self, c, loc):
         return _Wrap("schedule", Schedule(**self._fields(c, "schedule")), loc)

@@ -325,8 +325,9 @@ def _task_graph(tg: TaskGraph, pad: str) -> list[str]:
     if tg.start != d.start:
         st = tg.start
         lines.append(f"start = {st.kind}" + (f"({st.n})" if st.n else ""))
-    if tg.trace != d.trace:
+    if (tg.trace.sim, tg.trace.wall) != (d.trace.sim, d.trace.wall):
         lines.append(f"trace = {_TRACE[(bool(tg.trace.sim), bool(tg.trace.wall))]}")
+    lines += [f"cost {_g(k)} = {format_expr(e)}" for k, e in tg.trace.costs]
     return [f"{pad}{line}" for line in lines]
 
 

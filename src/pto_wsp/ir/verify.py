@@ -254,9 +254,18 @@ class _WorkloadChecker:
         self.produced = {s.dst for s in ir.walk_stmts(m.workload.body)
                          if isinstance(s, ir.Collective)}
         self.keys = m.schedule.keys()
+        tg = m.schedule.task_graph
+        self.costs = dict(tg.trace.costs) if tg else {}
 
     def run(self) -> None:
         for what, e in self.keys:
+            self.expr(e, None, keys_ok=True)
+        for name, e in self.costs.items():
+            if name not in self.kernels:
+                raise IRConversionError(f"a cost is given for unknown kernel '{name}'", e.loc)
+            if irx.free_vars(e) or e.dtype.is_float:
+                raise TypeCheckError(f"the cost of kernel '{name}' must be an integer "
+                                     "expression of its params, symbols and slots", e.loc)
             self.expr(e, None, keys_ok=True)
         self.stmts(self.m.workload.body, [])
 
@@ -430,7 +439,8 @@ class _WorkloadChecker:
             raise IRConversionError(f"call of unknown kernel '{c.kernel}'", c.loc)
         for e in c.axes:
             self.expr(e, scope)
-        for what, e in self.keys:
+        cost = [(f"cost of '{c.kernel}'", self.costs[c.kernel])] if c.kernel in self.costs else []
+        for what, e in self.keys + cost:
             params = [p.index for p in irx.walk(e) if isinstance(p, irx.TaskParam)]
             if params and max(params) >= len(c.axes):
                 raise TypeCheckError(

@@ -199,6 +199,47 @@ def trace_key(fn, what: str) -> ir.ScalarExpr:
     return as_expr(out, loc)
 
 
+class _Params:
+    """The ``params`` of a cost function: ``params[i]`` is the task's ``i``-th axis value."""
+
+    def __getitem__(self, i) -> Expr:
+        return TaskProxy().param(i)
+
+
+def trace_costs(fn, kernels) -> tuple[tuple[str, ir.ScalarExpr], ...]:
+    """``fn(kernel_name, params)`` for each kernel name: (name, cycles expression) for those
+    where it returns cycles (an int or an expression of ``params[i]``), not ``None``."""
+    code = getattr(fn, "__code__", None)
+    loc = SourceLoc(code.co_filename, code.co_firstlineno) if code else user_location()
+    out = []
+    for name in kernels:
+        try:
+            got = fn(name, _Params())
+        except ScheduleError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the user's function did something untraceable
+            raise ScheduleError(
+                f"cannot trace the cost function for kernel '{name}': {type(e).__name__}: {e}",
+                loc, hint="a cost function gets the kernel name (a str) and params (params[i] "
+                          "is the task's i-th axis value) and returns cycles: an int, an "
+                          "expression of params, or None for the cost model's") from None
+        if got is None:
+            continue
+        if isinstance(got, bool) or not isinstance(got, (int, Expr)):
+            raise ScheduleError(f"the cost function returned {got!r} for kernel '{name}', not "
+                                "cycles", loc, hint="return an int, an expression of "
+                                "params[i], or None")
+        e = as_expr(got, loc)
+        if e.dtype.is_float:
+            raise ScheduleError(f"the cost function returned a {e.dtype.value} expression for "
+                                f"kernel '{name}'; cycles are integers", loc)
+        if isinstance(e, ir.Const) and not 0 <= e.value < 2**63:
+            raise ScheduleError(f"the cost function returned {e.value} cycles for kernel "
+                                f"'{name}'; cycles are in [0, 2**63)", loc)
+        out.append((name, e))
+    return tuple(out)
+
+
 schedule.set_key_tracer(trace_key)
 
 

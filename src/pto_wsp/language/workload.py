@@ -531,7 +531,8 @@ class Workload:
         from ..ir.verify import verify_module
         schedule = _axis_keys(self.module, self.module.schedule.with_(**kw))
         symbols = {d.name: d for d in self.module.symbols}
-        for _, e in schedule.keys():
+        costs = schedule.task_graph.trace.costs if schedule.task_graph else ()
+        for _, e in schedule.keys() + list(costs):
             declare_symbols(symbols, e, user_location())
         mod = replace(self.module, schedule=schedule, symbols=tuple(symbols.values()))
         verify_module(mod)  # e.g. key functions must only read loop variables in scope
@@ -600,6 +601,10 @@ class Workload:
                 raise ScheduleError(f"task_graph({name}=...) takes a {cls.__name__}, got "
                                     f"{val!r}", loc)
             kw[name] = val
+        if trace is not None and trace.cost_fn is not None:
+            from .scalar import trace_costs
+            kw["trace"] = replace(trace, cost_fn=None, costs=trace_costs(
+                trace.cost_fn, [k.name for k in self.module.kernels]))
         return self._with(task_graph=replace(self.module.schedule.task_graph or TaskGraph(),
                                              **kw))
 

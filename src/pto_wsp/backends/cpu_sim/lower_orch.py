@@ -112,6 +112,9 @@ class OrchLowerer:
         self.toplevel: list[dict] = []  # process functions, emitted before pto_run
         self.npipes = 0
         self.call_axes: tuple = ()
+        self.costs = dict(self.tg.trace.costs)  # kernel -> cycles replacing the cost model's
+        for name in self.costs:
+            self.toplevel.append({"line": _cost_wrapper(name, self.kernel_id[name])})
 
     def site(self, loc, what: str, kind: str = "index") -> int:
         self.sites.append(Site(loc, what, kind))
@@ -485,10 +488,15 @@ class OrchLowerer:
             dkey = f"PTO_IDX({dkey}, {n}, {site})"
         skey = self.expr(sched.stream_by) if sched.stream_by is not None else "0"
         prio = self.expr(self.tg.ready.key) if self.tg.ready.key is not None else "0"
+        fn, args = kernel_fn(k.name), "a_"
+        if k.name in self.costs:  # the task runs the kernel but reports the given cycles
+            fn, args = f"pto_cost_{kid}", "w_"
+            lines.append(f"pto_cost_{kid}_args w_ = {{a_, "
+                         f"(uint64_t)({self.expr(self.costs[k.name])})}};")
         unit = "PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR"
         pool = "1" if (k.exec_unit == "cube" and self.tg.pools.kind == "custom") else "0"
         lines += [
-            f"pto_rt_task task_ = {{{kernel_fn(k.name)}, &a_, sizeof a_, {nreg}, reg_, {unit}, "
+            f"pto_rt_task task_ = {{{fn}, &{args}, sizeof {args}, {nreg}, reg_, {unit}, "
             f"{pool}, (uint64_t)({dkey}), (uint64_t)({skey}), (int32_t)({prio}), {kid}, "
             f"{string(k.name)}}};",
             "PTO_SUBMIT(rt, &task_);",
@@ -592,3 +600,12 @@ def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> Orch
     return OrchVM(low.config(), body, [{"name": k.name} for k in m.kernels], low.sites,
                   len(m.tensors), trace=tg.trace.sim or tg.trace.wall)
 
+
+def _cost_wrapper(kernel: str, kid: int) -> str:
+    """C of a task function running ``kernel`` that reports the cycles stored after its args
+    (TracePolicy.cycles(cost_fn))."""
+    return (f"typedef struct {{ {args_type(kernel)} a; uint64_t cycles; }} pto_cost_{kid}_args;\n"
+            f"static int pto_cost_{kid}(const void *p, uint64_t *cycles_out)\n{{\n"
+            f"    const pto_cost_{kid}_args *w = (const pto_cost_{kid}_args *)p;\n"
+            f"    int rc = {kernel_fn(kernel)}(&w->a, cycles_out);\n"
+            f"    *cycles_out = w->cycles;\n    return rc;\n}}")
