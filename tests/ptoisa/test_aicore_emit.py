@@ -13,13 +13,15 @@ import jinja2
 import numpy as np
 import pytest
 
-from pto_wsp import Constexpr, DType, In, Out, Scalar, Tile, kernel, pto
-from pto_wsp.backends.ascend.aicore import emit_kernel, entry_name
+from pto_wsp import (Constexpr, DType, In, InOut, Out, Scalar, Tile, kernel, pto, ptoisa,
+                     ptoisa_kernel)
+from pto_wsp.backends.ascend.aicore import CXX_TYPE, cxx_ident, emit_kernel, entry_name
 from pto_wsp.backends.cpu_sim.c_syntax import ident, scalar
 from pto_wsp.backends.cpu_sim.codegen import render_kernels
 from pto_wsp.backends.cpu_sim.lower_kernel import args_type, kernel_fn, lower_kernel
 from pto_wsp.errors import CompileError, TypeCheckError
 from pto_wsp.ir import nodes as ir
+from pto_wsp.ir.ops import EXTENSION_OPS, OPS
 from pto_wsp.ir.parser import parse_module
 from pto_wsp.language.kernel import KernelRef
 from pto_wsp.resources import runtime_dir
@@ -59,7 +61,15 @@ def cxx_names(new: In[Tile[8, 8, F32]], half: In[Tile[8, 8, F32]], pto_t0: Out[T
     pto.store(t0, pto.exp(y))
 
 
-KERNELS = all_kernels() | {"cxx_names": cxx_names.ir()}
+@ptoisa_kernel
+def axpy_rowmax(x: In[Tile[8, 64, F32]], y: InOut[Tile[8, 64, F32]], m: Out[Tile[8, 64, F32]]):
+    """An instruction-level body: emitted through the same plan."""
+    s = ptoisa.TADD(ptoisa.TMULS(ptoisa.TLOAD(x), 2.0), ptoisa.TLOAD(y))
+    ptoisa.TSTORE(y, s)
+    ptoisa.TSTORE(m, ptoisa.TROWEXPAND(ptoisa.TROWMAX(s), cols=64))
+
+
+KERNELS = all_kernels() | {"cxx_names": cxx_names.ir(), "axpy_rowmax": axpy_rowmax.ir()}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "attn_tile": "mixing cube and vector", "expert_ffn": "mixing cube and vector",
@@ -99,8 +109,9 @@ def _call_lines(k: ir.Kernel, scalars: list[str], cxx: bool) -> str:
     for p in k.params:
         c = ident(p.name)
         if isinstance(p.type, ir.TileType):
-            t = {DType.F16: "half", DType.BF16: "bfloat16_t"}.get(p.type.dtype, p.type.dtype.c_type) \
-                if cxx else ("pto_bf16_t" if p.type.dtype is DType.BF16 else p.type.dtype.c_type)
+            dt = p.type.dtype
+            t = (CXX_TYPE[dt] if cxx else
+                 ("pto_bf16_t" if dt is DType.BF16 else dt.c_type))
             r, cols = p.type.rows, p.type.cols
             if cxx:
                 args += [f"({t} *)buf[{ti}]", str(cols)]
@@ -162,8 +173,8 @@ int main(int argc, char **argv)
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    """One cpu_sim harness (the generated kernels.c) and one host-layer harness (every
-    emitted kernel) for all emitted kernels; {name: (kernel, scalars)}."""
+    """A cpu_sim harness (the generated kernels.c) and a host-layer harness (every emitted
+    kernel), each built for both cost models (PTO_COST_MODEL 0 and 1)."""
     d = tmp_path_factory.mktemp("aicore")
     emitted = {n: k for n, k in KERNELS.items() if n not in REFUSED}
     rng = np.random.default_rng(3)
@@ -183,11 +194,12 @@ def builds(tmp_path_factory):
     (d / "c_main.c").write_text(c_main)
     (d / "cxx_main.cpp").write_text(cxx_main)
     rt = f"-I{runtime_dir()}"
-    procs = [subprocess.Popen(["gcc", "-std=gnu11", "-O1", rt, f"-I{d}", "c_main.c", "kernels.c",
-                               "-lm", "-o", "c_main"], cwd=d),
-             subprocess.Popen(["g++", "-std=c++20", "-O1", "-Wall", "-Werror", rt, f"-I{d}",
-                               "cxx_main.cpp", "-o", "cxx_main"], cwd=d)]
-    assert [p.wait() for p in procs] == [0, 0]
+    procs = [p for m in (0, 1) for p in (
+        subprocess.Popen(["gcc", "-std=gnu11", "-O1", f"-DPTO_COST_MODEL={m}", rt, f"-I{d}",
+                          "c_main.c", "kernels.c", "-lm", "-o", f"c_main{m}"], cwd=d),
+        subprocess.Popen(["g++", "-std=c++20", "-O1", "-Wall", "-Werror", f"-DPTO_COST_MODEL={m}",
+                          rt, f"-I{d}", "cxx_main.cpp", "-o", f"cxx_main{m}"], cwd=d))]
+    assert [p.wait() for p in procs] == [0] * 4
     return d, emitted, data
 
 
@@ -202,12 +214,13 @@ def _run(exe: Path, name: str, arrays, tmp: Path):
                              for i, a in enumerate(arrays)]
 
 
+@pytest.mark.parametrize("model", (0, 1))
 @pytest.mark.parametrize("name", sorted(n for n in KERNELS if n not in REFUSED))
-def test_emitted_kernel_bit_equal_to_cpu_sim(builds, tmp_path, name):
+def test_emitted_kernel_bit_equal_to_cpu_sim(builds, tmp_path, name, model):
     d, emitted, data = builds
     arrays = data[name][0]
-    sim_cyc, sim = _run(d / "c_main", name, arrays, tmp_path / "c")
-    cxx_cyc, got = _run(d / "cxx_main", name, arrays, tmp_path / "cxx")
+    sim_cyc, sim = _run(d / f"c_main{model}", name, arrays, tmp_path / "c")
+    cxx_cyc, got = _run(d / f"cxx_main{model}", name, arrays, tmp_path / "cxx")
     assert cxx_cyc == sim_cyc
     for p, a, b in zip([p for p in emitted[name].params if isinstance(p.type, ir.TileType)],
                        got, sim):
@@ -274,3 +287,29 @@ def test_kernel_compile_refusal_points_at_the_op():
     with pytest.raises(CompileError) as e:
         attn_tile.compile(target="ascend_npu")
     assert "pto.mul(pto.matmul(q, kt)" in e.value.loc.source_line()
+
+
+# the public PTO-ISA API names an emitted kernel may use (docs/ascend.md; the reference's
+# section 1), beside C++ and the kernel's own names (pto_*, kernel_*, parameters)
+PUBLIC = set("""
+    include pto inst hpp using namespace extern C __global__ AICORE __gm__ void int64_t float
+    double half bfloat16_t int8_t int16_t int32_t uint8_t uint16_t uint32_t uint64_t
+    Tile TileType Vec Mat Left Right Acc BLayout RowMajor ColMajor SLayout TileLeft TileRight
+    TileAcc GlobalTensor Shape Stride DYNAMIC Layout DN TASSIGN TLOAD TSTORE TMOV TMATMUL
+    TMATMUL_ACC set_flag wait_flag PIPE_MTE1 PIPE_MTE2 PIPE_MTE3 PIPE_V PIPE_M PIPE_FIX
+    EVENT_ID0 CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
+    CAST_TRUNC CAST_ODD INT64_C UINT64_C INT64_MIN NAN INFINITY
+""".split()) | {op.upper() for op in OPS
+                if op not in EXTENSION_OPS | {"tslice_even", "tslice_odd", "tinterleave"}}
+
+
+def test_emitted_kernels_use_only_public_names():
+    import re
+    for name, k in KERNELS.items():
+        if name in REFUSED:
+            continue
+        code = emit_kernel(k)
+        body = "\n".join(ln for ln in code.splitlines() if not ln.startswith("//"))
+        params = {cxx_ident(p.name) for p in k.params}
+        for word in set(re.findall(r"\b[A-Za-z_]\w*\b", body)) - PUBLIC - params:
+            assert word.startswith(("pto_", "kernel_")), (name, word)

@@ -89,8 +89,8 @@ def cpu_sim_runs():
                          y=np.zeros((4, 8, 64), np.float32)),
     }
     d["sel_k"]["x"][0, :4] = 0.5  # ties of the comparison
-    T = {k: {n: Tensor(data=a if k == "stream_k" else a.reshape((1,) + a.shape)) for n, a in v.items()}
-         for k, v in d.items()}
+    T = {k: {n: Tensor(data=a if k == "stream_k" else a.reshape((1,) + a.shape))
+             for n, a in v.items()} for k, v in d.items()}
 
     @workload
     def all_kernels():
@@ -108,7 +108,8 @@ def cpu_sim_runs():
     cycles: dict[str, list[int]] = {}
     for e in prog.trace()["traceEvents"]:
         if e.get("ph") == "X":
-            cycles.setdefault("stream_k" if e["name"] == "scale2" else e["name"], []).append(e["dur"])
+            name = "stream_k" if e["name"] == "scale2" else e["name"]
+            cycles.setdefault(name, []).append(e["dur"])
     return {k: (d[k], cycles[k]) for k in d}
 
 

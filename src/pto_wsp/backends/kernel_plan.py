@@ -55,7 +55,7 @@ class Buffer:
 
     @property
     def nbytes(self) -> int:
-        return self.rows * self.cols * (1 if self.dtype is DType.BOOL else self.dtype.itemsize)
+        return self.rows * self.cols * self.dtype.itemsize
 
 
 @dataclass
@@ -130,7 +130,8 @@ class _Planner:
         uses = self.readers.get(v, [])
         if op.opcode in _MATMUL:
             for u in uses:
-                if u.opcode == "tstore" or (u.opcode == "tmatmul_acc" and u.operands[0] == ir.ValueRef(v)):
+                if u.opcode == "tstore" or (u.opcode == "tmatmul_acc"
+                                            and u.operands[0] == ir.ValueRef(v)):
                     continue
                 self.fail(u, f"{u.opcode} reads the matmul result %{v}: kernels mixing cube and "
                              "vector work are not emitted for the AICore yet",
