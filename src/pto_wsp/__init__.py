@@ -6,36 +6,43 @@ them natively on numpy data with simulated NPU cycles, or ``target="ascend_npu"`
 Ascend source tree.
 """
 
-from .errors import (ChannelClosed, ChannelError, ChannelFull, CompileError, DeadlockError,
+from .errors import (AxisIndexError, ChannelClosed, ChannelError, ChannelFull, CompileError, DeadlockError,
                      ExecutionError, IRConversionError, KernelError, PtoError, PtoSyntaxError,
                      ScheduleError, TypeCheckError, WindowOverflowError)
 from .language import pto, ptoisa
 from .language.ptoisa import ptoisa_kernel
 from .language.csp import (Channel, Event, connect, consume, process, query, record, replicate,
                            send, synchronize)
-from .language.kernel import Constexpr, In, InOut, Out, Scalar, Tile, jit_kernel, kernel
-from .language.scalar import (cast, slot_u64, symbol_f32, symbol_i64, symbol_ptr, symbol_u64,
+from .language.kernel import (Constexpr, In, InOut, KernelRef, Out, Scalar, Tile, jit_kernel,
+                              kernel)
+from .language.scalar import (IntVar, cast, slot_u64, symbol_f32, symbol_i64, symbol_ptr, symbol_u64,
                               where)
 from .language.collectives import allgather, allreduce, reduce_scatter, relayout
-from .layout import MemLayout, TensorLayout, TensorPartial, TensorReplicate, TensorShard
+from .ir.verify import TypeChecker
+from .language.scalar import TaskProxy as Task
+from .layout import (MemLayout, TensorLayout, TensorPartial, TensorReplicate, TensorShard,
+                     check_layouts_compatible, tensor_layout_join)
 from .linear_layout import LinearLayout
 from .language.workload import (P, Workload, combine, sequential, slot_load_u64, slot_set_u64,
                                 workload)
 from .program import Program, ProgramStats, compile
 from .schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskWindow,
                        TimingPolicy, TracePolicy, WindowMode)
-from .types import DType, Dense, DenseDyn, Location, Ragged, Sparse, Tensor
+from .types import (DType, Dense, DenseDyn, Location, Ragged, Sparse, Tensor,
+                    validate_axis_index)
 
 __version__ = "0.1.0"
 
 __all__ = [
     # types and axes
-    "DType", "Location", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor",
+    "DType", "Location", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor", "IntVar", "Task",
+    # checking
+    "TypeChecker", "validate_axis_index", "check_layouts_compatible", "tensor_layout_join",
     # layouts and collectives
     "TensorLayout", "TensorShard", "TensorReplicate", "TensorPartial", "MemLayout",
     "LinearLayout", "relayout", "allreduce", "allgather", "reduce_scatter",
     # kernels
-    "kernel", "jit_kernel", "ptoisa_kernel", "pto", "ptoisa", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
+    "kernel", "jit_kernel", "KernelRef", "ptoisa_kernel", "pto", "ptoisa", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
     # workloads
     "workload", "P", "Workload", "combine", "sequential",
     "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32", "symbol_ptr", "slot_u64",
@@ -51,5 +58,5 @@ __all__ = [
     # errors
     "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
     "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",
-    "ChannelFull", "DeadlockError", "WindowOverflowError",
+    "ChannelFull", "DeadlockError", "WindowOverflowError", "AxisIndexError",
 ]

@@ -24,7 +24,7 @@ __all__ = [
     "SourceLoc", "user_location", "entry_point",
     "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
     "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",
-    "ChannelFull", "DeadlockError", "WindowOverflowError", "UnknownNameError",
+    "ChannelFull", "DeadlockError", "WindowOverflowError", "UnknownNameError", "AxisIndexError",
 ]
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -153,6 +153,11 @@ class IRConversionError(CompileError):
 class UnknownNameError(TypeCheckError, AttributeError):
     """A ``pto.*`` / ``ptoisa.*`` name or a tile attribute that does not exist (also an
     ``AttributeError``, so ``hasattr`` keeps working)."""
+
+
+class AxisIndexError(TypeCheckError, TypeError):
+    """An index outside an axis (``validate_axis_index``; also a ``TypeError``, as the spec
+    says)."""
 
 
 class PtoSyntaxError(IRConversionError):

@@ -13,7 +13,8 @@ from .errors import TypeCheckError, user_location
 
 INT64_MAX = 2**63 - 1
 
-__all__ = ["DType", "Location", "Axis", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor"]
+__all__ = ["DType", "Location", "Axis", "Dense", "DenseDyn", "Ragged", "Sparse", "Tensor",
+           "validate_axis_index"]
 
 
 class DType(Enum):
@@ -156,7 +157,16 @@ class DenseDyn(Axis):
 
     kind = "dense_dyn"
 
+    def __new__(cls, size=0, name: str | None = None):
+        axis = getattr(size, "intvar_axis", None)  # DenseDyn(IntVar): the IntVar's axis
+        return axis if axis is not None else super().__new__(cls)
+
     def __init__(self, size: int, name: str | None = None):
+        if getattr(size, "intvar_axis", None) is self:
+            if name is not None and name != self.name:
+                raise TypeCheckError(f"DenseDyn of IntVar '{self.name}' is named after it",
+                                     user_location(), hint="leave out name=")
+            return
         super().__init__(name)
         if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
             raise TypeCheckError(f"DenseDyn size must be a non-negative int, got {size!r}",
@@ -165,6 +175,20 @@ class DenseDyn(Axis):
 
     def __repr__(self) -> str:
         return f"DenseDyn({self.size})"
+
+
+def validate_axis_index(axis: Axis, index: int) -> None:
+    """Raise a located :class:`AxisIndexError` unless ``index`` is in ``axis`` (its outer size
+    for ragged and sparse axes; a DenseDyn's current size)."""
+    from .errors import AxisIndexError
+    loc = user_location()
+    if not isinstance(axis, Axis):
+        raise TypeCheckError(f"validate_axis_index takes an axis, got {axis!r}", loc)
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise AxisIndexError(f"an axis index must be an int, got {index!r}", loc)
+    size = axis.outer_size if isinstance(axis, _Rowed) else axis.size
+    if not 0 <= index < size:
+        raise AxisIndexError(f"index {index} is outside {axis!r} (valid: 0..{size - 1})", loc)
 
 
 def index_array(values, what: str, loc) -> np.ndarray:

@@ -217,3 +217,82 @@ def test_cost_fn_errors_are_located():
     assert e.value.loc.file == __file__
     with pytest.raises(ScheduleError, match="not cycles"):
         w.task_graph(trace=TracePolicy.cycles(lambda name, p: "fast"))
+
+
+def test_spec_imports_types_and_checking():
+    """Spec 1.1/2.3/2.4 and feature catalog 14 import these from pto_wsp."""
+    from pto_wsp import (AxisIndexError, IntVar, KernelRef, Task, TensorLayout, TensorReplicate,
+                         TensorShard, TypeChecker, check_layouts_compatible, tensor_layout_join,
+                         validate_axis_index)
+    axis = Dense[8]()
+    validate_axis_index(axis, 5)   # OK
+    with pytest.raises(TypeError) as e:
+        validate_axis_index(axis, 10)  # Raises TypeError
+    assert isinstance(e.value, AxisIndexError) and e.value.loc.file == __file__
+    s0, rep = TensorLayout((TensorShard(0), TensorReplicate())), TensorLayout.default(2)
+    assert tensor_layout_join(rep, s0) == s0
+    t1 = Tensor(data=np.zeros((4, 4), np.float32), layout=s0)
+    t2 = Tensor(data=np.zeros((4, 4), np.float32),
+                layout=TensorLayout((TensorShard(1), TensorReplicate())))
+    assert check_layouts_compatible(t1, t1) == s0
+    assert check_layouts_compatible(t1, t2) is None  # "Need relayout() between operands"
+    assert isinstance(attn, KernelRef) and attn.symbol == "attn"
+    assert attn.module == __name__ and [p.name for p in attn.signature] == ["q", "o"]
+    assert "pto_kernel_attn" in attn.lower("cpu_sim").code
+    w, _ = attention_8_1()
+    TypeChecker().check(w)
+    assert isinstance(Task().get("b"), type(Task().param(0)))
+    assert isinstance(IntVar("n", 3), object)
+
+
+def test_intvar_sizes_an_axis_and_reads_in_expressions_without_rebuild():
+    """Spec 2.1 ``DenseDyn(size: int | IntVar)``."""
+    from pto_wsp import IntVar
+    n = IntVar("n", 4)
+    X = Tensor(data=np.zeros((8, 16), np.float32), name="X")
+
+    @workload
+    def w():
+        for i in P(DenseDyn(n)):
+            with P.when(i < n - 1):
+                attn[i](q=X[i], o=X[i])
+    X.data[:] = 1
+    prog = w().compile()
+    prog.run()
+    assert X.data[:, 0].tolist() == [2, 2, 2, 1, 1, 1, 1, 1]
+    prog.set_axis_sizes(n=8)  # no rebuild
+    prog.run()
+    assert X.data[:, 0].tolist() == [4, 4, 4, 2, 2, 2, 2, 1]
+
+
+def test_workload_type_check_knobs():
+    """Feature catalog 14: ``@workload(type_check=True, fail_on_type_error=True)``."""
+    @workload(type_check=True, fail_on_type_error=True)
+    def strict_workload(batch):
+        for b in P(batch):
+            attn[b](q=Q[b], o=Q[b])
+    Q = Tensor(data=np.zeros((4, 16), np.float32), name="Q")
+    strict_workload(Dense[4])
+    with pytest.raises(TypeCheckError, match="checks cannot be turned off") as e:
+        @workload(type_check=False)
+        def loose():
+            pass
+    assert e.value.loc.file == __file__
+
+
+def test_kernel_call_without_axis_binding():
+    """Spec 6.3 says binding is required; pto-wsp accepts an unbound call in a workload (a
+    task with no axis values) and rejects one outside a workload, located."""
+    X = Tensor(data=np.ones((1, 16), np.float32), name="X")
+    Y = Tensor(data=np.zeros((1, 16), np.float32), name="Y")
+
+    @workload
+    def w():
+        attn(q=X[0], o=Y[0])
+    w().compile().run()
+    assert np.all(Y.data == 2.0)
+    with pytest.raises(TypeCheckError, match="inside a @workload") as e:
+        attn(q=X[0], o=Y[0])
+    assert e.value.loc.file == __file__
+    with pytest.raises(TypeCheckError, match=r"t.param\(0\), but this call of .attn. binds 0"):
+        w().dispatch(DispatchPolicy.affinity(lambda t: t.param(0), num_aicpus=2))

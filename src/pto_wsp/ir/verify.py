@@ -14,6 +14,15 @@ from .ops import OPS, result_types
 _AXIS_KINDS = ("dense", "dense_dyn", "ragged", "sparse")
 
 
+class TypeChecker:
+    """The checks every ``@workload``, combinator and ``.pto`` parse runs (feature catalog
+    14: arity, argument types, layouts, axis bounds, shapes); ``check`` re-runs them on a
+    workload or module and raises the first error, located."""
+
+    def check(self, w) -> None:
+        verify_module(getattr(w, "module", w))
+
+
 def verify_module(m: ir.Module) -> None:
     """Raise a located IRConversionError / TypeCheckError if ``m`` is malformed."""
     seen: dict[str, str] = {}

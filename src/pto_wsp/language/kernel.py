@@ -146,6 +146,26 @@ class KernelRef:
             self.ir()  # trace now: errors surface at definition
 
     @property
+    def symbol(self) -> str:
+        """The name the kernel is linked by in the IR and ``.pto`` text (``@symbol``);
+        constexpr specialisations append their values."""
+        return self.name
+
+    @property
+    def module(self) -> str:
+        """The Python module that defines the kernel."""
+        return self.fn.__module__
+
+    @property
+    def signature(self) -> tuple[Param, ...]:
+        """The parameters (name, type, direction, default) from the annotations."""
+        return self.params
+
+    def lower(self, target: str = "cpu_sim", **constexprs):
+        """Spec 6.3: the same as :meth:`compile` (``.code`` for ``target``)."""
+        return self.compile(target, **constexprs)
+
+    @property
     def runtime_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if not isinstance(p.type, ConstexprType))
 

@@ -15,7 +15,7 @@ from ..ir import expr as ir
 from ..types import DType
 
 __all__ = ["Expr", "as_expr", "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32",
-           "symbol_ptr", "slot_u64", "TaskProxy", "AxisRow", "min_", "max_", "trace_key"]
+           "symbol_ptr", "slot_u64", "TaskProxy", "AxisRow", "IntVar", "min_", "max_", "trace_key"]
 
 
 def as_expr(x, loc=None) -> ir.ScalarExpr:
@@ -197,6 +197,32 @@ def trace_key(fn, what: str) -> ir.ScalarExpr:
         raise ScheduleError(f"the {what} key function returned {out!r}, not a scalar expression",
                             loc, hint="return an expression of t, e.g. `t.get('batch') % 4`")
     return as_expr(out, loc)
+
+
+class IntVar(Expr):
+    """A named runtime integer (spec 2.1): ``DenseDyn(n)`` is an axis of size ``n``, and ``n``
+    in expressions (``P.when(i < n - 1)``) reads that size when the program runs.
+    ``program.set_axis_sizes(name=v)`` sets it without a rebuild."""
+
+    __slots__ = ("name", "intvar_axis")
+
+    def __init__(self, name: str, value: int = 0):
+        from ..types import DenseDyn
+        loc = user_location()
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeCheckError(f"IntVar name must be an identifier, got {name!r}", loc)
+        self.name = name
+        self.intvar_axis = DenseDyn(value, name=name)
+
+    @property
+    def node(self) -> ir.ScalarExpr:
+        from .workload import current_builder
+        loc = user_location()
+        b = current_builder(loc, f"IntVar '{self.name}'")
+        return ir.AxisSize(b.axis_name(self.intvar_axis), None, loc)
+
+    def __repr__(self) -> str:
+        return f"IntVar({self.name!r}, {self.intvar_axis.size})"
 
 
 class _Params:

@@ -359,6 +359,7 @@ class _Loop:
     def __iter__(self):
         b = current_builder(self.loc, "P(...)")
         names = self.names or _target_names(self.loc, len(self.axes))
+        self.axes = tuple(getattr(ax, "intvar_axis", ax) for ax in self.axes)  # P(IntVar)
         domains = [self._domain(b, ax) for ax in self.axes]
         if names is None:
             names = [d.axis for d in domains]
@@ -645,11 +646,22 @@ def _axis_keys(mod: ir.Module, schedule):
     return schedule.map_keys(resolve)
 
 
-def workload(fn=None, *, name: str | None = None):
+def workload(fn=None, *, name: str | None = None, type_check: bool = True,
+             fail_on_type_error: bool = True):
     """Decorate a function whose body calls kernels inside ``P`` loops.
 
-    Calling the decorated function traces it and returns a :class:`Workload`.
+    Calling the decorated function traces it and returns a :class:`Workload`. Every check
+    runs and fails with a located error (``type_check=True, fail_on_type_error=True``, the
+    only accepted values: the checks guard memory safety and results).
     """
+    loc = user_location()
+    for knob, value in (("type_check", type_check), ("fail_on_type_error", fail_on_type_error)):
+        if value is not True:
+            raise TypeCheckError(
+                f"@workload({knob}={value!r}): checks cannot be turned off", loc,
+                hint="every workload check guards memory safety (bounds, shapes, dtypes, "
+                     "directions) or the results (layouts, order); leave the argument out")
+
     def wrap(f):
         @functools.wraps(f)
         def build(*args, **kwargs):
