@@ -69,7 +69,49 @@ def axpy_rowmax(x: In[Tile[8, 64, F32]], y: InOut[Tile[8, 64, F32]], m: Out[Tile
     ptoisa.TSTORE(m, ptoisa.TROWEXPAND(ptoisa.TROWMAX(s), cols=64))
 
 
-KERNELS = all_kernels() | {"cxx_names": cxx_names.ir(), "axpy_rowmax": axpy_rowmax.ir()}
+BF16, F16, I32, I8 = DType.BF16, DType.F16, DType.I32, DType.I8
+
+
+@kernel
+def col_ops(x: In[Tile[16, 64, F32]], y: In[Tile[16, 64, F32]], o: Out[Tile[16, 64, F32]],
+            s: Out[Tile[1, 64, F32]]):
+    """Column reductions and broadcasts, tile compares and selects, s / x, copies."""
+    m = pto.colmax(x)
+    a = pto.coladd(pto.colsub(pto.colmul(pto.coldiv(x, m), pto.colmin(y)), m), m)
+    b = pto.select(pto.cmp(a, y, "lt"), pto.div(2.0, y), pto.mov(a))
+    pto.store(o, pto.maximum(pto.minimum(b, 3.0), pto.broadcast(pto.colsum(y), (16, 64))))
+    pto.store(s, pto.colsum(b))
+
+
+@kernel
+def cvt_ops(x: In[Tile[16, 64, F32]], h: Out[Tile[16, 64, F16]], b: Out[Tile[16, 64, BF16]],
+            i: Out[Tile[16, 64, I32]]):
+    """Conversions with rounding modes, and f16/bf16 arithmetic."""
+    hx = pto.cast(x, F16, round="rint")
+    pto.store(h, pto.mul(pto.add(hx, hx), hx))
+    pto.store(b, pto.sub(pto.cast(x, BF16, round="odd"), pto.cast(x, BF16, round="trunc")))
+    pto.store(i, pto.cast(pto.mul(x, 3.0), I32, round="floor"))
+
+
+@kernel
+def int_bits(x: In[Tile[8, 32, I32]], y: In[Tile[8, 32, I32]], o: Out[Tile[8, 32, I32]]):
+    """Bitwise and shift operations, integer reductions."""
+    a = pto.bitwise_xor(pto.bitwise_and(x, y), pto.bitwise_or(x, 5))
+    a = pto.shl(a, pto.bitwise_and(y, 3))
+    pto.store(o, pto.rowsub(pto.shr(a, 1), pto.rowmax(x)))
+
+
+@kernel
+def mm_i8(a: In[Tile[16, 32, I8]], b: In[Tile[32, 32, I8]], c: Out[Tile[16, 32, I32]],
+          d: Out[Tile[16, 32, I32]]):
+    """i8 x i8 -> i32 on the cube, accumulating into a live accumulator (TMATMUL_ACC 4 args)."""
+    p = pto.matmul(a, b)
+    pto.store(c, p)
+    pto.store(d, pto.matmul(a, b, acc=p))
+
+
+KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_ops, cvt_ops,
+                                                    int_bits, mm_i8)}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "attn_tile": "mixing cube and vector", "expert_ffn": "mixing cube and vector",

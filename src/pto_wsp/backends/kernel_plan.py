@@ -262,7 +262,7 @@ class _Planner:
         else:
             dst = d.name
         attrs = dict(op.attrs)
-        if code in ("trowsum", "trowmax", "trowmin"):
+        if code in ("trowsum", "trowmax", "trowmin", "txor"):  # these take a scratch tile
             tmp = self.scratch(self.buffers[vals[0]], "tmp")
             srcs.append(tmp)
             writes.append(tmp)
