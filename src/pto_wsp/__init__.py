@@ -31,7 +31,21 @@ from .schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, Ta
 from .types import (DType, Dense, DenseDyn, Location, Ragged, Sparse, Tensor,
                     validate_axis_index)
 
+from .legacy import REMOVED as _REMOVED
+from .legacy import Replicate, Shard  # deprecated (spec 1.1): not in __all__
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``tl`` (deprecated alias of ``pto``) and the removed legacy names (spec 5.4, 6.6)."""
+    if name == "tl":
+        from .legacy import deprecated
+        deprecated("pto_wsp.tl", "pto_wsp.pto")
+        return pto
+    if name in _REMOVED:
+        return _REMOVED[name]
+    raise AttributeError(f"module 'pto_wsp' has no attribute {name!r}")
 
 __all__ = [
     # types and axes

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pto_wsp import (Channel, DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, Pools,
+from pto_wsp import (Channel, CompileError, DType, Dense, DenseDyn, DispatchPolicy, In, Out, P, Pools,
                      ScheduleError, Tensor, Tile, TimingPolicy, TypeCheckError, consume, kernel,
                      TracePolicy, pto, send, workload)
 from pto_wsp.ir import expr as irx
@@ -296,3 +296,41 @@ def test_kernel_call_without_axis_binding():
     assert e.value.loc.file == __file__
     with pytest.raises(TypeCheckError, match=r"t.param\(0\), but this call of .attn. binds 0"):
         w().dispatch(DispatchPolicy.affinity(lambda t: t.param(0), num_aicpus=2))
+
+
+def test_deprecated_names_warn_and_do_what_the_replacement_does():
+    """Spec 1.1 / 5.4: ``tl``, ``Shard``, ``Replicate``, ``Workload.layout(...)``."""
+    import pto_wsp
+    from pto_wsp import TensorLayout, TensorReplicate, TensorShard
+    with pytest.warns(DeprecationWarning, match="use pto_wsp.pto"):
+        from pto_wsp import tl
+    assert tl is pto and tl.add is pto.add
+    with pytest.warns(DeprecationWarning, match=r"use TensorShard\(mesh_axis\)"):
+        assert pto_wsp.Shard(1) == TensorShard(1)
+    with pytest.warns(DeprecationWarning, match=r"use TensorReplicate\(\)"):
+        assert isinstance(pto_wsp.Replicate(), TensorReplicate)
+    w, _ = attention_8_1()
+    with pytest.warns(DeprecationWarning, match=r"relayout\(x, to=...\)") as rec:
+        laid = w.layout("Q", TensorShard(0), TensorReplicate(), TensorReplicate())
+    assert rec[0].filename == __file__
+    assert laid.module.tensor("Q").layout == TensorLayout(
+        (TensorShard(0), TensorReplicate(), TensorReplicate())).to_text()
+    assert w.module.tensor("Q").layout is None  # a new workload, as the combinators
+    with pytest.raises(CompileError, match="mesh"):  # checked like a declared layout
+        laid.compile()
+    laid.spatial_map(grid=(2,)).to_pto()
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeCheckError, match="not a tensor"):
+        w.layout("nope", TensorShard(0))
+
+
+@pytest.mark.parametrize("name, replacement", [
+    ("task", "k[axes]"), ("ExternalKernel", "cpp_tu_path"), ("npu", "@kernel"),
+    ("register_kernel", "workload.compile")])
+def test_removed_legacy_names_are_located_errors(name, replacement):
+    import pto_wsp
+    legacy = getattr(pto_wsp, name)
+    with pytest.raises(TypeCheckError, match="was removed") as e:
+        legacy("flash_attn_v2", impl_path="kernels/flash_attn_v2.cpp")
+    assert e.value.loc.file == __file__ and replacement in str(e.value)
+    with pytest.raises(AttributeError):
+        pto_wsp.no_such_name

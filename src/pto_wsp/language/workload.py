@@ -609,6 +609,29 @@ class Workload:
         return self._with(task_graph=replace(self.module.schedule.task_graph or TaskGraph(),
                                              **kw))
 
+    def layout(self, tensor, *dims) -> "Workload":
+        """Deprecated (spec 5.4): declare ``tensor``'s layout as ``TensorLayout(dims)``, as
+        ``Tensor(..., layout=TensorLayout(dims))`` does; redistribute with ``relayout``."""
+        from ..layout import TensorLayout
+        from ..legacy import deprecated
+        from ..ir.verify import verify_module
+        loc = user_location()
+        deprecated("Workload.layout(tensor, ...)", "Tensor(..., layout=TensorLayout((...))) "
+                   "and relayout(x, to=...)")
+        name = tensor if isinstance(tensor, str) else next(
+            (n for n, t in self.tensors.items() if t is tensor), None)
+        if name not in self.tensors:
+            raise TypeCheckError(f"layout(): {tensor!r} is not a tensor of this workload", loc,
+                                 hint="tensors: " + ", ".join(self.tensors))
+        try:
+            text = TensorLayout(tuple(dims)).to_text()
+        except TypeCheckError as e:
+            raise TypeCheckError(e.message, loc, e.hint) from None
+        mod = replace(self.module, tensors=tuple(
+            replace(t, layout=text) if t.name == name else t for t in self.module.tensors))
+        verify_module(mod)
+        return Workload(mod, self.tensors, self.axes)
+
     def compile(self, target: str = "cpu_sim", **options):
         """Compile to a runnable :class:`~pto_wsp.program.Program` (``cpu_sim``) or emit an
         Ascend source tree (``ascend_npu``)."""
