@@ -162,6 +162,27 @@ template <bool BackEdges> void stream(__gm__ float *x, __gm__ float *y)
 }
 extern "C" __global__ AICORE void stream_k(__gm__ float *x, __gm__ float *y) { stream<true>(x, y); }
 
+// a DYNAMIC 5x40 valid region moved GM -> UB -> GM, and a 5-D view: two 8x64 slabs 1024
+// elements apart stacked into one 16x64 tile
+extern "C" __global__ AICORE void views_k(__gm__ float *x, __gm__ float *y)
+{
+    Tile<TileType::Vec, float, 16, 64, BLayout::RowMajor, DYNAMIC, DYNAMIC> part(5, 40);
+    VecF<16, 64> whole;
+    TASSIGN(part, 0x0);
+    TASSIGN(whole, 0x1000);
+    using S = Shape<1, 1, 1, DYNAMIC, DYNAMIC>;
+    using St = Stride<1, 1, 1, 64, 1>;
+    GlobalTensor<float, S, St> gx(x, S(5, 40)), gy(y, S(5, 40));
+    GlobalTensor<float, Shape<1, 1, 2, 8, 64>, Stride<1, 1, 1024, 64, 1>> slabs(x);
+    GND<float, 16, 64> gout(y + 2048);
+    TLOAD(part, gx);
+    TLOAD(whole, slabs);
+    set_flag(PIPE_MTE2, PIPE_MTE3, EVENT_ID0);
+    wait_flag(PIPE_MTE2, PIPE_MTE3, EVENT_ID0);
+    TSTORE(gy, part);
+    TSTORE(gout, whole);
+}
+
 // ---- broken kernels: each breaks one rule the host layer checks ----
 extern "C" __global__ AICORE void no_flag(__gm__ float *x, __gm__ float *y)
 {
@@ -208,6 +229,24 @@ extern "C" __global__ AICORE void unaligned(__gm__ float *x, __gm__ float *y)
     TASSIGN(a, 0x10);
     (void)x;
     (void)y;
+}
+extern "C" __global__ AICORE void shape(__gm__ float *x, __gm__ float *y)
+{
+    VecF<16, 64> a;
+    TASSIGN(a, 0x0);
+    GND<float, 16, 32> gx(x); // 16x32 view into a 16x64 tile
+    (void)y;
+    TLOAD(a, gx);
+}
+extern "C" __global__ AICORE void partial_add(__gm__ float *x, __gm__ float *y)
+{
+    Tile<TileType::Vec, float, 16, 64, BLayout::RowMajor, 16, 40> a;
+    TASSIGN(a, 0x0);
+    GlobalTensor<float, Shape<1, 1, 1, 16, 40>, Stride<1, 1, 1, 64, 1>> gx(x);
+    (void)y;
+    TLOAD(a, gx);
+    pipe_barrier(PIPE_ALL);
+    TADD(a, a, a); // the host layer runs vector instructions on whole rows only
 }
 extern "C" __global__ AICORE void hang(__gm__ float *x, __gm__ float *y)
 {
@@ -258,7 +297,8 @@ int main(int argc, char **argv)
     const std::map<std::string, K2> two = {
         {"rms", rms}, {"stream_k", stream_k}, {"no_flag", no_flag}, {"no_back_edge", no_back_edge},
         {"overlap", overlap}, {"ub_budget", ub_budget}, {"l0a_budget", l0a_budget},
-        {"unaligned", unaligned}, {"hang", hang}, {"uninit", uninit}};
+        {"unaligned", unaligned}, {"hang", hang}, {"uninit", uninit}, {"views_k", views_k},
+        {"shape", shape}, {"partial_add", partial_add}};
     try {
         cpu_sim::begin_kernel(c.c_str());
         if (c == "vec_k") {

@@ -149,6 +149,19 @@ def test_values_match_numpy(cpu_sim_runs):
     assert np.array_equal(s["y"], np.where(x > 0.5, x, -x))
 
 
+def test_valid_regions_and_5d_views(host_bin, tmp_path):
+    x = np.arange(4096, dtype=np.float32)
+    y = np.full(4096, -1.0, np.float32)
+    cycles, outs = run(host_bin, "views_k", tmp_path, x=x, y=y)
+    assert cycles is not None, outs
+    got = np.frombuffer(outs["y"], np.float32)[:4096]
+    want = y.copy()
+    want[:5 * 64].reshape(5, 64)[:, :40] = x[:5 * 64].reshape(5, 64)[:, :40]
+    want[2048:3072] = np.concatenate([x[:512], x[1024:1536]])
+    assert np.array_equal(got, want)
+    assert cycles == 5 * 40 * 2 + 16 * 64 * 2  # v9: elements moved by each TLOAD and TSTORE
+
+
 # ---- rules: each broken kernel in host_kernels.cpp is caught with the rule's message --------
 BROKEN = {
     "no_flag": ["kernel 'no_flag'", "TADD at", "[sync]", "TLOAD (PIPE_MTE2)",
@@ -163,6 +176,8 @@ BROKEN = {
     "unaligned": ["TASSIGN at", "[alignment]", "not 32-byte aligned"],
     "hang": ["wait_flag at", "EVENT_ID3", "would hang"],
     "uninit": ["TADD at", "[uninitialised read]"],
+    "shape": ["TLOAD at", "[shape]", "GlobalTensor shape 16x32", "valid region 16x64"],
+    "partial_add": ["TADD at", "[valid region]", "all columns valid"],
 }
 
 
