@@ -1221,7 +1221,8 @@ static void reclaim_entries(pto_rt *rt) {
         BODY;                                                                                 \
         if (ovl_) {                                                                           \
             unsigned n__ = atomic_load_explicit(&(e_)->nnb, memory_order_acquire);            \
-            rt_nbr_chunk *c__ = (e_)->nb_head;                                                \
+            /* nb_head only once published: the submitter may be setting it right now */   \
+            rt_nbr_chunk *c__ = n__ ? (e_)->nb_head : NULL;                                   \
             for (unsigned i__ = 0; i__ < n__; i__++) {                                        \
                 if (i__ && i__ % RT_NBR_CHUNK == 0) c__ = c__->next;                          \
                 X_ = c__->e[i__ % RT_NBR_CHUNK];                                              \

@@ -35,11 +35,19 @@ def run(kind: str) -> int:
     cflags, lib, options = SANITIZERS[kind]
     preload = subprocess.run([os.environ.get("CC", "gcc"), f"-print-file-name={lib}"],
                              capture_output=True, text=True, check=True).stdout.strip()
+    work = Path(tempfile.mkdtemp(prefix=f"pto_wsp_{kind}_"))
+    # reports go to files: pytest captures the test's stderr, and a halting report ends the
+    # process before pytest could show it
+    options = {k: f"{v}:log_path={work / 'report'}" for k, v in options.items()}
     env = dict(os.environ, CFLAGS=cflags, LD_PRELOAD=preload, **options,
-               PTO_WSP_CACHE_DIR=tempfile.mkdtemp(prefix=f"pto_wsp_{kind}_"))
+               PTO_WSP_CACHE_DIR=str(work / "cache"))
     print(f"== {kind}: CFLAGS={cflags!r}, LD_PRELOAD={preload}", flush=True)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                           *TESTS], cwd=ROOT, env=env).returncode
+    rc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                         *TESTS], cwd=ROOT, env=env).returncode
+    reports = sorted(work.glob("report*"))
+    for r in reports:
+        print(f"-- {r}\n{r.read_text()}")
+    return rc or len(reports)
 
 
 def main(argv: list[str]) -> int:
