@@ -92,6 +92,14 @@ def last_uses(ops) -> dict[int, int]:
     return last
 
 
+def matmul_results_read_by_vector_ops(ops) -> set[int]:
+    """Values produced by a matmul that an op other than a store or a matmul (as its
+    accumulator or operand) reads: where a kernel crosses from the cube to the vector unit."""
+    made = {v for op in ops if op.opcode in _MATMUL for v in op.results}
+    return {o.index for op in ops if op.opcode not in ("tstore",) + _MATMUL
+            for o in op.operands if isinstance(o, ir.ValueRef) and o.index in made}
+
+
 def plan_kernel(k: ir.Kernel) -> KernelPlan:
     if k.custom is not None:
         raise CompileError(f"kernel '{k.name}': a custom C body has no PTO-ISA form", k.loc,
@@ -129,14 +137,14 @@ class _Planner:
         op = self.defs[v]
         uses = self.readers.get(v, [])
         if op.opcode in _MATMUL:
-            for u in uses:
-                if u.opcode == "tstore" or (u.opcode == "tmatmul_acc"
-                                            and u.operands[0] == ir.ValueRef(v)):
-                    continue
-                self.fail(u, f"{u.opcode} reads the matmul result %{v}: kernels mixing cube and "
-                             "vector work are not emitted for the AICore yet",
-                          hint="split the kernel at the matmul (a cube kernel storing to GM, then "
-                               "a vector kernel)")
+            crossing = [u for u in uses if u.opcode not in ("tstore",) + _MATMUL
+                        or (u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:])]
+            if crossing:
+                u = crossing[0]
+                self.fail(u, f"{u.opcode} reads the matmul result %{v}: kernels mixing cube "
+                             "and vector work are not emitted for the AICore yet",
+                          hint="split the kernel at the matmul (a cube kernel storing to GM, "
+                               "then a vector kernel)")
             return "Acc"
         as_operand = [u for u in uses if u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:]]
         if as_operand:

@@ -17,7 +17,7 @@ from ...errors import CompileError
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
-from ..kernel_plan import last_uses
+from ..kernel_plan import last_uses, matmul_results_read_by_vector_ops
 from .c_syntax import ident, readable, scalar, string
 
 
@@ -126,7 +126,7 @@ class _Lowerer:
         self.alias: dict[int, str] = {}  # loaded values read in place from global memory
         self.loc = k.loc  # of the instruction being lowered
         self.loaded = {v for op in k.ops if op.opcode == "tload" for v in op.results}
-        self.to_vector = _matmul_results_read_by_vector_ops(k.ops)
+        self.to_vector = matmul_results_read_by_vector_ops(k.ops)
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
@@ -292,11 +292,3 @@ class _Lowerer:
             return f"cyc += pto_tsel_{sfx(t.dtype)}({d}, {', '.join(srcs)}, {R}, {C});"
         # element-wise, scalar forms, unary, mov: (dst, srcs..., R, C)
         return f"cyc += pto_{code}_{s0}({d}, {', '.join(srcs)}, {R}, {C});"
-
-
-def _matmul_results_read_by_vector_ops(ops) -> set[int]:
-    """Values produced by a matmul that an op other than a store or a matmul (as its
-    accumulator or operand) reads."""
-    made = {v for op in ops if op.opcode in ("tmatmul", "tmatmul_acc") for v in op.results}
-    return {o.index for op in ops if op.opcode not in ("tstore", "tmatmul", "tmatmul_acc")
-            for o in op.operands if isinstance(o, ir.ValueRef) and o.index in made}
