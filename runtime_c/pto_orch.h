@@ -206,6 +206,19 @@ static inline uintptr_t pto_csp_slot(const pto_csp *cs, int32_t c, int64_t tok)
     return cs->chans[c].slot_addr + (uintptr_t)(tok % cs->chans[c].cap);
 }
 
+/* Rendezvous (depth 0): the synthetic byte after the slot. A receiver's take of a token
+ * writes it; the sender's join, after which its later tasks come, reads it. */
+static inline uintptr_t pto_csp_ack(const pto_csp *cs, int32_t c)
+{
+    return cs->chans[c].slot_addr + (uintptr_t)cs->chans[c].cap;
+}
+
+/* Rendezvous (depth 0): the sender of token tok waits until a receiver has taken it. */
+static inline void pto_csp_rendezvous(pto_csp *cs, int32_t c, int64_t tok)
+{
+    while (cs->chans[c].recv <= tok) pto_csp_block(cs, PTO_CSP_BLOCKED_SEND, c);
+}
+
 /* Take the next token of channel c (blocking); -1 when c is closed and empty. */
 static inline int64_t pto_csp_recv(pto_csp *cs, int32_t c)
 {
@@ -264,7 +277,8 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
     int rc = 0;
     int32_t started = 0;
     size_t need = (size_t)cs->nprocs;
-    for (int32_t c = 0; c < cs->nchans; ++c) need += (size_t)cs->chans[c].cap;
+    for (int32_t c = 0; c < cs->nchans; ++c)  /* slots, and a rendezvous' ack byte */
+        need += (size_t)cs->chans[c].cap + (cs->chans[c].depth == 0);
     uintptr_t base = pto_csp_arena_take(arena, need);
     unsigned char *busy = NULL;
     if (!base) {
@@ -278,7 +292,7 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
         pto_chan *ch = &cs->chans[c];
         ch->slot_addr = base + (uintptr_t)cs->nprocs + (uintptr_t)off;
         ch->busy = busy + off;
-        off += (int32_t)ch->cap;
+        off += (int32_t)ch->cap + (ch->depth == 0);
     }
     for (int32_t p = 0; p < cs->nprocs; ++p) {
         pto_csp_proc *pr = &cs->procs[p];
@@ -331,7 +345,11 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
                 const pto_csp_proc *pr = &cs->procs[p];
                 if (pr->state == PTO_CSP_DONE) continue;
                 const pto_chan *ch = &cs->chans[pr->blocked_on];
-                if (pr->state == PTO_CSP_BLOCKED_SEND)
+                if (pr->state == PTO_CSP_BLOCKED_SEND && ch->depth == 0)
+                    n += snprintf(msg + n, msg_size - (size_t)n,
+                                  "%s'%s' waits for a receiver on rendezvous channel '%s'",
+                                  sep, pr->name, ch->name);
+                else if (pr->state == PTO_CSP_BLOCKED_SEND)
                     n += snprintf(msg + n, msg_size - (size_t)n,
                                   "%s'%s' waits to send on full channel '%s' (depth %lld)",
                                   sep, pr->name, ch->name, (long long)ch->depth);

@@ -139,7 +139,8 @@ def test_megakernel_pipeline_matches_numpy(depth):
     w, x, Y = _megakernel(depth)
     stats = w.dispatch(DispatchPolicy.round_robin(1)).compile().run()
     np.testing.assert_allclose(Y.data, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
-    assert stats.task_count == 3 * N
+    # depth 0 (rendezvous): per token of each of the 2 channels a take and a join no-op
+    assert stats.task_count == 3 * N + (2 * 2 * N if depth == 0 else 0)
 
 
 @pytest.mark.parametrize("deps", [Deps.infer_bytes_overlap(), Deps.hybrid()])
@@ -252,7 +253,8 @@ def _event_workload(with_sync: bool):
 
     def writer():
         compute[0](buf=X[0], result=A[0])
-        record(ev)
+        if with_sync:  # a rendezvous: a record without a receiver never completes
+            record(ev)
 
     @workload
     def events():
@@ -266,10 +268,24 @@ def test_record_synchronize_orders_a_task_after_another_process():
     prog = w.compile()
     stats = prog.run()
     np.testing.assert_allclose(Z.data[0], np.exp(x[0]), rtol=1e-5, atol=1e-6)
-    assert stats.task_count == 4  # 2 kernels + the record and synchronize no-op tasks
+    assert stats.task_count == 5  # 2 kernels + the record, synchronize and join no-op tasks
     w, x, Z = _event_workload(False)
     w.compile().run()
     np.testing.assert_array_equal(Z.data[0], 0.0)  # control: no event, the old A
+
+
+def test_record_without_a_receiver_is_a_deadlock():
+    """Spec 7: record blocks until a receiver is ready; none ever is."""
+    X = Tensor(data=np.zeros((1, 4, 16), np.float32), name="X")
+    ev = Event("lonely")
+
+    @workload
+    def w():
+        connect([process("writer").produces(ev).body(lambda: (bump[0](acc=X[0]),
+                                                                 record(ev)))], [ev])
+    with pytest.raises(DeadlockError, match="'writer' waits for a receiver on rendezvous "
+                                            "channel 'lonely'"):
+        w().compile().run()
 
 
 def test_query_in_when():

@@ -66,6 +66,7 @@ class _Proc:
     pipe: int
     chan: dict[str, int]
     consumed: list[tuple[int, str]]  # enclosing consume bodies: (channel index, token var)
+    rendezvous: set[str]  # depth-0 channels
 
 
 @dataclass
@@ -260,7 +261,7 @@ class OrchLowerer:
         procs = []
         for pi, p in enumerate(s.processes):
             fn = f"pto_pipe{k}_p{pi}"
-            self.proc = _Proc(k, chan, [])
+            self.proc = _Proc(k, chan, [], {c.name for c in s.channels if c.depth == 0})
             saved_vars = self.vars
             self.vars = list(env)
             try:
@@ -338,8 +339,20 @@ class OrchLowerer:
             inner = [{"open": "{", "body": inner, "close": "}"}]
         else:
             inner = [self.call(s.call, extra=[slot])]
-        return [{"open": "{", "body": [{"line": lines[0]}] + inner +
-                 [{"line": f"pto_csp_send_end(csp_, {ci});"}], "close": "}"}]
+        inner.append({"line": f"pto_csp_send_end(csp_, {ci});"})
+        if s.channel in self.proc.rendezvous:  # go on only once a receiver took the token
+            ack = f"pto_csp_region(pto_csp_ack(csp_, {ci}), PTO_RT_READ)"
+            inner += [{"line": f"pto_csp_rendezvous(csp_, {ci}, tok_);"},
+                      {"open": "{", "body": [{"line": ln} for ln in self.noop(
+                          self.proc_regions() + [ack], f"join:{s.channel}", s.loc)],
+                       "close": "}"}]
+        return [{"open": "{", "body": [{"line": lines[0]}] + inner, "close": "}"}]
+
+    def ack(self, ci: int, channel: str) -> list[str]:
+        """The region a receiver's take of a rendezvous token writes (its sender's join
+        reads it)."""
+        return ([f"pto_csp_region(pto_csp_ack(csp_, {ci}), PTO_RT_WRITE)"]
+                if channel in self.proc.rendezvous else [])
 
     def wait(self, s: ir.Wait) -> list[dict]:
         ci = self.proc.chan[s.channel]
@@ -348,7 +361,8 @@ class OrchLowerer:
         lines = [f"const int64_t tok_ = pto_csp_recv(csp_, {ci});",
                  f"if (tok_ < 0) PTO_FAIL_SITE({site}, 0);"]
         regs = self.proc_regions() + [
-            f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_READ)"]
+            f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_READ)"] + self.ack(
+            ci, s.channel)
         noop = self.noop(regs, f"wait:{s.channel}", s.loc)
         lines += ["{"] + ["    " + ln for ln in noop] + ["}"]
         lines.append(f"pto_csp_release(csp_, {ci}, tok_);")
@@ -360,7 +374,10 @@ class OrchLowerer:
         self.proc.consumed.append((ci, s.var))
         self.vars.append(s.var)
         try:
-            body = self.stmts(s.body)
+            ack = self.ack(ci, s.channel)
+            take = [{"open": "{", "body": [{"line": ln} for ln in self.noop(
+                self.proc_regions() + ack, f"take:{s.channel}", s.loc)], "close": "}"}]
+            body = (take if ack else []) + self.stmts(s.body)
         finally:
             self.proc.consumed.pop()
             self.vars.pop()
