@@ -361,7 +361,9 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
                 sep = "; ";
             }
             *err_site = deadlock_site;
-            *err_value = 0;
+            *err_value = 0; /* 1: some process waits to send (ChannelFull) */
+            for (int32_t p = 0; p < cs->nprocs; ++p)
+                if (cs->procs[p].state == PTO_CSP_BLOCKED_SEND) *err_value = 1;
             rc = PTO_ORCH_ESITE;
             break;
         }

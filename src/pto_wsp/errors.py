@@ -192,5 +192,6 @@ class ChannelClosed(ChannelError):
     """Send on, or receive from, a closed channel."""
 
 
-class ChannelFull(ChannelError):
-    """A non-blocking send found the channel full."""
+class ChannelFull(ChannelError, DeadlockError):
+    """A pipeline deadlock in which a process waits to send on a full channel (or for the
+    receiver of a rendezvous): also a :class:`DeadlockError`."""

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import (ChannelClosed, CompileError, DeadlockError, ExecutionError, KernelError,
-                     PtoError, ScheduleError, SourceLoc, TypeCheckError, WindowOverflowError,
-                     user_location)
+from .errors import (ChannelClosed, ChannelFull, CompileError, DeadlockError, ExecutionError,
+                     KernelError, PtoError, ScheduleError, SourceLoc, TypeCheckError,
+                     WindowOverflowError, user_location)
 from . import logs
 from .ir import nodes as ir
 from .ir.tracking import overlap_tensors
@@ -374,7 +374,8 @@ class Program:
             site = self._art.orch.sites[int(out.site)]
             kind = getattr(site, "kind", "index")
             if kind == "deadlock":  # CSP pipeline: the message names the blocked processes
-                return DeadlockError(msg or site.what, site.loc,
+                cls = ChannelFull if int(out.bad_value) else DeadlockError  # a full channel
+                return cls(msg or site.what, site.loc,
                                      hint="check the channels' depths and that every "
                                           "consumed channel has a producer that sends enough")
             if kind == "closed":

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pto_wsp import (Channel, ChannelClosed, CompileError, DeadlockError, Deps, DispatchPolicy,
-                     DType, DenseDyn, Event, ExecutionError, In, InOut, Out, P, Scalar, Tensor,
+from pto_wsp import (Channel, ChannelClosed, ChannelFull, CompileError, DeadlockError, Deps,
+                     DispatchPolicy, DType, DenseDyn, Event, ExecutionError, In, InOut, Out, P, Scalar, Tensor,
                      Tile, connect, consume, kernel, process, pto, query, record, replicate, send,
                      synchronize, workload)
 
@@ -283,9 +283,10 @@ def test_record_without_a_receiver_is_a_deadlock():
     def w():
         connect([process("writer").produces(ev).body(lambda: (bump[0](acc=X[0]),
                                                                  record(ev)))], [ev])
-    with pytest.raises(DeadlockError, match="'writer' waits for a receiver on rendezvous "
-                                            "channel 'lonely'"):
+    with pytest.raises(ChannelFull, match="'writer' waits for a receiver on rendezvous "
+                                          "channel 'lonely'") as e:
         w().compile().run()
+    assert isinstance(e.value, DeadlockError)  # ChannelFull: a deadlock on a send
 
 
 def test_query_in_when():
@@ -332,6 +333,7 @@ def test_deadlock_is_a_located_error_not_a_hang():
                  process("q").consumes(b).produces(a).body(q)], [a, b])  # LINE-DEADLOCK
     with pytest.raises(DeadlockError) as ei:
         stuck().compile().run()
+    assert not isinstance(ei.value, ChannelFull)  # both wait to receive
     msg = str(ei.value)
     for word in ("'p'", "'q'", "'a'", "'b'", "deadlock"):
         assert word in msg
