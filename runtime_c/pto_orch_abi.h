@@ -17,6 +17,7 @@ typedef struct pto_inputs {
     const char *dot_path;          /* DOT task graph written here when tracing            */
     uint64_t dot_max_nodes;
     const uint32_t *overlap;       /* per tensor: 1 = its regions are overlap-tracked     */
+    uint64_t channel_latency;      /* simulated cycles of a CSP token's transfer          */
 } pto_inputs;
 
 typedef struct pto_outputs {

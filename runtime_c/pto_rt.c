@@ -1360,8 +1360,8 @@ static void trace_task(pto_rt *rt, rt_task *t, int st, uint32_t lane, uint64_t s
     v->wall_end = t->wall_end;
 }
 
-static void sim_access(rt_entry *e, uint32_t mode, uint64_t end) {
-    if (mode & PTO_RT_WRITE) { e->sim_w_end = end; e->sim_r_end = 0; }
+static void sim_access(rt_entry *e, uint32_t mode, uint64_t end, uint64_t latency) {
+    if (mode & PTO_RT_WRITE) { e->sim_w_end = end + (mode & PTO_RT_LATENCY ? latency : 0); e->sim_r_end = 0; }
     else e->sim_r_end = umax(e->sim_r_end, end);
 }
 
@@ -1412,7 +1412,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         start = umax(rt->lane_free[lane], issue);
         end = start + cyc;
         for (uint32_t i = 0; i < t->nacc; i++)
-            if (acc[i].mode & PTO_RT_ORDER) sim_access(acc[i].e, acc[i].mode, end);
+            if (acc[i].mode & PTO_RT_ORDER) sim_access(acc[i].e, acc[i].mode, end, c->channel_latency);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) v9_heap_push(rt, end);
     } else {
         ready = top->base; /* structure: the scope iteration's base time */
@@ -1453,7 +1453,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         lane = pick_lane(rt, t);
         start = umax(umax(ready, issue), rt->lane_free[lane]);
         end = start + cyc;
-        for (uint32_t i = 0; i < t->nacc; i++) sim_access(acc[i].e, acc[i].mode, end);
+        for (uint32_t i = 0; i < t->nacc; i++) sim_access(acc[i].e, acc[i].mode, end, c->channel_latency);
         if (c->num_streams) rt->stream_end[t->stream] = end;
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
             rt->wq_prefix = umax(rt->wq_prefix, end);
@@ -2008,7 +2008,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     for (uint32_t i = 0; i < d->num_regions; i++) {
         const pto_rt_region *r = &d->regions[i];
         if (r->rows < 0 || r->cols < 0 || r->elem_size < 1 || !(r->mode & PTO_RT_READWRITE) ||
-            r->mode > (PTO_RT_READWRITE | PTO_RT_ORDER) || r->overlap > 1)
+            r->mode > (PTO_RT_READWRITE | PTO_RT_ORDER | PTO_RT_LATENCY) || r->overlap > 1)
             return fail_submit(rt, PTO_RT_EINVAL, "task '%s': region %u is malformed (negative extent, zero element size, bad mode %u or overlap flag)",
                                d->name, i, r->mode);
     }

@@ -114,7 +114,9 @@ typedef enum { PTO_RT_UNIT_VECTOR = 0, PTO_RT_UNIT_CUBE = 1 } pto_rt_exec_unit;
  * process markers and channel slots): the v9 timing model, which otherwise ignores regions,
  * honours its dependencies too. */
 typedef enum { PTO_RT_READ = 1, PTO_RT_WRITE = 2, PTO_RT_READWRITE = 3,
-               PTO_RT_ORDER = 4 } pto_rt_access_mode;
+               PTO_RT_ORDER = 4, PTO_RT_LATENCY = 8 } pto_rt_access_mode;
+/* PTO_RT_LATENCY (or-ed into a WRITE): in simulated time, later accesses see this write
+ * cfg.channel_latency cycles after its task ended (a CSP token's transfer). */
 typedef enum { PTO_RT_SCOPE_PAR = 0, PTO_RT_SCOPE_SEQ = 1 } pto_rt_scope_kind;
 
 /* ------------------------------------------------------------------------------------------
@@ -137,6 +139,7 @@ typedef struct pto_rt_config {
     uint32_t num_streams;        /* streams(n): 0 = off; else tasks with equal
                                     stream_key % n run (really and simulated) in submission
                                     order, one at a time                                    */
+    uint64_t channel_latency;    /* simulated cycles of a PTO_RT_LATENCY write (CSP token) */
     uint32_t stream_round_robin; /* streams(n) without stream_by: the stream of a task is
                                     its kernel-task index % n instead of stream_key % n      */
     uint32_t timing;             /* pto_rt_timing_policy                                    */

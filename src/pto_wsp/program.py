@@ -63,6 +63,10 @@ def _int_in(value, lo: int, hi: int, what: str) -> int:
     return int(value)
 
 
+#: The prototype's runtime symbol for the channel latency (feature catalog 11).
+CHANNEL_LATENCY_SYMBOL = "__pto_wsp_channel_latency_cycles"
+
+
 @dataclass
 class ProgramStats:
     compile_time_ms: float = 0.0
@@ -205,6 +209,7 @@ class Program:
         self._lib = artifact.build.lib
         self._ffi = artifact.build.ffi
         self.num_threads = num_threads
+        self._channel_latency = 0
         self._arrays: dict[str, np.ndarray] = {}
         for t in m.tensors:
             src = tensors.get(t.name)
@@ -294,8 +299,17 @@ class Program:
             check_csr(a.size, ip, ix, loc)
             self._axis_arrays[name] = (ip, ix)
 
+    def set_channel_latency(self, cycles: int) -> None:
+        """Simulated cycles from a channel token's producer task ending to its consumers
+        seeing it (CSP pipelines; default 0). No rebuild. Also settable as the prototype's
+        runtime symbol: ``set_symbol_u64("__pto_wsp_channel_latency_cycles", cycles)``."""
+        self._channel_latency = _int_in(cycles, 0, 2**63 - 1, "channel latency")
+
     def _set_symbol(self, name, value, kind) -> None:
         loc = user_location()
+        if name == CHANNEL_LATENCY_SYMBOL and kind == "int":
+            self.set_channel_latency(value)
+            return
         decl = next((s for s in self.module.symbols if s.name == name), None)
         if decl is None:
             raise TypeCheckError(f"the program has no symbol '{name}'", loc,
@@ -492,6 +506,7 @@ class Program:
         inp.sym_u = ffi.cast("uint64_t *", ffi.from_buffer(sym_u))
         inp.sym_f = ffi.cast("double *", ffi.from_buffer(sym_f))
         inp.num_threads = self.num_threads
+        inp.channel_latency = self._channel_latency
         overlap = np.array([t.name in self.overlap_tracked for t in m.tensors] or [0], np.uint32)
         inp.overlap = ffi.cast("uint32_t *", ffi.from_buffer(overlap))
         keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f, overlap]

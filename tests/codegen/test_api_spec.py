@@ -378,3 +378,18 @@ def test_event_is_a_rendezvous_in_simulated_time():
     # buffer would let it run at 100..300, total 400)
     assert _spec7(300).total_cycles == 500
     assert _spec7(50).total_cycles == 300   # A late: B's second task waits for A's record
+
+
+def test_channel_latency_in_simulated_time_without_rebuild():
+    """Feature catalog 11: a constant channel latency (default 0), overridable at run time
+    by the runtime symbol ``__pto_wsp_channel_latency_cycles``."""
+    w, base = _pipeline(depth=4)  # compute i ends at (i + 2) c; the last at 9 c
+    prog = w.compile()
+    prog.set_channel_latency(100)  # each token arrives 100 cycles after its load ends
+    assert prog.run().total_cycles == base + 100
+    prog.set_symbol_u64("__pto_wsp_channel_latency_cycles", 300)
+    assert prog.run().total_cycles == base + 300
+    prog.set_channel_latency(0)
+    assert prog.run().total_cycles == base and not prog.stats.compiled
+    with pytest.raises(TypeCheckError, match="channel latency"):
+        prog.set_channel_latency(-1)

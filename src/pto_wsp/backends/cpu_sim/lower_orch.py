@@ -332,7 +332,7 @@ class OrchLowerer:
     def send(self, s: ir.Send) -> list[dict]:
         ci = self.proc.chan[s.channel]
         lines = [f"const int64_t tok_ = pto_csp_send_begin(csp_, {ci});"]
-        slot = f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_WRITE)"
+        slot = f"pto_csp_region(pto_csp_slot(csp_, {ci}, tok_), PTO_RT_WRITE | PTO_RT_LATENCY)"
         if s.call is None:
             inner = [{"line": ln} for ln in self.noop(self.proc_regions() + [slot],
                                                        f"record:{s.channel}", s.loc)]
