@@ -116,6 +116,9 @@ class Axis:
     """
 
     kind = "axis"
+    #: ``ragged[b]`` / ``sparse[b]`` (a row), installed by the authoring layer
+    #: (:mod:`pto_wsp.language.scalar`: ``AxisRow``) so that this floor module does not import it
+    row_of = None
 
     def __init__(self, name: str | None = None):
         self.name = name
@@ -177,6 +180,16 @@ class DenseDyn(Axis):
         return f"DenseDyn({self.size})"
 
 
+def no_value_error(what: str) -> TypeCheckError:
+    """Data (a tensor, a view) used as a Python value while a workload is traced."""
+    return TypeCheckError(
+        f"{what} has no value while the workload is traced: its data exists only when the "
+        "program runs", user_location(),
+        hint="to branch on data, load one element into a slot first: "
+             "slot_load_u64(0, view, row, col), then P.when(slot_u64(0) <= 2048); "
+             "to branch on a ragged row's size, use P.when(lengths[b].size() <= 2048)")
+
+
 def validate_axis_index(axis: Axis, index: int) -> None:
     """Raise a located :class:`AxisIndexError` unless ``index`` is in ``axis`` (its outer size
     for ragged and sparse axes; a DenseDyn's current size)."""
@@ -227,8 +240,7 @@ class _Rowed(Axis):
             raise TypeCheckError(f"outer size must be an int or an axis, got {outer!r}", self.loc)
 
     def __getitem__(self, outer_index):
-        from .language.scalar import AxisRow
-        return AxisRow(self, outer_index, user_location())
+        return Axis.row_of(self, outer_index, user_location())
 
 
 class Ragged(_Rowed):
@@ -339,9 +351,18 @@ class Tensor:
     def nbytes(self) -> int:
         return int(np.prod(self.shape)) * self.dtype.itemsize
 
+    #: ``tensor[idx]`` (a view), installed by :mod:`pto_wsp.language.views`
+    view_of = None
+
     def __getitem__(self, idx):
-        from .language.views import View
-        return View.of(self, self.loc)[idx]
+        return Tensor.view_of(self, idx)
+
+    __hash__ = object.__hash__
+
+    def _no_value(self, *_):
+        raise no_value_error("a tensor")
+
+    __bool__ = __lt__ = __le__ = __gt__ = __ge__ = _no_value
 
     def slice(self, start: int, end: int):
         return self[start:end]

@@ -132,3 +132,18 @@ def test_branching_on_a_tensor_view_says_how_to_branch_on_data():
 
 Y16 = Tensor(data=np.zeros((4, 16), np.float32), name="Y16")
 Z16 = Tensor(data=np.zeros((4, 16), np.float32), name="Z16")
+
+
+def test_a_whole_tensor_in_a_predicate_is_a_located_error():
+    X = Tensor(data=np.zeros((4, 8), np.float32))
+    r = Dense[4]
+
+    @workload
+    def w():
+        for i in P(r):
+            with P.when(X <= 2048):
+                pass
+    with pytest.raises(TypeCheckError) as ei:
+        w()
+    assert "a tensor has no value" in str(ei.value) and "slot_load_u64" in str(ei.value)
+    assert ei.value.loc.file == __file__

@@ -12,7 +12,7 @@ import numpy as np
 from .. import schedule
 from ..errors import ScheduleError, SourceLoc, TypeCheckError, user_location
 from ..ir import expr as ir
-from ..types import DType
+from ..types import Axis, DType
 
 __all__ = ["Expr", "as_expr", "where", "cast", "symbol_u64", "symbol_i64", "symbol_f32",
            "symbol_ptr", "slot_u64", "TaskProxy", "AxisRow", "IntVar", "min_", "max_", "trace_key"]
@@ -282,3 +282,6 @@ class AxisRow:
         from .workload import current_builder
         name = current_builder(self.loc, "axis row size").axis_name(self.axis)
         return Expr(ir.AxisSize(name, self.outer, self.loc))
+
+
+Axis.row_of = AxisRow

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import TypeCheckError, user_location
 from ..ir import expr as irx
 from ..ir.nodes import Index, Slice
+from ..types import Tensor, no_value_error
 from .scalar import Expr, as_expr
 
 
@@ -81,14 +82,12 @@ class View:
     __hash__ = object.__hash__
 
     def _no_value(self, *_):
-        raise TypeCheckError(
-            "a tensor view has no value while the workload is traced: its data exists only "
-            "when the program runs", user_location(),
-            hint="to branch on data, load one element into a slot first: "
-                 "slot_load_u64(0, view, row, col), then P.when(slot_u64(0) <= 2048); "
-                 "to branch on a ragged row's size, use P.when(lengths[b].size() <= 2048)")
+        raise no_value_error("a tensor view")
 
     __bool__ = __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _no_value
+
+
+Tensor.view_of = lambda tensor, idx: View.of(tensor, tensor.loc)[idx]
 
 
 def _item(raw, extent: int, loc):
