@@ -18,11 +18,16 @@ typedef struct pto_inputs {
     uint64_t dot_max_nodes;
     const uint32_t *overlap;       /* per tensor: 1 = its regions are overlap-tracked     */
     uint64_t channel_latency;      /* simulated cycles of a CSP token's transfer          */
+    uint64_t *kernel_stats;        /* out: per kernel id, tasks then simulated cycles     */
+    uint32_t num_kernels;
+    uint64_t *lane_stats;          /* out: per simulated lane, tasks then busy cycles     */
+    uint32_t num_lanes;
+    uint64_t *progress;            /* out, while running: tasks submitted, tasks retired  */
 } pto_inputs;
 
 typedef struct pto_outputs {
     uint64_t task_count, executed, failed, cancelled, total_cycles;
-    uint64_t window_overflows, window_stalls, max_in_flight, peak_regions;
+    uint64_t window_overflows, window_stalls, max_in_flight, peak_regions, critical_path;
     double wall_ms, orchestration_ms;
     uint32_t num_workers, num_lanes;
     int code;                      /* 0, a PTO_RT_E* code, or PTO_ORCH_ESITE              */

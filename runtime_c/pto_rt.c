@@ -5,6 +5,7 @@
 #include "pto_rt_internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #if defined(__linux__)
@@ -196,6 +197,7 @@ static void init_task(rt_task *t, int kind) {
     t->last_pred = NULL;
     t->n_inl = 0;
     t->chunks = NULL;
+    t->nidx = 0;
 }
 
 static rt_edge_chunk *alloc_chunk(pto_rt *rt) {
@@ -276,8 +278,11 @@ static void batch_flush(pto_rt *rt, rt_freebatch *b) {
 }
 
 static inline unsigned char *task_args(rt_task *t) { return t->payload; }
+static inline int64_t *task_indices(const rt_task *t) {
+    return (int64_t *)(t->payload + round16(t->args_size));
+}
 static inline rt_acc *task_accs(rt_task *t) {
-    return (rt_acc *)(t->payload + round16(t->args_size));
+    return (rt_acc *)(task_indices(t) + t->nidx);
 }
 
 /* ========================================================================================
@@ -578,8 +583,10 @@ static void edge_unuse(rt_task *t) {
     else t->n_inl--;
 }
 
-static void trace_edge(pto_rt *rt, int64_t from, int64_t to) {
-    if (from < 0 || to < 0 || from == to) return;
+/* Record a dependency for the trace (kinds: RT_DEP_* bits); endpoints are kernel tasks or
+ * SEQ joins (task_index -2 - id); duplicates are merged when the trace is written. */
+static void trace_edge(pto_rt *rt, int64_t from, int64_t to, uint32_t kinds) {
+    if (from == -1 || to == -1 || from == to) return;
     if (rt->nted == rt->capted) {
         size_t nc = rt->capted ? rt->capted * 2 : 1024;
         rt_trace_edge *n = realloc(rt->ted, nc * sizeof *n);
@@ -589,6 +596,7 @@ static void trace_edge(pto_rt *rt, int64_t from, int64_t to) {
     }
     rt->ted[rt->nted].from = from;
     rt->ted[rt->nted].to = to;
+    rt->ted[rt->nted].kinds = kinds;
     rt->nted++;
 }
 
@@ -1358,11 +1366,41 @@ static void trace_task(pto_rt *rt, rt_task *t, int st, uint32_t lane, uint64_t s
     v->sim_end = e;
     v->wall_begin = t->wall_begin;
     v->wall_end = t->wall_end;
+    v->nidx = t->nidx;
+    memcpy(v->idx, task_indices(t), t->nidx * sizeof(int64_t));
 }
 
-static void sim_access(rt_entry *e, uint32_t mode, uint64_t end, uint64_t latency) {
-    if (mode & PTO_RT_WRITE) { e->sim_w_end = end + (mode & PTO_RT_LATENCY ? latency : 0); e->sim_r_end = 0; }
-    else e->sim_r_end = umax(e->sim_r_end, end);
+/* Record an access ending at `end` (simulated) / `cp_end` (critical path); a LATENCY write
+ * becomes visible to later readers `latency` cycles after it ended, on both clocks. */
+static void sim_access(rt_entry *e, uint32_t mode, uint64_t end, uint64_t cp_end, uint64_t latency) {
+    if (mode & PTO_RT_WRITE) {
+        uint64_t lat = mode & PTO_RT_LATENCY ? latency : 0;
+        e->sim_w_end = end + lat; e->sim_r_end = 0;
+        e->cp_w_end = cp_end + lat; e->cp_r_end = 0;
+    } else {
+        e->sim_r_end = umax(e->sim_r_end, end);
+        e->cp_r_end = umax(e->cp_r_end, cp_end);
+    }
+}
+
+/* Per-kernel totals (retiring thread); 0 or -1 when out of memory (the stats then stop
+ * growing for new kernel ids, nothing else is affected). */
+static int kernel_account(pto_rt *rt, uint32_t kid, uint64_t cyc) {
+    if (kid >= rt->nkernels) {
+        uint32_t n = kid < 16 ? 16 : kid * 2;
+        uint64_t *a = realloc(rt->kernel_tasks, n * sizeof *a);
+        if (!a) return -1;
+        rt->kernel_tasks = a;
+        uint64_t *b = realloc(rt->kernel_cycles, n * sizeof *b);
+        if (!b) return -1;
+        rt->kernel_cycles = b;
+        memset(a + rt->nkernels, 0, (n - rt->nkernels) * sizeof *a);
+        memset(b + rt->nkernels, 0, (n - rt->nkernels) * sizeof *b);
+        rt->nkernels = n;
+    }
+    rt->kernel_tasks[kid]++;
+    rt->kernel_cycles[kid] += cyc;
+    return 0;
 }
 
 /* Simulate one retired item. Runs in submission order on the retiring thread, so the result
@@ -1376,11 +1414,13 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             f->kind = t->scope_kind;
             f->base = top->base;
             f->cur_end = top->base;
+            f->cp_base = f->cp_cur_end = top->cp_base;
         }
         return;
     }
     if (t->kind == K_NEXT) {
         top->base = umax(top->base, top->cur_end);
+        top->cp_base = umax(top->cp_base, top->cp_cur_end);
         return;
     }
     if (t->kind == K_END) {
@@ -1388,12 +1428,13 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             rt_sframe *ch = top;
             rt_sframe *par = &rt->sframes[--rt->sdepth];
             par->cur_end = umax(par->cur_end, umax(ch->cur_end, ch->base));
+            par->cp_cur_end = umax(par->cp_cur_end, umax(ch->cp_cur_end, ch->cp_base));
         }
         return;
     }
     uint64_t cyc = (st == ST_DONE || st == ST_FAILED) ? t->cycles : 0;
     uint64_t k = rt->sim_k++;
-    uint64_t ready = 0, issue = 0, start, end;
+    uint64_t ready = 0, issue = 0, start, end, cp = top->cp_base;
     uint32_t lane;
     rt_acc *acc = task_accs(t);
     if (c->v9_compat) {
@@ -1401,7 +1442,11 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         for (uint32_t i = 0; i < t->nacc; i++)
             if (acc[i].mode & PTO_RT_ORDER) {
                 ready = umax(ready, acc[i].e->sim_w_end);
-                if (acc[i].mode & PTO_RT_WRITE) ready = umax(ready, acc[i].e->sim_r_end);
+                cp = umax(cp, acc[i].e->cp_w_end);
+                if (acc[i].mode & PTO_RT_WRITE) {
+                    ready = umax(ready, acc[i].e->sim_r_end);
+                    cp = umax(cp, acc[i].e->cp_r_end);
+                }
             }
         issue = umax(rt->v9_issue, ready);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK &&
@@ -1412,7 +1457,8 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         start = umax(rt->lane_free[lane], issue);
         end = start + cyc;
         for (uint32_t i = 0; i < t->nacc; i++)
-            if (acc[i].mode & PTO_RT_ORDER) sim_access(acc[i].e, acc[i].mode, end, c->channel_latency);
+            if (acc[i].mode & PTO_RT_ORDER)
+                sim_access(acc[i].e, acc[i].mode, end, cp + cyc, c->channel_latency);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) v9_heap_push(rt, end);
     } else {
         ready = top->base; /* structure: the scope iteration's base time */
@@ -1420,10 +1466,18 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             uint32_t m = acc[i].mode;
             FOR_ENTRY_AND_NBRS(acc[i].ovl, acc[i].e, X, {
                 ready = umax(ready, X->sim_w_end);
-                if (m & PTO_RT_WRITE) ready = umax(ready, X->sim_r_end);
+                cp = umax(cp, X->cp_w_end);
+                if (m & PTO_RT_WRITE) {
+                    ready = umax(ready, X->sim_r_end);
+                    cp = umax(cp, X->cp_r_end);
+                }
             });
         }
-        if (c->num_streams) issue = umax(issue, rt->stream_end[t->stream]);
+        if (c->num_streams) {
+            issue = umax(issue, rt->stream_end[t->stream]);
+            cp = umax(cp, rt->stream_cp[t->stream]);
+            rt->stream_cp[t->stream] = cp + cyc;
+        }
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
             uint64_t b = c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes;
             while (rt->wq_n && rt->wq_bytes + b > c->window_size) {
@@ -1453,7 +1507,8 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         lane = pick_lane(rt, t);
         start = umax(umax(ready, issue), rt->lane_free[lane]);
         end = start + cyc;
-        for (uint32_t i = 0; i < t->nacc; i++) sim_access(acc[i].e, acc[i].mode, end, c->channel_latency);
+        for (uint32_t i = 0; i < t->nacc; i++)
+            sim_access(acc[i].e, acc[i].mode, end, cp + cyc, c->channel_latency);
         if (c->num_streams) rt->stream_end[t->stream] = end;
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
             rt->wq_prefix = umax(rt->wq_prefix, end);
@@ -1473,7 +1528,10 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
     rt->lane_tasks[lane]++;
     rt->lane_busy[lane] += cyc;
     top->cur_end = umax(top->cur_end, end);
+    top->cp_cur_end = umax(top->cp_cur_end, cp + cyc);
     rt->makespan = umax(rt->makespan, end);
+    rt->critical_path = umax(rt->critical_path, cp + cyc);
+    kernel_account(rt, t->kernel_id, cyc);
     if (c->trace) trace_task(rt, t, st, lane, start, end);
 }
 
@@ -1493,6 +1551,7 @@ static void update_sim_lb(pto_rt *rt) {
 
 static void publish_retired(pto_rt *rt, uint64_t nt, uint64_t nb) {
     uint64_t t = atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed) + nt;
+    if (rt->cfg.progress) __atomic_store_n(&rt->cfg.progress[1], t, __ATOMIC_RELAXED);
     if (!rt->cfg.window_size) { /* only statistics read it */
         atomic_store_explicit(&rt->retired_tasks, t, memory_order_relaxed);
         return;
@@ -1599,6 +1658,36 @@ static rt_task *complete(pto_rt *rt, rt_worker *w, rt_task *t, int status) {
     return next;
 }
 
+/* Threads that run kernels and the task each is running, for the fatal-signal report. A
+ * fixed table rather than thread-local storage: every generated module links its own copy
+ * of the runtime, and TLS of a dlopen'd module is either allocated lazily (not safe to touch
+ * in a signal handler) or taken from the static TLS surplus (exhausted by many modules). */
+#define RT_MAX_RUNNING 4096
+static rt_running rt_running_tab[RT_MAX_RUNNING];
+
+/* A slot for the calling thread, or NULL when all are taken (its crashes go unreported). */
+static rt_running *running_claim(void) {
+    uintptr_t self = (uintptr_t)pthread_self();
+    for (size_t i = 0; i < RT_MAX_RUNNING; i++) {
+        uintptr_t z = 0;
+        if (!atomic_load_explicit(&rt_running_tab[i].thread, memory_order_relaxed) &&
+            atomic_compare_exchange_strong(&rt_running_tab[i].thread, &z, self))
+            return &rt_running_tab[i];
+    }
+    return NULL;
+}
+
+static void running_release(rt_running *r) {
+    if (!r) return;
+    atomic_store(&r->task, NULL);
+    atomic_store(&r->thread, 0);
+}
+
+static inline void running_set(rt_worker *w, const rt_task *t) {
+    if (w->run) atomic_store_explicit(&w->run->task, t, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
 static rt_task *execute(pto_rt *rt, rt_worker *w, rt_task *t) {
     int status;
     int poisoned = atomic_load_explicit(&t->poisoned, memory_order_relaxed);
@@ -1614,7 +1703,9 @@ static rt_task *execute(pto_rt *rt, rt_worker *w, rt_task *t) {
         uint64_t cyc = 0;
         int wall = (rt->cfg.trace & PTO_RT_TRACE_WALL) != 0;
         if (wall) t->wall_begin = now_ns() - rt->t0_ns;
+        running_set(w, t);
         int rc = t->fn ? t->fn(task_args(t), &cyc) : 0;
+        running_set(w, NULL);
         if (wall) t->wall_end = now_ns() - rt->t0_ns;
         t->cycles = cyc;
         t->rc = rc;
@@ -1658,6 +1749,119 @@ static void orch_push(pto_rt *rt, rt_task *t) {
     wake_one(rt, p);
 }
 
+/* ========================================================================================
+ * Fatal signals inside kernels: say which task crashed, then chain (see pto_rt.h)
+ * ====================================================================================== */
+static const int rt_fatal_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define RT_NFATAL (sizeof rt_fatal_sigs / sizeof rt_fatal_sigs[0])
+static struct sigaction rt_prev_action[RT_NFATAL];
+static pthread_once_t rt_signals_once = PTHREAD_ONCE_INIT;
+#define RT_ALTSTACK_BYTES ((size_t)64 << 10)
+
+/* async-signal-safe output: write(2) of literal pieces and decimal/hex numbers */
+static void sig_puts(const char *s) {
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t k = write(2, s, n);
+        if (k <= 0) return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+static void sig_putnum(uint64_t v, int neg, unsigned base) {
+    char buf[24], *p = buf + sizeof buf;
+    *--p = 0;
+    do { *--p = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    if (base == 16) { *--p = 'x'; *--p = '0'; }
+    if (neg) *--p = '-';
+    sig_puts(p);
+}
+
+static void sig_puti(int64_t v) { sig_putnum(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10); }
+
+static const char *sig_name(int sig) {
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV (invalid memory access)";
+    case SIGBUS: return "SIGBUS (bus error)";
+    case SIGFPE: return "SIGFPE (arithmetic error)";
+    case SIGILL: return "SIGILL (illegal instruction)";
+    default: return "SIGABRT (abort)";
+    }
+}
+
+static void on_fatal_signal(int sig, siginfo_t *si, void *uctx) {
+    int saved_errno = errno;
+    const rt_task *t = NULL;
+    uintptr_t self = (uintptr_t)pthread_self();
+    for (size_t i = 0; i < RT_MAX_RUNNING && !t; i++)
+        if (atomic_load_explicit(&rt_running_tab[i].thread, memory_order_relaxed) == self)
+            t = atomic_load_explicit(&rt_running_tab[i].task, memory_order_relaxed);
+    if (t) {
+        sig_puts("pto-wsp: fatal signal ");
+        sig_puts(sig_name(sig));
+        sig_puts(" in kernel '");
+        sig_puts(t->name ? t->name : "?");
+        sig_puts("' (id ");
+        sig_puti(t->kernel_id);
+        sig_puts("), task ");
+        sig_puti(t->task_index);
+        sig_puts(", indices [");
+        const int64_t *ix = task_indices(t);
+        for (uint32_t i = 0; i < t->nidx; i++) {
+            if (i) sig_puts(", ");
+            sig_puti(ix[i]);
+        }
+        sig_puts("]");
+        if ((sig == SIGSEGV || sig == SIGBUS) && si) {
+            sig_puts(", address ");
+            sig_putnum((uint64_t)(uintptr_t)si->si_addr, 0, 16);
+        }
+        sig_puts("\n");
+    }
+    size_t k = 0;
+    while (k < RT_NFATAL && rt_fatal_sigs[k] != sig) k++;
+    const struct sigaction *prev = &rt_prev_action[k < RT_NFATAL ? k : 0];
+    errno = saved_errno;
+    if (prev->sa_flags & SA_SIGINFO) {
+        if (prev->sa_sigaction) prev->sa_sigaction(sig, si, uctx);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
+    } else {
+        /* default action (an ignored fault would only repeat): ends the process once the
+         * handler returns and the signal is unblocked */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
+static void install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fatal_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < RT_NFATAL; i++) sigaction(rt_fatal_sigs[i], &sa, &rt_prev_action[i]);
+}
+
+/* Give this thread an alternate signal stack unless it has one; returns it (to free with
+ * altstack_off) or NULL. */
+static void *altstack_on(void) {
+    stack_t old;
+    if (sigaltstack(NULL, &old) || !(old.ss_flags & SS_DISABLE)) return NULL;
+    stack_t ss = {.ss_sp = malloc(RT_ALTSTACK_BYTES), .ss_flags = 0, .ss_size = RT_ALTSTACK_BYTES};
+    if (!ss.ss_sp) return NULL;
+    if (sigaltstack(&ss, NULL)) { free(ss.ss_sp); return NULL; }
+    return ss.ss_sp;
+}
+
+static void altstack_off(void *sp) {
+    if (!sp) return;
+    stack_t ss = {.ss_sp = NULL, .ss_flags = SS_DISABLE, .ss_size = 0};
+    sigaltstack(&ss, NULL);
+    free(sp);
+}
+
 #define RT_SPIN 4000
 
 static void *worker_main(void *arg) {
@@ -1665,6 +1869,8 @@ static void *worker_main(void *arg) {
     pto_rt *rt = w->rt;
     rt_pool *p = &rt->pools[w->pool];
     tl_worker = (int32_t)w->id;
+    void *altstack = altstack_on();
+    w->run = running_claim();
     for (;;) {
         if (atomic_load_explicit(&rt->stop, memory_order_relaxed)) break;
         if (atomic_load_explicit(&rt->started, memory_order_acquire)) {
@@ -1694,6 +1900,8 @@ static void *worker_main(void *arg) {
         atomic_fetch_sub(&p->sleepers, 1);
         pthread_mutex_unlock(&p->mu);
     }
+    running_release(w->run);
+    altstack_off(altstack);
     return NULL;
 }
 
@@ -1889,16 +2097,18 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     if (cfg.num_streams) {
         rt->stream_end = calloc(cfg.num_streams, sizeof(uint64_t));
         rt->stream_last = calloc(cfg.num_streams, sizeof(rt_tref));
+        rt->stream_cp = calloc(cfg.num_streams, sizeof(uint64_t));
     }
     if (cfg.timing == PTO_RT_TIMING_INTERLEAVED) rt->iclock = calloc(cfg.timing_param, sizeof(uint64_t));
     if (cfg.v9_compat && cfg.window_size) rt->v9_heap = malloc((cfg.window_size + 1) * sizeof(uint64_t));
     if (!rt->workers || !rt->lane_free || !rt->lane_tasks || !rt->lane_busy ||
-        (cfg.num_streams && (!rt->stream_end || !rt->stream_last)) ||
+        (cfg.num_streams && (!rt->stream_end || !rt->stream_last || !rt->stream_cp)) ||
         (cfg.timing == PTO_RT_TIMING_INTERLEAVED && !rt->iclock) ||
         (cfg.v9_compat && cfg.window_size && !rt->v9_heap)) {
         err_out(err, PTO_RT_ENOMEM, "out of memory creating the runtime");
         free(rt->workers); free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
-        free(rt->stream_end); free(rt->stream_last); free(rt->iclock); free(rt->v9_heap);
+        free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
+        free(rt->v9_heap);
         free(rt);
         return NULL;
     }
@@ -1940,6 +2150,9 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
         }
     }
     atomic_store(&rt->started, cfg.start == PTO_RT_START_IMMEDIATE);
+    pthread_once(&rt_signals_once, install_signal_handlers);
+    rt->altstack = altstack_on();
+    rt->workers[0].run = running_claim(); /* the orchestrating thread */
     for (uint32_t i = 1; i < rt->nworkers; i++) {
         rt_worker *w = &rt->workers[i];
         if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
@@ -1972,6 +2185,10 @@ static int tracking_conflict(pto_rt *rt, const rt_entry *e, const pto_rt_region 
 
 static int struct_edges(pto_rt *rt, rt_task *t) {
     rt_frame *f = &rt->frames[rt->depth];
+    if (rt->cfg.trace) {
+        if (f->gate) trace_edge(rt, f->gate->task_index, t->task_index, RT_DEP_STRUCT);
+        if (f->join) trace_edge(rt, t->task_index, f->join->task_index, RT_DEP_STRUCT);
+    }
     if (f->gate && add_edge(rt, f->gate, t, 1)) return -1;
     if (f->join && add_edge(rt, t, f->join, 1)) return -1;
     return 0;
@@ -1990,6 +2207,9 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     if (d->num_regions > PTO_RT_MAX_REGIONS)
         return fail_submit(rt, PTO_RT_ETOOBIG, "task '%s': %u region accesses exceed the limit of %u",
                            d->name, d->num_regions, PTO_RT_MAX_REGIONS);
+    if (d->num_indices > PTO_RT_MAX_INDICES)
+        return fail_submit(rt, PTO_RT_ETOOBIG, "task '%s': %u loop indices exceed the limit of %u",
+                           d->name, d->num_indices, PTO_RT_MAX_INDICES);
     if (d->exec_unit > PTO_RT_UNIT_CUBE)
         return fail_submit(rt, PTO_RT_EINVAL, "task '%s': exec_unit %u is not VECTOR(0) or CUBE(1) (%u)", d->name, d->exec_unit, d->exec_unit);
     if (!(rt->unit_mask >> d->exec_unit & 1))
@@ -2046,7 +2266,8 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
         }
     }
     /* ---- descriptor ---- */
-    size_t payload = round16(d->args_size) + (size_t)(rt->use_data ? d->num_regions : 0) * sizeof(rt_acc);
+    size_t payload = round16(d->args_size) + d->num_indices * sizeof(int64_t) +
+                     (size_t)(rt->use_data ? d->num_regions : 0) * sizeof(rt_acc);
     int large = payload > RT_PAYLOAD_SMALL;
     rt_task *t = alloc_task(rt, large);
     if (!t) return fail_submit(rt, PTO_RT_ENOMEM, "task '%s': out of memory for a descriptor (%u args bytes, %u regions)", d->name, d->args_size, d->num_regions);
@@ -2066,6 +2287,8 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     t->args_size = (uint16_t)d->args_size;
     t->win_bytes = (uint32_t)bytes;
     if (d->args_size) memcpy(task_args(t), d->args, d->args_size);
+    t->nidx = (uint8_t)d->num_indices;
+    if (d->num_indices) memcpy(task_indices(t), d->indices, d->num_indices * sizeof(int64_t));
     int64_t index = (int64_t)rt->submitted_tasks;
     t->task_index = index;
     switch (c->dispatch) {
@@ -2104,11 +2327,13 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
                 if (atomic_load_explicit(&X->poisoned, memory_order_acquire))
                     atomic_store_explicit(&t->poisoned, 1, memory_order_relaxed);
                 if (X->w && X->w_seq >= done) bad |= add_edge(rt, X->w, t, 1);
-                if (c->trace && X->w_index >= 0) trace_edge(rt, X->w_index, index);
+                if (c->trace && X->w_index >= 0)
+                    trace_edge(rt, X->w_index, index, (m & PTO_RT_READ ? RT_DEP_RAW : 0) |
+                                                          (m & PTO_RT_WRITE ? RT_DEP_WAW : 0));
                 if (m & PTO_RT_WRITE)
                     for (uint32_t q = 0; q < X->nrd; q++)
                         if (X->rd[q].seq >= done) {
-                            if (c->trace) trace_edge(rt, X->rd[q].t->task_index, index);
+                            if (c->trace) trace_edge(rt, X->rd[q].t->task_index, index, RT_DEP_WAR);
                             bad |= add_edge(rt, X->rd[q].t, t, 0);
                         }
             });
@@ -2130,7 +2355,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     if (c->num_streams) {
         rt_tref *sl = &rt->stream_last[t->stream];
         if (sl->t && sl->seq >= done) {
-            if (c->trace) trace_edge(rt, sl->t->task_index, index);
+            if (c->trace) trace_edge(rt, sl->t->task_index, index, RT_DEP_STREAM);
             add_edge(rt, sl->t, t, 0);
         }
         sl->t = t;
@@ -2138,6 +2363,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     }
     rt->submitted_tasks++;
     rt->submitted_bytes += bytes;
+    if (c->progress) __atomic_store_n(&c->progress[0], rt->submitted_tasks, __ATOMIC_RELAXED);
     uint64_t inflight = rt->submitted_tasks - atomic_load_explicit(&rt->retired_tasks, memory_order_relaxed);
     if (inflight > rt->max_inflight) rt->max_inflight = inflight;
     rt->building = NULL;
@@ -2155,6 +2381,7 @@ static rt_task *new_marker(pto_rt *rt, int kind, int scope_kind) {
     if (!m) return NULL;
     init_task(m, kind);
     m->scope_kind = (uint8_t)scope_kind;
+    if (kind == K_NEXT) m->task_index = -2 - rt->njoins++; /* a SEQ join: its trace id */
     return m;
 }
 
@@ -2220,6 +2447,7 @@ int pto_rt_scope_next(pto_rt *rt) {
     rt_task *nj = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
     if (!nj) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory"); return PTO_RT_ENOMEM; }
     add_edge(rt, j, nj, 1); /* empty iterations still chain */
+    if (rt->cfg.trace) trace_edge(rt, j->task_index, nj->task_index, RT_DEP_STRUCT);
     atomic_fetch_add(&j->refs, 1);
     drop_gate(rt, f);
     f->gate = j;
@@ -2236,7 +2464,10 @@ int pto_rt_scope_end(pto_rt *rt) {
     if (f->kind == PTO_RT_SCOPE_SEQ) {
         rt_task *j = f->join;
         j->kind = K_END;
-        if (par->join) add_edge(rt, j, par->join, 1);
+        if (par->join) {
+            add_edge(rt, j, par->join, 1);
+            if (rt->cfg.trace) trace_edge(rt, j->task_index, par->join->task_index, RT_DEP_STRUCT);
+        }
         drop_gate(rt, f);
         release_join(rt, j);
     } else {
@@ -2297,6 +2528,7 @@ void pto_rt_destroy(pto_rt *rt) {
         for (uint32_t i = 1; i < rt->nworkers; i++)
             if (rt->workers[i].has_thread) pthread_join(rt->workers[i].th, NULL);
         for (uint32_t i = 0; i < rt->nworkers; i++) free(rt->workers[i].dq.buf);
+        running_release(rt->workers[0].run);
     }
     for (uint32_t p = 0; p < rt->npools; p++) {
         free(rt->pools[p].heap);
@@ -2322,9 +2554,12 @@ void pto_rt_destroy(pto_rt *rt) {
     free(rt->slabs);
     free(rt->workers);
     free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
-    free(rt->stream_end); free(rt->stream_last); free(rt->iclock); free(rt->v9_heap);
+    free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
+    free(rt->v9_heap);
+    free(rt->kernel_tasks); free(rt->kernel_cycles);
     free(rt->wq_r); free(rt->wq_b);
     free(rt->tev); free(rt->ted);
+    altstack_off(rt->altstack);
     free(rt);
 }
 
@@ -2350,6 +2585,14 @@ void pto_rt_get_stats(const pto_rt *rt, pto_rt_stats *s) {
     s->num_workers = rt->nworkers;
     s->num_lanes = rt->nlanes;
     s->peak_regions = rt->epeak;
+    s->critical_path = rt->critical_path;
+}
+
+int pto_rt_kernel_stats(const pto_rt *rt, uint32_t kid, uint64_t *tasks, uint64_t *cycles) {
+    int in = kid < rt->nkernels;
+    if (tasks) *tasks = in ? rt->kernel_tasks[kid] : 0;
+    if (cycles) *cycles = in ? rt->kernel_cycles[kid] : 0;
+    return 0;
 }
 
 int64_t pto_rt_worker_executed(const pto_rt *rt, uint32_t worker) {

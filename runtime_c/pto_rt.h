@@ -31,6 +31,7 @@ extern "C" {
 #define PTO_RT_MAX_REGIONS 16u       /* tensor-region accesses per task                      */
 #define PTO_RT_MAX_POOLS 8u          /* worker pools (Pools.custom)                          */
 #define PTO_RT_MAX_SCOPE_DEPTH 64u   /* nesting depth of structured scopes                   */
+#define PTO_RT_MAX_INDICES 8u        /* loop indices recorded per task (traces, crash report) */
 
 /* ------------------------------------------------------------------------------------------
  * Error codes
@@ -157,6 +158,9 @@ typedef struct pto_rt_config {
                                     EINVAL. Lanes of undeclared units never bound the
                                     simulation, so TENSOR_MAP_EXACT can forget finished
                                     regions sooner (docs/runtime.md, "Region table")        */
+    uint64_t *progress;          /* NULL, or 2 words the runtime keeps current while it runs
+                                    (relaxed atomic stores, for another thread to poll):
+                                    [0] kernel tasks submitted, [1] kernel tasks retired    */
 } pto_rt_config;
 
 /* ------------------------------------------------------------------------------------------
@@ -197,6 +201,9 @@ typedef struct pto_rt_task {
     int32_t priority;               /* READY_PRIORITY: larger runs first                    */
     uint32_t kernel_id;             /* for errors and traces                                */
     const char *name;               /* kernel name (static storage; may be NULL)            */
+    uint32_t num_indices;           /* <= PTO_RT_MAX_INDICES (else ETOOBIG)                 */
+    const int64_t *indices;         /* the task's loop indices, copied; shown in traces and
+                                       in the fatal-signal report                           */
 } pto_rt_task;
 
 /* ------------------------------------------------------------------------------------------
@@ -218,6 +225,9 @@ typedef struct pto_rt_stats {
     uint32_t num_workers;       /* real threads executing tasks (incl. orchestrator)        */
     uint32_t num_lanes;         /* simulated lanes                                          */
     uint64_t peak_regions;      /* most distinct regions tracked at once                    */
+    uint64_t critical_path;     /* simulated cycles of the longest dependency chain (data,
+                                   structure, streams; lanes and issue limits ignored): the
+                                   makespan with unlimited lanes                            */
 } pto_rt_stats;
 
 typedef struct pto_rt_error {
@@ -274,12 +284,16 @@ int32_t pto_rt_worker_pool(const pto_rt *rt, uint32_t worker);
 /* Per simulated lane: tasks placed and busy cycles. Lane numbering: aicpu a has lanes
  * a*(V+C) .. a*(V+C)+V-1 (vector) then C cube lanes. v9 mode: one lane per AICPU. */
 int pto_rt_lane_stats(const pto_rt *rt, uint32_t lane, uint64_t *tasks, uint64_t *busy_cycles);
+/* Per kernel id: kernel tasks simulated (incl. cancelled) and their simulated cycles. */
+int pto_rt_kernel_stats(const pto_rt *rt, uint32_t kernel_id, uint64_t *tasks, uint64_t *cycles);
 /* Bytes a task occupies in a BYTES window (descriptor incl. args and region records). */
 uint64_t pto_rt_task_bytes(uint32_t args_size, uint32_t num_regions);
 
 /* Tracing (config.trace != 0), after finish. Chrome-trace JSON (Perfetto): one track per
- * simulated lane (ts in cycles shown as microseconds) and per real worker (WALL), flow
- * arrows for dependencies. DOT: task graph, at most max_nodes tasks (else PTO_RT_EINVAL). */
+ * simulated lane (ts in cycles shown as microseconds) and per real worker (WALL); each task
+ * event names its kernel and carries its loop indices; flow arrows for dependencies. DOT:
+ * task graph, at most max_nodes tasks (else PTO_RT_EINVAL), one edge per task pair labelled
+ * with its kinds (RAW, WAR, WAW, stream; structure edges pass through SEQ join points). */
 int pto_rt_write_trace(pto_rt *rt, const char *path);
 int pto_rt_write_dot(pto_rt *rt, const char *path, uint64_t max_nodes);
 /* Number of recorded trace events and one event (simulated placement of a kernel task). */
@@ -288,6 +302,13 @@ int pto_rt_trace_event(const pto_rt *rt, uint64_t i, int64_t *task_id, uint32_t 
                        uint64_t *sim_start, uint64_t *sim_end, int32_t *worker);
 
 const char *pto_rt_strerror(int code);
+
+/* Fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) raised while a kernel runs print
+ * "pto-wsp: fatal signal ... in kernel '<name>' (id k), task n, indices [...]" to stderr
+ * (async-signal-safe) and then go on to the handler installed before (or the default
+ * action: the process ends). Installed once per process image by pto_rt_create; worker
+ * threads (and an orchestrating thread without one) get an alternate signal stack, so a
+ * kernel's stack overflow is reported too. */
 
 #ifdef __cplusplus
 }

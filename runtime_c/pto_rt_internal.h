@@ -40,7 +40,8 @@ typedef struct rt_acc {
 
 #define RT_INLINE_EDGES 3
 #define RT_PAYLOAD_SMALL 96u
-#define RT_PAYLOAD_LARGE (PTO_RT_MAX_ARGS_BYTES + PTO_RT_MAX_REGIONS * sizeof(rt_acc))
+#define RT_PAYLOAD_LARGE (PTO_RT_MAX_ARGS_BYTES + PTO_RT_MAX_INDICES * sizeof(int64_t) + \
+                          PTO_RT_MAX_REGIONS * sizeof(rt_acc))
 
 struct rt_task {
     uint64_t seq;                     /* position in the in-order list (set when linked)   */
@@ -55,10 +56,10 @@ struct rt_task {
     rt_task *qnext;                   /* ready queue / free list link                       */
     pto_kernel_fn fn;
     const char *name;
-    int64_t task_index;               /* kernel-task index, -1 for markers                  */
+    int64_t task_index;               /* kernel-task index; markers: -1, SEQ joins -2 - id  */
     uint32_t kernel_id;
     uint8_t kind, unit, nacc, scope_kind;
-    uint8_t large, pad8[3];
+    uint8_t large, nidx, pad8[2];     /* nidx: loop indices in the payload                 */
     uint16_t pool, args_size;
     int32_t priority;
     uint32_t aicpu;                   /* dispatch target, UINT32_MAX = decided by the sim   */
@@ -71,7 +72,8 @@ struct rt_task {
     uint32_t n_inl;
     rt_edge inl[RT_INLINE_EDGES];
     rt_edge_chunk *chunks;
-    _Alignas(16) unsigned char payload[]; /* args (rounded to 16) then rt_acc[nacc]         */
+    _Alignas(16) unsigned char payload[]; /* args (rounded to 16), int64 indices[nidx], then
+                                             rt_acc[nacc]                                     */
 };
 
 /* Neighbour list of an entry (BYTES_OVERLAP): append-only chunks, count published with
@@ -111,6 +113,7 @@ struct rt_entry {
     /* simulation: written by the retiring thread, on a cache line of its own */
     _Alignas(64) uint64_t sim_w_end;
     uint64_t sim_r_end;
+    uint64_t cp_w_end, cp_r_end;      /* the same without lanes or issue limits (critical path) */
     /* ---- overlap-tracked entries only (ovl): exact ones are allocated without it ---- */
     uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
     uint64_t stamp;                   /* neighbour-search dedup                             */
@@ -143,8 +146,14 @@ typedef struct rt_deque {
     uint64_t cap, top, bot;
 } rt_deque;
 
+typedef struct rt_running {         /* a thread that runs kernels (fatal-signal report)    */
+    _Atomic uintptr_t thread;         /* pthread_self(), 0 = free slot                      */
+    _Atomic(const rt_task *) task;    /* the kernel task it is running, or NULL             */
+} rt_running;
+
 typedef struct rt_worker {
     pto_rt *rt;
+    rt_running *run;
     uint32_t id, pool, idx;
     pthread_t th;
     int has_thread;
@@ -190,6 +199,7 @@ typedef struct rt_frame {             /* orchestrator-side structured scope     
 typedef struct rt_sframe {            /* simulation-side structured scope                   */
     int kind;
     uint64_t base, cur_end;
+    uint64_t cp_base, cp_cur_end;     /* the same for the critical path                     */
 } rt_sframe;
 
 typedef struct rt_trace_ev {
@@ -200,10 +210,15 @@ typedef struct rt_trace_ev {
     int32_t worker, status;
     uint64_t sim_start, sim_end;
     uint64_t wall_begin, wall_end;
+    uint32_t nidx;
+    int64_t idx[PTO_RT_MAX_INDICES];
 } rt_trace_ev;
 
+enum { RT_DEP_RAW = 1, RT_DEP_WAR = 2, RT_DEP_WAW = 4, RT_DEP_STRUCT = 8, RT_DEP_STREAM = 16 };
+
 typedef struct rt_trace_edge {
-    int64_t from, to;                 /* kernel-task indices                                */
+    int64_t from, to;                 /* kernel-task indices, or SEQ joins (-2 - id)        */
+    uint32_t kinds;                   /* RT_DEP_* bits                                      */
 } rt_trace_edge;
 
 typedef struct rt_chunk_slot {        /* overlap index slot: (0, chunk, 0) or (group+1, row cell, col cell) */
@@ -233,6 +248,7 @@ struct pto_rt {
     uint32_t unit_mask;               /* declared exec units (bit per pto_rt_exec_unit)     */
     size_t entry_size[2];             /* bytes of an exact / an overlap-tracked entry       */
     uint64_t t0_ns, first_submit_ns, orch_ns, finish_ns;
+    void *altstack;                   /* the orchestrating thread's, if the runtime set it  */
     int submitted_any;
     rt_pool pools[PTO_RT_MAX_POOLS];
 
@@ -253,6 +269,10 @@ struct pto_rt {
     uint64_t sim_k;                   /* kernel tasks simulated                             */
     uint64_t batch_release, batch_max;
     uint64_t makespan;
+    uint64_t critical_path;           /* longest dependency chain in cycles (infinite lanes) */
+    uint64_t *stream_cp;              /* per stream: critical-path end of its last task     */
+    uint64_t *kernel_tasks, *kernel_cycles; /* per kernel_id (grown on demand)             */
+    uint32_t nkernels;
     uint64_t *wq_r, *wq_b;            /* sim window deque (ring)                            */
     size_t wq_cap, wq_head, wq_n;
     uint64_t wq_bytes, wq_prefix;
@@ -299,6 +319,7 @@ struct pto_rt {
     int scope_error;
     rt_trace_edge *ted;
     size_t nted, capted;
+    int64_t njoins;                   /* SEQ joins created (trace ids)                      */
 
     /* ---- the in-order list's initial anchor (never freed) ---- */
     _Alignas(64) rt_task dummy;

@@ -380,6 +380,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace", metavar="FILE.json",
                    help="write the Chrome trace (tracing simulated cycles if the schedule "
                         "has no trace policy)")
+    p.add_argument("--summary", action="store_true",
+                   help="print the run's statistics: per kernel, per simulated lane, critical "
+                        "path, host time split")
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -401,9 +404,11 @@ def _generated(decl, rng):
     return rng.integers(0, 8, decl.shape).astype(dt.np)
 
 
-def _run_run(args) -> int:
+def _run_program(args, trace: bool):
+    """Compile ``args.file``, bind the given or generated inputs, run it: (program, stats,
+    arrays)."""
     import numpy as np
-    prog, file = _compile_file(args, trace=bool(args.trace))
+    prog, file = _compile_file(args, trace=trace)
     m = prog.module
     given = _pairs(args.input, "--input")
     for name in given:
@@ -436,10 +441,17 @@ def _run_run(args) -> int:
                 prog.set_symbol_u64(name, int(v, 0))
         except ValueError:
             raise PtoError(f"--symbol {name}: bad value {v!r}") from None
-    stats = prog.run(**arrays)
+    return prog, prog.run(**arrays), arrays
+
+
+def _run_run(args) -> int:
+    import numpy as np
+    prog, stats, arrays = _run_program(args, trace=bool(args.trace))
     print(f"tasks={stats.task_count} total_cycles={stats.total_cycles} "
           f"execute_ms={stats.execute_time_ms:.2f} compile_ms={stats.compile_time_ms:.0f} "
           f"({'compiled' if stats.compiled else 'cached'})")
+    if args.summary:
+        print(stats)
     if args.trace:
         prog.to_chrome_trace(args.trace)
     if args.save:
@@ -447,6 +459,19 @@ def _run_run(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for name in sorted(prog.written_tensors()):
             np.save(out / f"{_safe(name)}.npy", arrays[name])
+    return 0
+
+
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    _configure_run(p)
+    p.add_argument("-o", "--output", metavar="FILE.html", default="report.html",
+                   help="where to write the report (default: report.html)")
+
+
+def _run_report(args) -> int:
+    prog, stats, _ = _run_program(args, trace=True)
+    prog.report(args.output)
+    print(f"tasks={stats.task_count} total_cycles={stats.total_cycles} -> {args.output}")
     return 0
 
 
@@ -461,6 +486,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "compile": ("build a .pto program for cpu_sim (cached)", _configure_build, _run_compile),
     "run": ("build and run a .pto program on given or generated inputs", _configure_run,
             _run_run),
+    "report": ("run a .pto program and write an HTML report of the run (timeline, "
+               "utilisation, top kernels)", _configure_report, _run_report),
     "cache": ("show or clear the build cache", _configure_cache, _run_cache),
     "knobs": ("list the environment knobs", lambda p: None, _run_knobs),
 }

@@ -33,8 +33,16 @@ DEBUG = Knob("PTO_WSP_DEBUG", "0", "1: the CLI also prints the Python traceback 
 CC = Knob("CC", "gcc", "C compiler used for cpu_sim artifacts.")
 CFLAGS = Knob("CFLAGS", "", "Extra flags appended to the C compiler command line.")
 OPT = Knob("PTO_WSP_OPT", "-O2", "Optimisation flags for generated C.")
+ISOLATE = Knob("PTO_WSP_ISOLATE", "0",
+               "1: run programs in a child process, so that a crash inside a kernel becomes a "
+               "KernelError (tensors are copied to shared memory and back); `program.isolate` "
+               "overrides it per program.")
 
-ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CFLAGS, OPT]
+PROGRESS = Knob("PTO_WSP_PROGRESS", "",
+                "1: a progress bar (tasks done / submitted, on stderr) while waiting for a run "
+                "that takes over a second or is traced; 0: never; unset: only on a terminal.")
+
+ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CFLAGS, OPT, ISOLATE, PROGRESS]
 
 
 def cache_dir() -> Path:

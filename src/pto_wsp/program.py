@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import atexit
 import json
+import mmap
+import re
 import shutil
 import tempfile
 import threading
@@ -24,9 +26,10 @@ import numpy as np
 from .errors import (ChannelClosed, ChannelFull, CompileError, DeadlockError, ExecutionError,
                      KernelError, PtoError, ScheduleError, SourceLoc, TypeCheckError,
                      WindowOverflowError, user_location)
-from . import logs
+from . import knobs, logs
 from .ir import nodes as ir
 from .ir.tracking import overlap_tensors
+from .stats import KernelStats, LaneStats, ProgramStats
 from .types import INT64_MAX, check_csr, index_array
 
 TARGETS = ("cpu_sim", "ascend_npu")
@@ -65,22 +68,6 @@ def _int_in(value, lo: int, hi: int, what: str) -> int:
 
 #: The prototype's runtime symbol for the channel latency (feature catalog 11).
 CHANNEL_LATENCY_SYMBOL = "__pto_wsp_channel_latency_cycles"
-
-
-@dataclass
-class ProgramStats:
-    compile_time_ms: float = 0.0
-    execute_time_ms: float = 0.0
-    task_count: int = 0
-    total_cycles: int = 0
-    executed: int = 0
-    cancelled: int = 0
-    window_overflows: int = 0
-    window_stalls: int = 0
-    max_in_flight: int = 0
-    peak_regions: int = 0  # most distinct tensor regions the runtime tracked at once
-    num_workers: int = 0
-    compiled: bool = False
 
 
 def compile(source, target: str = "cpu_sim", **options):  # noqa: A001 - spec name
@@ -222,6 +209,12 @@ class Program:
         self._thread: threading.Thread | None = None
         self._result: tuple | None = None
         self._stats = ProgramStats(compiled=artifact.build.compiled)
+        self._crash: PtoError | None = None
+        # tasks submitted / retired while running; shared memory: an isolated run's child
+        # updates it too
+        self._progress = np.frombuffer(mmap.mmap(-1, 16), np.uint64)
+        #: run in a child process (a crash becomes a KernelError); None = PTO_WSP_ISOLATE
+        self.isolate: bool | None = None
         self._compile_ms = 0.0
         self._trace_dir: Path | None = None
         self.slots = np.zeros(64, np.uint64)
@@ -231,6 +224,16 @@ class Program:
         self._bound_overlap: dict[str, str] = {}
 
     # -- introspection ----------------------------------------------------------------
+    def __repr__(self) -> str:
+        m, s = self.module, self._stats
+        names = ", ".join(k.name for k in m.kernels[:4]) + (", ..." if len(m.kernels) > 4 else "")
+        tensors = ", ".join(f"{t.name}{list(t.shape)} {t.dtype.value}" for t in m.tensors[:4])
+        run = (f"last run {s.task_count:,} tasks in {s.total_cycles:,} cycles"
+               if s.num_workers else "not run yet")
+        return (f"<Program '{m.name}' cpu_sim: {len(m.kernels)} kernel(s) ({names}); "
+                f"tensors {tensors}{', ...' if len(m.tensors) > 4 else ''}; "
+                f"{len(self._art.orch.lanes)} simulated lane(s); {run}>")
+
     @property
     def sources(self) -> dict[str, str]:
         """Every lowering stage's output (IR text, view models, generated C)."""
@@ -340,14 +343,41 @@ class Program:
                                  hint="call synchronize() first")
         for name, arr in arrays.items():
             self.set_tensor(name, arr)
-        inputs, keep = self._inputs(loc)
+        arrays_ = self._bound_arrays(loc)
         self._result = None
+        self._progress[:] = 0
+        if knobs.flag(knobs.ISOLATE) if self.isolate is None else self.isolate:
+            self._execute_isolated(arrays_, loc)
+            return
+        inputs, keep = self._inputs(arrays_, loc)
 
         def run():
             out = self._ffi.new("pto_outputs *")
             t0 = time.perf_counter()
             rc = self._lib.pto_run(inputs, out)
             self._result = (rc, out, (time.perf_counter() - t0) * 1e3, keep)
+        self._start(run)
+
+    def _execute_isolated(self, arrays: list[np.ndarray], loc) -> None:
+        """Run in a forked child on shared copies of the arrays (see ``isolate``)."""
+        from .isolate import SharedArrays, crash_error, run_in_child
+        shared = SharedArrays(arrays)
+        inputs, keep = self._inputs(shared.views, loc)
+        written = self.written_tensors()
+        which = [t.name in written for t in self.module.tensors]
+        _, finish = run_in_child(self._lib, self._ffi, inputs, keep[-2:])
+
+        def run():
+            rc, out, ms, crash = finish()
+            if crash is None:
+                shared.copy_back(arrays, which)
+                self._result = (rc, out, ms, keep)
+            else:
+                self._result = (None, None, ms, keep)
+                self._crash = crash_error(self.module, *crash)
+        self._start(run)
+
+    def _start(self, run) -> None:
         self._thread = threading.Thread(target=run, name="pto_wsp.execute", daemon=True)
         self._thread.start()
         _running.add(self._thread)
@@ -361,9 +391,15 @@ class Program:
         """Wait for the run to finish; raise its error, if any."""
         if self._thread is None:
             raise ExecutionError("synchronize() before execute()", user_location())
-        self._thread.join()
+        from .progress import wait_with_progress
+        wait_with_progress(self._thread, self._progress, self.module.name,
+                           traced=self._art.orch.trace)
         rc, out, ms, _keep = self._result
         self._thread = None
+        if self._crash is not None:
+            crash, self._crash = self._crash, None
+            self._stats = ProgramStats(compiled=self._stats.compiled, execute_time_ms=ms)
+            raise crash
         s = self._stats
         s.execute_time_ms = ms
         s.task_count, s.total_cycles = int(out.task_count), int(out.total_cycles)
@@ -371,6 +407,15 @@ class Program:
         s.window_overflows, s.window_stalls = int(out.window_overflows), int(out.window_stalls)
         s.max_in_flight, s.num_workers = int(out.max_in_flight), int(out.num_workers)
         s.peak_regions = int(out.peak_regions)
+        s.critical_path = int(out.critical_path)
+        s.wall_ms, s.orchestration_ms = float(out.wall_ms), float(out.orchestration_ms)
+        s.drain_ms = max(0.0, s.wall_ms - s.orchestration_ms)
+        ks, ls = _keep[-2], _keep[-1]
+        s.kernels = {k.name: KernelStats(int(ks[2 * i]), int(ks[2 * i + 1]))
+                     for i, k in enumerate(self.module.kernels)}
+        total = max(s.total_cycles, 1)
+        s.lanes = [LaneStats(name, int(ls[2 * i]), int(ls[2 * i + 1]), int(ls[2 * i + 1]) / total)
+                   for i, name in enumerate(self._art.orch.lanes)]
         self.slots = np.frombuffer(self._ffi.buffer(out.slots), np.uint64).copy()
         if rc != 0:
             raise self._error(out)
@@ -450,11 +495,11 @@ class Program:
                         out.add(a.tensor)
         return out
 
-    def _inputs(self, loc):
-        m, ffi = self.module, self._ffi
+    def _bound_arrays(self, loc) -> list[np.ndarray]:
+        """The arrays of every tensor, checked against their declarations."""
         written = self.written_tensors()
         arrays = []
-        for t in m.tensors:
+        for t in self.module.tensors:
             arr = self._arrays.get(t.name)
             if arr is None:
                 raise ExecutionError(f"tensor '{t.name}' has no data", loc,
@@ -469,7 +514,11 @@ class Program:
                     raise TypeCheckError(f"tensor '{t.name}' is written but its array has a "
                                          "zero stride (a broadcast view)", loc)
             arrays.append(arr)
-        self._bind_tracking(arrays, written, loc)
+        return arrays
+
+    def _inputs(self, arrays: list[np.ndarray], loc):
+        m, ffi = self.module, self._ffi
+        self._bind_tracking(arrays, self.written_tensors(), loc)
         keep = list(arrays)
         ptrs = ffi.new("void *[]", max(1, len(arrays)))
         from .backends.cpu_sim.lower_orch import MAX_RANK
@@ -517,6 +566,14 @@ class Program:
             inp.trace_path, inp.dot_path = tp, dp
             inp.dot_max_nodes = 2**64 - 1  # to_dot(max_nodes=...) applies the limit
             keep += [tp, dp]
+        inp.progress = ffi.cast("uint64_t *", ffi.from_buffer(self._progress))
+        kstats = np.zeros(2 * max(1, len(m.kernels)), np.uint64)
+        lstats = np.zeros(2 * max(1, len(self._art.orch.lanes)), np.uint64)
+        inp.kernel_stats = ffi.cast("uint64_t *", ffi.from_buffer(kstats))
+        inp.num_kernels = len(m.kernels)
+        inp.lane_stats = ffi.cast("uint64_t *", ffi.from_buffer(lstats))
+        inp.num_lanes = len(self._art.orch.lanes)
+        keep += [kstats, lstats]  # read back by synchronize (the last two)
         return inp, keep
 
     def _trace_directory(self) -> Path:
@@ -575,6 +632,18 @@ class Program:
     def to_chrome_trace(self, path: str) -> None:
         shutil.copyfile(self._trace_file("trace.json"), path)
 
+    def report(self, path: str) -> None:
+        """Write the last run as one self-contained HTML file: the simulated timeline per lane
+        (when the program is traced), utilisation per lane and per kernel, the top kernels."""
+        from .report import render
+        if not self._stats.num_workers:
+            raise ExecutionError("no run to report yet: run() (or execute() and "
+                                 "synchronize()) first", user_location())
+        trace = None
+        if self._art.orch.trace and self._trace_dir and (self._trace_dir / "trace.json").exists():
+            trace = self.trace()
+        Path(path).write_text(render(self.module.name, self.stats, trace), encoding="utf-8")
+
     def to_dot(self, path: str, max_nodes: int | None = 2000) -> None:
         """Write the last run's task graph as Graphviz DOT. Graphs of more than ``max_nodes``
         tasks are an error (they are slow to lay out); ``max_nodes=None`` lifts the limit."""
@@ -584,7 +653,7 @@ class Program:
             raise ExecutionError(f"to_dot(max_nodes=...) takes an int >= 0 or None, got "
                                  f"{max_nodes!r}", loc)
         text = self._trace_file("graph.dot").read_text()
-        nodes = text.count(' [label="')
+        nodes = len(re.findall(r'^  t\d+ \[label="', text, re.M))
         if max_nodes is not None and nodes > max_nodes:
             raise ExecutionError(
                 f"the task graph has {nodes} tasks, more than to_dot's max_nodes={max_nodes}; "

@@ -98,7 +98,7 @@ class Runtime:
                     elem_size=elem, mode=mode, buf_id=buf_id, overlap=overlap)
 
     def submit(self, fn="k_record", args=None, regions=(), unit=0, pool=0, dkey=0, skey=0,
-               prio=0, kid=0, name="task", raw_args_size=None):
+               prio=0, kid=0, name="task", raw_args_size=None, indices=()):
         t = self.ffi.new("pto_rt_task *")
         t.fn = getattr(self.lib, fn) if isinstance(fn, str) else fn
         if args is not None:
@@ -113,6 +113,10 @@ class Runtime:
         t.num_regions = len(regions)
         t.exec_unit, t.pool, t.dispatch_key, t.stream_key = unit, pool, dkey, skey
         t.priority, t.kernel_id, t.name = prio, kid, self.name(name)
+        if indices:
+            ix = self.ffi.new("int64_t[]", list(indices))
+            self.keep.append(ix)
+            t.indices, t.num_indices = ix, len(indices)
         return self.lib.pto_rt_submit(self.rt, t)
 
     def rec(self, value, cycles=0, sleep_us=0, rc=0, regions=(), **kw):

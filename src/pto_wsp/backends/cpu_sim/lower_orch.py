@@ -24,6 +24,7 @@ from .c_syntax import ident, scalar, string
 from .lower_kernel import args_type, ctype, kernel_fn, scalar_ctype
 
 MAX_RANK = 8  # PTO_ORCH_MAX_RANK in runtime_c/pto_orch.h
+MAX_INDICES = 8  # PTO_RT_MAX_INDICES in runtime_c/pto_rt.h: loop indices recorded per task
 
 _DEPS = {"tensor_map_exact": "PTO_RT_DEPS_TENSOR_MAP_EXACT",
          "bytes_overlap": "PTO_RT_DEPS_BYTES_OVERLAP", "explicit": "PTO_RT_DEPS_EXPLICIT",
@@ -78,6 +79,7 @@ class OrchVM:
     num_tensors: int
     max_rank: int = MAX_RANK
     trace: bool = False
+    lanes: tuple[str, ...] = ()  # simulated lanes in the runtime's numbering (pto_rt.h)
 
 
 def var(name: str) -> str:
@@ -325,7 +327,7 @@ class OrchLowerer:
         lines = [f"pto_rt_region reg_[{len(regs)}];"]
         lines += [f"reg_[{i}] = {r};" for i, r in enumerate(regs)]
         lines += [f"pto_rt_task task_ = {{NULL, NULL, 0, {len(regs)}, reg_, PTO_RT_UNIT_VECTOR, "
-                  f"0, 0, 0, 0, 0, {string(name)}}};",
+                  f"0, 0, 0, 0, 0, {string(name)}, 0, NULL}};",
                   "PTO_SUBMIT(rt, &task_);"]
         return lines
 
@@ -512,10 +514,16 @@ class OrchLowerer:
                          f"(uint64_t)({self.expr(self.costs[k.name])})}};")
         unit = "PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR"
         pool = "1" if (k.exec_unit == "cube" and self.tg.pools.kind == "custom") else "0"
+        if len(c.axes) > MAX_INDICES:
+            raise CompileError(f"this call of '{k.name}' binds {len(c.axes)} axis values; the "
+                               f"runtime records at most {MAX_INDICES} per task", c.loc,
+                               hint="bind fewer axes (k[a, b](...))")
+        idx = ", ".join(f"(int64_t)({self.expr(e)})" for e in c.axes) or "0"
         lines += [
+            f"const int64_t idx_[{max(len(c.axes), 1)}] = {{{idx}}};",
             f"pto_rt_task task_ = {{{fn}, &{args}, sizeof {args}, {nreg}, reg_, {unit}, "
             f"{pool}, (uint64_t)({dkey}), (uint64_t)({skey}), (int32_t)({prio}), {kid}, "
-            f"{string(k.name)}}};",
+            f"{string(k.name)}, {len(c.axes)}, idx_}};",
             "PTO_SUBMIT(rt, &task_);",
         ]
         return {"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}
@@ -538,6 +546,15 @@ class OrchLowerer:
         return {"open": "{", "body": [{"line": ln} for ln in lines], "close": "}"}
 
     # -- configuration ----------------------------------------------------------------
+    def lanes(self) -> tuple[str, ...]:
+        """Names of the simulated lanes, numbered as pto_rt_lane_stats numbers them."""
+        n, mc = self.num_aicpus(), self.machine
+        if self.v9_compat:
+            return tuple(f"aicpu {a}" for a in range(n))
+        return tuple(name for a in range(n) for name in
+                     [f"aicpu {a} vector {i}" for i in range(mc.vector_lanes)] +
+                     [f"aicpu {a} cube {i}" for i in range(mc.cube_lanes)])
+
     def num_aicpus(self) -> int:
         d = self.sched.dispatch
         return self.machine.num_aicpus or (d.num_aicpus if d and d.num_aicpus else 4)
@@ -615,7 +632,7 @@ def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> Orch
     body = [{"toplevel": f} for f in low.toplevel] + body
     tg = m.schedule.task_graph or TaskGraph()
     return OrchVM(low.config(), body, [{"name": k.name} for k in m.kernels], low.sites,
-                  len(m.tensors), trace=tg.trace.sim or tg.trace.wall)
+                  len(m.tensors), trace=tg.trace.sim or tg.trace.wall, lanes=low.lanes())
 
 
 def _cost_wrapper(kernel: str, kid: int) -> str:
