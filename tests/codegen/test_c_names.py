@@ -227,7 +227,7 @@ kernel @copy(%src: in tile<1x8xf32>, %dst: out tile<1x8xf32>) vector {{
 workload @m {{
   pipe {{
     channel %{ch} depth 2
-    channel %"ev */" depth 0
+    channel %"ev */" depth 1
     process @{loader} produces(%{ch}, %"ev */") {{
       for_each %{i} in %n {{
         send %{ch}, call @copy[%{i}](src = %In[%{i}], dst = %Buf[%{i}])
