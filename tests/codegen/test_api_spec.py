@@ -393,3 +393,28 @@ def test_channel_latency_in_simulated_time_without_rebuild():
     assert prog.run().total_cycles == base and not prog.stats.compiled
     with pytest.raises(TypeCheckError, match="channel latency"):
         prog.set_channel_latency(-1)
+
+
+def test_event_is_a_rendezvous_in_real_execution():
+    """Spec 7: after ``record(event)`` returns, the receiver is ready: its earlier tasks have
+    run, so the recorder's next task reads what they wrote."""
+    from pto_wsp import Event, connect, process, record, synchronize
+    X = Tensor(data=np.full((1, 16), 3.0, np.float32), name="X")
+    A = Tensor(data=np.zeros((1, 16), np.float32), name="A")
+    Z = Tensor(data=np.zeros((1, 16), np.float32), name="Z")
+    event = Event("sync")
+
+    def sender():  # listed first: without a rendezvous its task would read the old A
+        record(event)
+        work[0](x=A[0], y=Z[0])
+
+    def receiver():
+        attn[0](q=X[0], o=A[0])
+        synchronize(event)
+
+    @workload
+    def w():
+        connect([process("sender").produces(event).body(sender),
+                 process("receiver").consumes(event).body(receiver)], [event])
+    w().compile().run()
+    assert np.all(Z.data == 7.0)  # 2 * 3 + 1
