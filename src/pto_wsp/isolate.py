@@ -46,8 +46,7 @@ class SharedArrays:
             else:
                 blocks.append([lo, hi])
         self.map = mmap.mmap(-1, max(1, sum(hi - lo for lo, hi in blocks)))
-        base = ctypes.addressof(ctypes.c_char.from_buffer(self.map))
-        self._base_ref = ctypes.c_char.from_buffer(self.map)  # keeps `base` valid
+        base = ctypes.addressof(ctypes.c_char.from_buffer(self.map))  # valid while map lives
         where, off = [], 0
         for lo, hi in blocks:
             ctypes.memmove(base + off, lo, hi - lo)
@@ -69,8 +68,8 @@ class SharedArrays:
 
 def run_in_child(lib, ffi, inputs, stats_arrays: list[np.ndarray]):
     """Fork; the child runs ``pto_run(inputs)`` and hands back the outputs, the stats arrays
-    (filled in place) and its run time. Returns ``(pid, finish)``: call ``finish()`` to wait;
-    it returns ``(rc, out, ms, None)`` or ``(None, None, ms, crash_text)``."""
+    (filled in place) and its run time. Returns ``finish``: it waits, and returns
+    ``(rc, out, ms, None)``, or ``(None, None, ms, (how the child ended, its stderr))``."""
     out_size = ffi.sizeof("pto_outputs")
     result = mmap.mmap(-1, out_size + sum(a.nbytes for a in stats_arrays) + 8)
     err = tempfile.TemporaryFile()
@@ -82,12 +81,12 @@ def run_in_child(lib, ffi, inputs, stats_arrays: list[np.ndarray]):
             os.dup2(err.fileno(), 2)
             out = ffi.new("pto_outputs *")
             t0 = time.perf_counter()
-            rc = lib.pto_run(inputs, out)
+            lib.pto_run(inputs, out)  # its error code is in `out`
             ms = (time.perf_counter() - t0) * 1e3
             blob = bytes(ffi.buffer(out)) + b"".join(a.tobytes() for a in stats_arrays)
             result[:len(blob)] = blob
             result[len(blob):len(blob) + 8] = np.float64(ms).tobytes()
-            code = 0 if rc is not None else 71
+            code = 0
         finally:
             os._exit(code)
 
@@ -116,7 +115,7 @@ def run_in_child(lib, ffi, inputs, stats_arrays: list[np.ndarray]):
         else:
             how = f"exited with status {os.WEXITSTATUS(status)}"
         return None, None, ms, (how, text)
-    return pid, finish
+    return finish
 
 
 def crash_error(module, how: str, text: str):
@@ -130,4 +129,6 @@ def crash_error(module, how: str, text: str):
         k = module.kernels[int(m.group(3))]
         return KernelError(f"kernel '{k.name}' crashed with {m.group(1)} in {m.group(4)} "
                            f"(the isolated run {how})", k.loc, hint=hint)
-    return ExecutionError(f"the isolated run {how} outside any kernel", None, hint=hint)
+    where = "outside any kernel" if "killed" in how else \
+        f"({text.strip().splitlines()[-1] if text.strip() else 'no message'})"
+    return ExecutionError(f"the isolated run {how} {where}", None, hint=hint)

@@ -365,7 +365,7 @@ class Program:
         inputs, keep = self._inputs(shared.views, loc)
         written = self.written_tensors()
         which = [t.name in written for t in self.module.tensors]
-        _, finish = run_in_child(self._lib, self._ffi, inputs, keep[-2:])
+        finish = run_in_child(self._lib, self._ffi, inputs, keep[-2:])
 
         def run():
             rc, out, ms, crash = finish()
