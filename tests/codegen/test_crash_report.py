@@ -126,3 +126,39 @@ def test_isolated_run_turns_a_crash_into_a_kernel_error(tmp_path):
             "indices [2], address 0x0 (the isolated run was killed by SIGSEGV)") in r.stdout
     assert "LOC 6" in r.stdout  # the @kernel line and "ALIVE" in r.stdout
     assert "pto-wsp: fatal signal" in r.stderr  # the child's report is forwarded too
+
+
+OVERFLOW = textwrap.dedent('''
+    import sys
+    import numpy as np
+    from pto_wsp import DType, Dense, In, Out, P, Tensor, Tile, kernel, workload
+    F32 = DType.F32
+
+    # a 1 GiB stack array: the stack pointer lands far below the thread's stack, so the
+    # handler only runs on an alternate signal stack
+    @kernel(cpp_src="volatile char big[1 << 30]; big[0] = 1; y[0] = x[0] + big[0];")
+    def deep(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
+        pass
+
+    X, Y = (Tensor(data=np.zeros((2, 1, 8), np.float32)) for _ in range(2))
+
+    @workload
+    def w():
+        for i in P(Dense[2]):
+            deep[i](x=X[i], y=Y[i])
+
+    w().compile(num_threads=int(sys.argv[1])).run()
+''')
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_stack_overflow_in_a_kernel_is_reported(tmp_path, threads):
+    script = tmp_path / "deep.py"
+    script.write_text(OVERFLOW)
+    env = dict(os.environ)
+    env.pop("PYTHONFAULTHANDLER", None)
+    r = subprocess.run([sys.executable, str(script), str(threads)], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == -signal.SIGSEGV, r.stderr
+    assert "pto-wsp: fatal signal SIGSEGV (invalid memory access) in kernel 'deep' (id 0), " \
+           "task " in r.stderr
