@@ -8,6 +8,7 @@ Subcommands::
     pto-wsp compile FILE.pto        build it for cpu_sim (cached)
     pto-wsp run FILE.pto [...]      build and run it on .npy or generated inputs
     pto-wsp cache info|clear        where the build cache is and how big; empty it
+    pto-wsp docs                    where the documentation is installed, and its pages
     pto-wsp knobs                   the environment knobs, as a Markdown table
 
 Every subcommand is one ``(name, configure, run)`` entry of :data:`COMMANDS`; ``run(args)``
@@ -295,6 +296,14 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "workload"
 
 
+# ---------------------------------------------------------------- docs
+def _run_docs(args) -> int:
+    from .resources import docs_dir
+    d = docs_dir()
+    print(f"{d}\n" + "\n".join(f"  {p.name}" for p in sorted(d.glob("*.md"))))
+    return 0
+
+
 # ---------------------------------------------------------------- cache
 def _configure_cache(p) -> None:
     p.add_argument("action", choices=("info", "clear"),
@@ -489,6 +498,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "report": ("run a .pto program and write an HTML report of the run (timeline, "
                "utilisation, top kernels)", _configure_report, _run_report),
     "cache": ("show or clear the build cache", _configure_cache, _run_cache),
+    "docs": ("print where the documentation is installed, and its pages", lambda p: None,
+             _run_docs),
     "knobs": ("list the environment knobs", lambda p: None, _run_knobs),
 }
 

@@ -1,7 +1,7 @@
-"""Locations of the package data shipped beside the code (templates, grammar, C runtime).
+"""Locations of the package data shipped beside the code (templates, grammar, C runtime, docs).
 
-A wheel installs the top-level ``templates/``, ``grammar/`` and ``runtime_c/`` directories
-inside the package (``pto_wsp/templates`` ...); a source checkout or an editable install finds
+A wheel installs the top-level ``templates/``, ``grammar/``, ``runtime_c/`` and ``docs/``
+directories inside the package (``pto_wsp/templates`` ...); a source checkout or an editable install finds
 them at the repository root, two levels above ``src/pto_wsp``.
 """
 
@@ -29,6 +29,11 @@ def templates_dir() -> Path:
 def grammar_path() -> Path:
     """The Lark grammar of the ``.pto`` text format (top-level ``grammar/pto.lark``)."""
     return _data_dir("grammar") / "pto.lark"
+
+
+def docs_dir() -> Path:
+    """The documentation (top-level ``docs/``, shipped in the wheel)."""
+    return _data_dir("docs")
 
 
 def runtime_dir() -> Path:

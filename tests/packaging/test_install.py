@@ -43,6 +43,7 @@ def test_fresh_venv_non_editable_install(tmp_path):
         "    assert site in d.parents or d.parent == site, d\n"
         "assert r.grammar_path().is_file()\n"
         "assert (r.runtime_dir() / 'pto_rt.h').is_file()\n"
+        "assert site in r.docs_dir().parents and (r.docs_dir() / 'api.md').is_file()\n"
         "assert (r.runtime_dir() / 'pto' / 'pto-inst.hpp').is_file()\n"
         "import pto_wsp.cli, pto_wsp.ir.parser\n"
         "print('ok')\n")
