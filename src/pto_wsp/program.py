@@ -30,7 +30,7 @@ from . import knobs, logs
 from .ir import nodes as ir
 from .ir.tracking import overlap_tensors
 from .stats import KernelStats, LaneStats, ProgramStats
-from .types import INT64_MAX, check_csr, index_array
+from .types import INT64_MAX, as_array, check_csr, index_array
 
 TARGETS = ("cpu_sim", "ascend_npu")
 
@@ -261,11 +261,13 @@ class Program:
 
     # -- runtime inputs -----------------------------------------------------------------
     def set_tensor(self, name: str, array: np.ndarray) -> None:
-        """Bind new data (same shape and dtype as declared) to tensor ``name``."""
+        """Bind new data (same shape and dtype as declared) to tensor ``name``: a numpy array or
+        any CPU array speaking DLPack or the buffer protocol, used in place (zero-copy)."""
         decl = self.module.tensor(name)
         if decl is None:
             raise TypeCheckError(f"no tensor named '{name}'", user_location(),
                                  hint="tensors: " + ", ".join(t.name for t in self.module.tensors))
+        array = as_array(array, f"tensor '{name}'", user_location())
         self._check_array(decl, array, user_location())
         self._arrays[name] = array
 
@@ -458,10 +460,7 @@ class Program:
         return ExecutionError(f"run failed (code {code}): {msg}")
 
     # -- input marshalling ----------------------------------------------------------------
-    def _check_array(self, decl: ir.TensorDecl, arr, loc) -> None:
-        if not isinstance(arr, np.ndarray):
-            raise TypeCheckError(f"tensor '{decl.name}' needs a numpy array, got "
-                                 f"{type(arr).__name__}", loc)
+    def _check_array(self, decl: ir.TensorDecl, arr: np.ndarray, loc) -> None:
         if arr.shape != decl.shape:
             raise TypeCheckError(f"tensor '{decl.name}' is declared {list(decl.shape)}, the "
                                  f"array has shape {list(arr.shape)}", loc)

@@ -180,6 +180,31 @@ class DenseDyn(Axis):
         return f"DenseDyn({self.size})"
 
 
+def as_array(data, what: str, loc) -> np.ndarray:
+    """``data`` as a numpy array over the same memory: a numpy array, or any array that speaks
+    DLPack (torch CPU tensors, JAX CPU arrays, ...), the buffer protocol or the numpy array
+    interface. Never a copy: results written through it land in the caller's memory."""
+    if isinstance(data, np.ndarray):
+        return data
+    try:
+        if hasattr(data, "__dlpack__"):
+            return np.from_dlpack(data)
+        if hasattr(data, "__array_interface__") or hasattr(data, "__array_struct__"):
+            arr = np.asarray(data)
+        else:
+            arr = np.asarray(memoryview(data))
+    except (TypeError, ValueError, BufferError, RuntimeError) as e:
+        raise TypeCheckError(f"{what} cannot be used in place ({type(data).__name__}: {e})",
+                             loc, hint="pass a numpy array, or a CPU array that supports DLPack "
+                                       "or the buffer protocol (bf16 through DLPack: view it as "
+                                       "int16 and the numpy array as ml_dtypes.bfloat16)") from None
+    if arr.dtype == object:
+        raise TypeCheckError(f"{what} must be an array of numbers, got {type(data).__name__}",
+                             loc, hint="pass a numpy array (lists would be copied, so results "
+                                       "could not land in them)")
+    return arr
+
+
 def no_value_error(what: str) -> TypeCheckError:
     """Data (a tensor, a view) used as a Python value while a workload is traced."""
     return TypeCheckError(
@@ -312,9 +337,8 @@ class Tensor:
     def __init__(self, data: np.ndarray | None = None, shape=None, dtype=None,
                  location: Location = Location.Global, layout=None, name: str | None = None):
         self.loc = user_location()
-        if data is not None and not isinstance(data, np.ndarray):
-            raise TypeCheckError(f"Tensor data must be a numpy array, got {type(data).__name__}",
-                                 self.loc)
+        if data is not None:
+            data = as_array(data, "Tensor data", self.loc)
         if shape is None:
             if data is None:
                 raise TypeCheckError("Tensor needs a shape or data", self.loc)
