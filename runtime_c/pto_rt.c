@@ -1758,9 +1758,31 @@ static struct sigaction rt_prev_action[RT_NFATAL];
 static pthread_once_t rt_signals_once = PTHREAD_ONCE_INIT;
 #define RT_ALTSTACK_BYTES ((size_t)64 << 10)
 
-/* async-signal-safe output: write(2) of literal pieces and decimal/hex numbers */
-static void sig_puts(const char *s) {
-    size_t n = strlen(s);
+/* async-signal-safe output: the report is assembled in a buffer on the (alternate) signal
+ * stack and written with one write(2), so reports of threads crashing at once never interleave */
+typedef struct { char b[512]; size_t n; } rt_sigbuf;
+
+static void sig_puts(rt_sigbuf *o, const char *s) {
+    while (*s && o->n < sizeof o->b - 1) o->b[o->n++] = *s++;
+}
+
+static void sig_putnum(rt_sigbuf *o, uint64_t v, int neg, unsigned base) {
+    char buf[24], *p = buf + sizeof buf;
+    *--p = 0;
+    do { *--p = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    if (base == 16) { *--p = 'x'; *--p = '0'; }
+    if (neg) *--p = '-';
+    sig_puts(o, p);
+}
+
+static void sig_puti(rt_sigbuf *o, int64_t v) {
+    sig_putnum(o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10);
+}
+
+static void sig_flush(rt_sigbuf *o) {
+    if (o->n == sizeof o->b - 1) o->b[o->n - 1] = '\n'; /* cut: still one whole line */
+    const char *s = o->b;
+    size_t n = o->n;
     while (n) {
         ssize_t k = write(2, s, n);
         if (k <= 0) return;
@@ -1768,17 +1790,6 @@ static void sig_puts(const char *s) {
         n -= (size_t)k;
     }
 }
-
-static void sig_putnum(uint64_t v, int neg, unsigned base) {
-    char buf[24], *p = buf + sizeof buf;
-    *--p = 0;
-    do { *--p = "0123456789abcdef"[v % base]; v /= base; } while (v);
-    if (base == 16) { *--p = 'x'; *--p = '0'; }
-    if (neg) *--p = '-';
-    sig_puts(p);
-}
-
-static void sig_puti(int64_t v) { sig_putnum(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10); }
 
 static const char *sig_name(int sig) {
     switch (sig) {
@@ -1798,26 +1809,29 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uctx) {
         if (atomic_load_explicit(&rt_running_tab[i].thread, memory_order_relaxed) == self)
             t = atomic_load_explicit(&rt_running_tab[i].task, memory_order_relaxed);
     if (t) {
-        sig_puts("pto-wsp: fatal signal ");
-        sig_puts(sig_name(sig));
-        sig_puts(" in kernel '");
-        sig_puts(t->name ? t->name : "?");
-        sig_puts("' (id ");
-        sig_puti(t->kernel_id);
-        sig_puts("), task ");
-        sig_puti(t->task_index);
-        sig_puts(", indices [");
+        rt_sigbuf o;
+        o.n = 0;
+        sig_puts(&o, "pto-wsp: fatal signal ");
+        sig_puts(&o, sig_name(sig));
+        sig_puts(&o, " in kernel '");
+        sig_puts(&o, t->name ? t->name : "?");
+        sig_puts(&o, "' (id ");
+        sig_puti(&o, t->kernel_id);
+        sig_puts(&o, "), task ");
+        sig_puti(&o, t->task_index);
+        sig_puts(&o, ", indices [");
         const int64_t *ix = task_indices(t);
         for (uint32_t i = 0; i < t->nidx; i++) {
-            if (i) sig_puts(", ");
-            sig_puti(ix[i]);
+            if (i) sig_puts(&o, ", ");
+            sig_puti(&o, ix[i]);
         }
-        sig_puts("]");
+        sig_puts(&o, "]");
         if ((sig == SIGSEGV || sig == SIGBUS) && si) {
-            sig_puts(", address ");
-            sig_putnum((uint64_t)(uintptr_t)si->si_addr, 0, 16);
+            sig_puts(&o, ", address ");
+            sig_putnum(&o, (uint64_t)(uintptr_t)si->si_addr, 0, 16);
         }
-        sig_puts("\n");
+        sig_puts(&o, "\n");
+        sig_flush(&o);
     }
     size_t k = 0;
     while (k < RT_NFATAL && rt_fatal_sigs[k] != sig) k++;
