@@ -98,6 +98,12 @@ static inline uint64_t pto_x_shr_u64(uint64_t a, uint64_t b) { return b >= 64 ? 
 #include <ucontext.h>
 
 #define PTO_CSP_STACK ((size_t)8 << 20)         /* per-process coroutine stack            */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define PTO_ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define PTO_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 #define PTO_CSP_ARENA ((size_t)1 << 30)         /* synthetic region addresses per run     */
 #define PTO_CSP_BUF_ID 0xFFFFFFFFu              /* buf_id of synthetic regions            */
 
@@ -309,6 +315,10 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
             goto out;
         }
         pr->stack = st;
+        /* AddressSanitizer: a coroutine that never returned (blocked when its pipeline
+         * ended) leaves its frames poisoned in the shadow, and munmap does not clear it; a
+         * new stack mapped at the same address must start clean */
+        PTO_ASAN_UNPOISON(st, PTO_CSP_STACK);
         mprotect(st, 4096, PROT_NONE); /* guard page */
         getcontext(&pr->uc);
         pr->uc.uc_stack.ss_sp = st;
