@@ -11,6 +11,8 @@ from pto_wsp import (Channel, CompileError, DType, Dense, DenseDyn, DispatchPoli
                      TracePolicy, pto, send, where, workload)
 from pto_wsp.ir import expr as irx
 
+from _shared_kernels import compute, load
+
 F32 = DType.F32
 T = 48  # v9 cost of `attn`: TLOAD 16 + TMULS 16 + TSTORE 16
 
@@ -119,19 +121,6 @@ def test_streams_without_stream_by_assign_streams_round_robin():
     assert one.streams(4).compile().run().total_cycles == 8 * T
     assert one.streams(16).compile().run().total_cycles == 2 * T
     assert (one.streams(4).stream_by(lambda t: 0).compile().run().total_cycles == 32 * T)
-
-
-TT = Tile[4, 16, F32]
-
-
-@kernel
-def load(src: In[TT], buf: Out[TT]):
-    pto.store(buf, pto.mov(src))
-
-
-@kernel
-def compute(buf: In[TT], result: Out[TT]):
-    pto.store(result, pto.exp(buf))
 
 
 def _pipeline(depth=None, ch_depth=None):

@@ -18,19 +18,11 @@ from pto_wsp import (Channel, ChannelClosed, ChannelFull, CompileError, Deadlock
                      Tile, connect, consume, kernel, process, pto, query, record, replicate, send,
                      synchronize, workload)
 
+from _shared_kernels import compute, load
+
 F32 = DType.F32
 T = Tile[4, 16, F32]
 N = 8  # tiles
-
-
-@kernel
-def load(src: In[T], buf: Out[T]):
-    pto.store(buf, pto.mov(src))
-
-
-@kernel
-def compute(buf: In[T], result: Out[T]):
-    pto.store(result, pto.exp(buf))
 
 
 @kernel

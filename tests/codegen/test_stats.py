@@ -9,20 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pto_wsp import DType, Dense, In, Out, P, Tensor, Tile, kernel, workload
+from pto_wsp import Dense, P, Tensor, workload
 from pto_wsp.cli import main
 
-F32 = DType.F32
-
-
-@kernel(cpp_src="y[0] = x[0] + 1; cycles = 10;")
-def ten(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
-    pass
-
-
-@kernel(cpp_src="y[0] = x[0] * 2; cycles = 5;")
-def five(x: In[Tile[1, 8, F32]], y: Out[Tile[1, 8, F32]]):
-    pass
+from _shared_kernels import five, ten
 
 
 def _chains(seq: bool):
