@@ -125,6 +125,8 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
         raise CompileError(f"unknown target {target!r}", loc,
                            hint="use one of " + ", ".join(TARGETS))
     check_layouts_for_compile(m, loc)
+    from .backends.applicability import check_applicable
+    check_applicable(m.schedule, target, loc)
     if target == "ascend_npu":
         raise CompileError("the ascend_npu backend (Ascend source tree emission) is not "
                            "implemented yet", loc, hint="use target='cpu_sim'")
