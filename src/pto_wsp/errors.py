@@ -19,6 +19,7 @@ import linecache
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "SourceLoc", "user_location", "entry_point",
@@ -65,6 +66,12 @@ class SourceLoc:
             col = self.col if self.col > 0 else len(src) - len(src.lstrip()) + 1
             out += [f"{pad} |", f"{num} | {src}", f"{pad} | {' ' * (col - 1)}^"]
         return "\n".join(out)
+
+
+def loc_field() -> Any:
+    """A dataclass field for an optional ``SourceLoc``: defaults to None, never compared or
+    shown (locations never take part in IR equality)."""
+    return field(default=None, compare=False, repr=False)
 
 
 def entry_point(fn):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import json
 import mmap
+import os
 import re
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ import time
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +33,9 @@ from .ir import nodes as ir
 from .ir.tracking import overlap_tensors
 from .stats import KernelStats, LaneStats, ProgramStats
 from .types import INT64_MAX, as_array, check_csr, index_array
+
+if TYPE_CHECKING:
+    from .language.workload import Workload
 
 TARGETS = ("cpu_sim", "ascend_npu")
 
@@ -70,7 +75,8 @@ def _int_in(value, lo: int, hi: int, what: str) -> int:
 CHANNEL_LATENCY_SYMBOL = "__pto_wsp_channel_latency_cycles"
 
 
-def compile(source, target: str = "cpu_sim", **options):  # noqa: A001 - spec name
+def compile(source: Workload | ir.Module | str | os.PathLike[str],  # noqa: A001 - spec name
+            target: str = "cpu_sim", **options: Any) -> Program:
     """Compile a traced workload, an IR module, or a ``.pto`` file (path) for ``target``.
 
     Options: ``num_threads`` (0 = all cores), ``num_aicpus``, ``vector_lanes``,

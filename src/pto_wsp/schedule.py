@@ -11,15 +11,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Callable
 
-from .errors import ScheduleError, SourceLoc, user_location
+from .errors import ScheduleError, SourceLoc, loc_field, user_location
 from .ir.expr import ScalarExpr
 
 __all__ = [
     "DispatchPolicy", "TimingPolicy", "TaskWindow", "WindowMode", "Deps", "ReadyPolicy",
     "StartPolicy", "TracePolicy", "Pools", "TaskGraph", "Schedule", "trace_key",
 ]
-
-_LOC = dict(default=None, compare=False, repr=False)
 
 
 #: The authoring layer's key-function tracer (:func:`pto_wsp.language.scalar.trace_key`),
@@ -49,7 +47,7 @@ class DispatchPolicy:
     kind: str  # round_robin | affinity | hash | dispatch_by | work_steal
     num_aicpus: int | None = None
     key: ScalarExpr | None = None
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
     @staticmethod
     def round_robin(num_aicpus: int) -> "DispatchPolicy":
@@ -82,7 +80,7 @@ class TimingPolicy:
 
     kind: str  # immediate | batched | interleaved | rate_limit
     value: int = 0
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
     @staticmethod
     def batched(n: int) -> "TimingPolicy":
@@ -115,7 +113,7 @@ class TaskWindow:
     size: int
     unit: str = "tasks"  # tasks | bytes
     mode: WindowMode = WindowMode.STALL
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
     def __post_init__(self):
         loc = self.loc or user_location()

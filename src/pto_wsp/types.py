@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence, cast
 
 import ml_dtypes
 import numpy as np
+import numpy.typing as npt
 
 from .errors import TypeCheckError, user_location
 
@@ -118,7 +119,7 @@ class Axis:
     kind = "axis"
     #: ``ragged[b]`` / ``sparse[b]`` (a row), installed by the authoring layer
     #: (:mod:`pto_wsp.language.scalar`: ``AxisRow``) so that this floor module does not import it
-    row_of = None
+    row_of: ClassVar[Callable[..., Any]]
 
     def __init__(self, name: str | None = None):
         self.name = name
@@ -131,12 +132,12 @@ class Axis:
 
 
 class _DenseMeta(type):
-    def __getitem__(cls, n: int) -> "Dense":
+    def __getitem__(cls, n: int) -> "DenseAxis":
         return cls(n)
 
 
-class Dense(Axis, metaclass=_DenseMeta):
-    """Static-size axis: ``Dense[8]`` or ``Dense[8]()`` (both give an axis of size 8)."""
+class DenseAxis(Axis, metaclass=_DenseMeta):
+    """Static-size axis, spelled ``Dense[8]`` or ``Dense[8]()`` (both give an axis of size 8)."""
 
     kind = "dense"
 
@@ -146,13 +147,25 @@ class Dense(Axis, metaclass=_DenseMeta):
             raise TypeCheckError(f"Dense size must be a non-negative int, got {size!r}", self.loc)
         self.size = int(size)
 
-    def __call__(self, name: str | None = None) -> "Dense":
+    def __call__(self, name: str | None = None) -> "DenseAxis":
         if name is not None:
             self.name = name
         return self
 
     def __repr__(self) -> str:
         return f"Dense[{self.size}]"
+
+
+if TYPE_CHECKING:
+    class _DenseSpelling:
+        """What type checkers see: ``Dense[n]`` is a value (an axis), not a generic type."""
+
+        def __getitem__(self, size: int) -> DenseAxis: ...
+        def __call__(self, size: int, name: str | None = None) -> DenseAxis: ...
+
+    Dense: _DenseSpelling
+else:
+    Dense = DenseAxis
 
 
 class DenseDyn(Axis):
@@ -224,7 +237,7 @@ def validate_axis_index(axis: Axis, index: int) -> None:
         raise TypeCheckError(f"validate_axis_index takes an axis, got {axis!r}", loc)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
         raise AxisIndexError(f"an axis index must be an int, got {index!r}", loc)
-    size = axis.outer_size if isinstance(axis, _Rowed) else axis.size
+    size = axis.outer_size if isinstance(axis, _Rowed) else cast("DenseAxis | DenseDyn", axis).size
     if not 0 <= index < size:
         raise AxisIndexError(f"index {index} is outside {axis!r} (valid: 0..{size - 1})", loc)
 
@@ -252,10 +265,11 @@ def index_array(values, what: str, loc) -> np.ndarray:
 class _Rowed(Axis):
     """Axis with one row of inner iterations per outer index (indexed as ``axis[b]``)."""
 
-    def __init__(self, outer, name):
+    def __init__(self, outer: int | Axis, name: str | None):
         super().__init__(name)
+        self.outer_axis: DenseAxis | DenseDyn | None
         if isinstance(outer, Axis):
-            if not isinstance(outer, (Dense, DenseDyn)):
+            if not isinstance(outer, (DenseAxis, DenseDyn)):
                 raise TypeCheckError("the outer axis of a ragged/sparse axis must be dense",
                                      self.loc)
             self.outer_axis, self.outer_size = outer, outer.size
@@ -264,7 +278,7 @@ class _Rowed(Axis):
         else:
             raise TypeCheckError(f"outer size must be an int or an axis, got {outer!r}", self.loc)
 
-    def __getitem__(self, outer_index):
+    def __getitem__(self, outer_index: Any) -> Any:
         return Axis.row_of(self, outer_index, user_location())
 
 
@@ -273,7 +287,7 @@ class Ragged(_Rowed):
 
     kind = "ragged"
 
-    def __init__(self, outer, lengths, name: str | None = None):
+    def __init__(self, outer: int | Axis, lengths: npt.ArrayLike, name: str | None = None):
         super().__init__(outer, name)
         self.lengths = index_array(lengths, "Ragged lengths", self.loc)
         if self.lengths.size != self.outer_size:
@@ -296,7 +310,8 @@ class Sparse(_Rowed):
 
     kind = "sparse"
 
-    def __init__(self, outer, indptr, indices, name: str | None = None):
+    def __init__(self, outer: int | Axis, indptr: npt.ArrayLike, indices: npt.ArrayLike,
+                 name: str | None = None):
         super().__init__(outer, name)
         self.indptr = index_array(indptr, "Sparse indptr", self.loc)
         self.indices = index_array(indices, "Sparse indices", self.loc)
@@ -334,8 +349,9 @@ class Tensor:
     ``T[b]``, ``T[b][h]``, ``T[b, h]``, ``T[2:6]``, ``T[i * 2 + 1]``.
     """
 
-    def __init__(self, data: np.ndarray | None = None, shape=None, dtype=None,
-                 location: Location = Location.Global, layout=None, name: str | None = None):
+    def __init__(self, data: Any = None, shape: Sequence[int] | None = None, dtype: Any = None,
+                 location: Location = Location.Global, layout: Any = None,
+                 name: str | None = None):
         self.loc = user_location()
         if data is not None:
             data = as_array(data, "Tensor data", self.loc)
@@ -376,9 +392,9 @@ class Tensor:
         return int(np.prod(self.shape)) * self.dtype.itemsize
 
     #: ``tensor[idx]`` (a view), installed by :mod:`pto_wsp.language.views`
-    view_of = None
+    view_of: ClassVar[Callable[[Tensor, Any], Any]]
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: Any) -> Any:
         return Tensor.view_of(self, idx)
 
     __hash__ = object.__hash__
@@ -388,7 +404,7 @@ class Tensor:
 
     __bool__ = __lt__ = __le__ = __gt__ = __ge__ = _no_value
 
-    def slice(self, start: int, end: int):
+    def slice(self, start: int, end: int) -> Any:
         return self[start:end]
 
     def __repr__(self) -> str:

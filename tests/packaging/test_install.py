@@ -45,6 +45,7 @@ def test_fresh_venv_non_editable_install(tmp_path):
         "assert (r.runtime_dir() / 'pto_rt.h').is_file()\n"
         "assert site in r.docs_dir().parents and (r.docs_dir() / 'api.md').is_file()\n"
         "assert (r.runtime_dir() / 'pto' / 'pto-inst.hpp').is_file()\n"
+        "assert (site / 'py.typed').is_file()\n"
         "import pto_wsp.cli, pto_wsp.ir.parser\n"
         "print('ok')\n")
     out = subprocess.run([py, "-c", probe], capture_output=True, text=True, cwd=tmp_path)

@@ -8,16 +8,14 @@ only these. :mod:`pto_wsp.ir.verify` checks them; :mod:`pto_wsp.ir.printer` /
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Union
 
-from ..errors import SourceLoc
+from ..errors import SourceLoc, loc_field
 from ..schedule import Schedule
 from ..types import DType, Location
 from .expr import AxisSize, ScalarExpr
 from .limits import MAX_NESTING, nesting_error
-
-_LOC = dict(default=None, compare=False, repr=False)
 
 # ---------------------------------------------------------------- types
 
@@ -83,7 +81,7 @@ class Param:
     type: ParamType
     direction: str | None = None  # in | out | inout for tiles/tensors, None for scalars
     default: int | float | None = None
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ class KernelOp:
     results: tuple[int, ...] = ()
     types: tuple[TileType | ScalarType, ...] = ()
     attrs: tuple[tuple[str, int | float | str], ...] = ()
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
     def attr(self, name: str, default=None):
         for k, v in self.attrs:
@@ -150,7 +148,7 @@ class Kernel:
     ops: tuple[KernelOp, ...] = ()
     custom: CustomBody | None = None
     exec_unit: str = "vector"  # vector | cube (inferred: any matmul makes it cube)
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -173,7 +171,7 @@ class TensorDecl:
     dtype: DType
     location: Location = Location.Global
     layout: str | None = None  # canonical layout text (pto_wsp.layout), None = default
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,7 @@ class AxisDecl:
     lengths: tuple[int, ...] = ()
     indptr: tuple[int, ...] = ()
     indices: tuple[int, ...] = ()
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -198,7 +196,7 @@ class SymbolDecl:
     name: str
     dtype: DType
     default: int | float = 0
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 # ---------------------------------------------------------------- workload statements
@@ -226,7 +224,7 @@ class ViewExpr:
 
     tensor: str
     items: tuple[Index | Slice, ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 Arg = Union[ViewExpr, ScalarExpr]
@@ -239,7 +237,7 @@ class Call:
     kernel: str
     axes: tuple[ScalarExpr, ...]
     args: tuple[tuple[str, Arg], ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -261,7 +259,7 @@ class For:
     var: str
     domain: Domain
     body: tuple["Stmt", ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -270,7 +268,7 @@ class When:
 
     branches: tuple[tuple[ScalarExpr, tuple["Stmt", ...]], ...]
     otherwise: tuple["Stmt", ...] | None = None
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -279,14 +277,14 @@ class Block:
 
     kind: str
     parts: tuple[tuple["Stmt", ...], ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
 class SlotSet:
     slot: int
     value: ScalarExpr
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -297,14 +295,14 @@ class SlotLoad:
     view: ViewExpr
     row: int = 0
     col: int = 0
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
 class ChannelDecl:
     name: str
     depth: int
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -314,7 +312,7 @@ class Send:
 
     channel: str
     call: Call | None
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -322,7 +320,7 @@ class Wait:
     """Receive one token from ``channel`` (``synchronize(event)``)."""
 
     channel: str
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -332,7 +330,7 @@ class Consume:
     channel: str
     var: str
     body: tuple["Stmt", ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -341,7 +339,7 @@ class Process:
     consumes: tuple[str, ...]
     produces: tuple[str, ...]
     body: tuple["Stmt", ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -350,7 +348,7 @@ class Pipe:
 
     channels: tuple[ChannelDecl, ...]
     processes: tuple[Process, ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 @dataclass(frozen=True)
@@ -367,7 +365,7 @@ class Collective:
     src: str
     dst: str
     attrs: tuple[tuple[str, int | str], ...] = ()
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Wait, Consume, Pipe, Collective]
@@ -377,7 +375,7 @@ Stmt = Union[Call, For, When, Block, SlotSet, SlotLoad, Send, Wait, Consume, Pip
 class Workload:
     name: str
     body: tuple[Stmt, ...]
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
 
 # ---------------------------------------------------------------- module
@@ -392,7 +390,7 @@ class Module:
     kernels: tuple[Kernel, ...]
     workload: Workload
     schedule: Schedule = Schedule()
-    loc: SourceLoc | None = field(**_LOC)
+    loc: SourceLoc | None = loc_field()
 
     def kernel(self, name: str) -> Kernel | None:
         return next((k for k in self.kernels if k.name == name), None)

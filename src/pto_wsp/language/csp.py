@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any, Callable
 from contextlib import contextmanager
 
 from ..errors import TypeCheckError, user_location
@@ -106,7 +107,7 @@ def query(event: Channel) -> Expr:
 _AS_RE = re.compile(r"\bas\s+([A-Za-z_]\w*)\s*:")
 
 
-def consume(ch: Channel, body=None):
+def consume(ch: Channel, body: Callable[[Any], object] | str | None = None) -> Any:
     """``with consume(ch) as t:`` -- the body runs once per token of ``ch``, ``t`` bound to it
     (a string second argument names the token instead of ``as``). ``consume(ch, fn)``:
     ``fn(t)`` emits the body, e.g. ``consume(ch, lambda t: send(out, k[t](...)))``; inside a

@@ -12,12 +12,17 @@ import inspect
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence, overload
 
 from ..errors import SourceLoc, TypeCheckError, user_location
 from ..ir.nodes import (ConstexprType, CustomBody, Kernel, Param, ScalarType, TensorType,
                         TileType)
 from ..types import DType, Tensor
 from .tracing import ParamValue, Tracer
+
+if TYPE_CHECKING:
+    from ..program import CompiledKernel
+    from .workload import BoundKernel, TaskHandle
 
 __all__ = ["kernel", "jit_kernel", "In", "Out", "InOut", "Constexpr", "Tile", "Scalar",
            "KernelRef"]
@@ -91,6 +96,7 @@ def _param(name: str, annot, default, loc) -> Param:
                              f"{annot!r}[Tensor]", loc)
     if isinstance(annot, _Annot):
         direction, annot = annot.direction, annot.inner
+    t: TileType | TensorType | ScalarType | ConstexprType
     if annot is Tensor:
         t = TensorType()
     elif isinstance(annot, (TileType, TensorType)):
@@ -161,7 +167,7 @@ class KernelRef:
         """The parameters (name, type, direction, default) from the annotations."""
         return self.params
 
-    def lower(self, target: str = "cpu_sim", **constexprs):
+    def lower(self, target: str = "cpu_sim", **constexprs: Any) -> CompiledKernel:
         """Spec 6.3: the same as :meth:`compile` (``.code`` for ``target``)."""
         return self.compile(target, **constexprs)
 
@@ -200,7 +206,7 @@ class KernelRef:
         unit = "cube" if any(op.opcode.startswith("tmatmul") for op in tr.ops) else "vector"
         return Kernel(name, params, tuple(tr.ops), self.custom, unit, self.loc)
 
-    def compile(self, target: str = "cpu_sim", **constexprs):
+    def compile(self, target: str = "cpu_sim", **constexprs: Any) -> CompiledKernel:
         """Spec 6.5: this kernel's code for ``target`` (``.code``: C for ``cpu_sim``, PTO-ISA
         C++ for ``ascend_npu``); constexpr parameters are given by name."""
         from ..program import compile_kernel
@@ -216,15 +222,15 @@ class KernelRef:
                 hint="constexpr parameters: " + (", ".join(names) or "none"))
         return compile_kernel(self.ir(tuple(constexprs[n] for n in names)), target, loc)
 
-    def __getitem__(self, axes):
+    def __getitem__(self, axes: Any) -> BoundKernel:
         from .workload import BoundKernel
         return BoundKernel(self, axes if isinstance(axes, tuple) else (axes,), user_location())
 
-    def at(self, **axes):
+    def at(self, **axes: Any) -> BoundKernel:
         from .workload import BoundKernel
         return BoundKernel(self, tuple(axes.values()), user_location())
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> TaskHandle:
         from .workload import BoundKernel
         return BoundKernel(self, (), user_location())(*args, **kwargs)
 
@@ -237,9 +243,19 @@ def _mangle(v) -> str:
     return "".join(c if c.isalnum() else "_" for c in s)
 
 
-def kernel(fn=None, *, name: str | None = None, cpp_src: str | None = None,
-           cpp_includes=(), cpp_body_path: str | None = None, cpp_tu_path: str | None = None,
-           language: str = "c"):
+@overload
+def kernel(fn: Callable[..., Any]) -> KernelRef: ...
+@overload
+def kernel(*, name: str | None = None, cpp_src: str | None = None,
+           cpp_includes: Sequence[str] = (), cpp_body_path: str | None = None,
+           cpp_tu_path: str | None = None,
+           language: str = "c") -> Callable[[Callable[..., Any]], KernelRef]: ...
+
+
+def kernel(fn: Callable[..., Any] | None = None, *, name: str | None = None,
+           cpp_src: str | None = None, cpp_includes: Sequence[str] = (),
+           cpp_body_path: str | None = None, cpp_tu_path: str | None = None,
+           language: str = "c") -> KernelRef | Callable[[Callable[..., Any]], KernelRef]:
     """Define a kernel. Usable bare (``@kernel``) or with custom-body options.
 
     ``cpp_src`` / ``cpp_body_path``: a body snippet inserted into the generated kernel
@@ -249,7 +265,7 @@ def kernel(fn=None, *, name: str | None = None, cpp_src: str | None = None,
     """
     loc = user_location()
 
-    def wrap(f, scope=None):
+    def wrap(f: Callable[..., Any], scope: dict | None = None) -> KernelRef:
         scope = scope if scope is not None else sys._getframe(1).f_locals
         return KernelRef(f, _custom(loc, cpp_src, tuple(cpp_includes), cpp_body_path,
                                     cpp_tu_path, language), name, scope)

@@ -8,13 +8,25 @@ of the instruction -- on either side.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import TypeCheckError, user_location
 from ..ir.nodes import TileType
 from ..ir.ops import CMP_MODES, ROUND_MODES
 from ..types import DType
 from . import hints
-from .tracing import ParamValue, ScalarValue, Value, tracer
+from .tracing import ParamValue, ScalarValue, TileOperand, Value, tracer
+
+#: a tile operand: a traced value or a tile parameter
+TileArg = TileOperand
+#: a tile, or a scalar (number, ``pto.constant``, ``Scalar`` parameter) for the scalar form
+Operand = TileOperand | ScalarValue | int | float
+#: a tile shape (rows, cols)
+Shape = tuple[int, int] | list[int]
+#: a dtype: a ``DType``, its text (``"f32"``) or a numpy dtype
+DTypeLike = DType | str | type | np.dtype
 
 __all__ = [
     "load", "store", "alloc", "add", "sub", "mul", "div", "maximum", "minimum", "max", "min",
@@ -88,7 +100,7 @@ def _unary(op: str, x, float_only=False) -> Value:
 
 # ---------------------------------------------------------------- memory
 
-def load(src) -> Value:
+def load(src: TileArg) -> Value:
     """Load a tile parameter (``In`` or ``InOut``)."""
     tr = tracer("load")
     if not isinstance(src, ParamValue):
@@ -96,12 +108,12 @@ def load(src) -> Value:
     return tr.load_param(src, explicit=True)
 
 
-def store(dst, src) -> None:
+def store(dst: TileArg, src: TileArg) -> None:
     """Store a tile to an ``Out``/``InOut`` tile parameter (same shape and dtype)."""
     tracer("store").store(dst, src)
 
 
-def alloc(shape, dtype) -> Value:
+def alloc(shape: Shape, dtype: DTypeLike) -> Value:
     """A new tile of ``shape``, zero-initialised."""
     tr = tracer("alloc")
     rows, cols = _shape2(shape)
@@ -109,7 +121,7 @@ def alloc(shape, dtype) -> Value:
     return _fill(tr, tr.scalar(0, dt, "pto.alloc"), TileType(rows, cols, dt), user_location())
 
 
-def mov(x) -> Value:
+def mov(x: TileArg) -> Value:
     return _unary("mov", x)
 
 
@@ -123,17 +135,17 @@ def _shape2(shape) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- arithmetic
 
-def add(a, b): return _binary("add", a, b)
-def sub(a, b): return _binary("sub", a, b)
-def mul(a, b): return _binary("mul", a, b)
-def div(a, b): return _binary("div", a, b)
-def maximum(a, b): return _binary("max", a, b)
-def minimum(a, b): return _binary("min", a, b)
-def bitwise_and(a, b): return _binary("and", a, b)
-def bitwise_or(a, b): return _binary("or", a, b)
-def bitwise_xor(a, b): return _binary("xor", a, b)
-def shl(a, b): return _binary("shl", a, b)
-def shr(a, b): return _binary("shr", a, b)
+def add(a: Operand, b: Operand) -> Value: return _binary("add", a, b)
+def sub(a: Operand, b: Operand) -> Value: return _binary("sub", a, b)
+def mul(a: Operand, b: Operand) -> Value: return _binary("mul", a, b)
+def div(a: Operand, b: Operand) -> Value: return _binary("div", a, b)
+def maximum(a: Operand, b: Operand) -> Value: return _binary("max", a, b)
+def minimum(a: Operand, b: Operand) -> Value: return _binary("min", a, b)
+def bitwise_and(a: Operand, b: Operand) -> Value: return _binary("and", a, b)
+def bitwise_or(a: Operand, b: Operand) -> Value: return _binary("or", a, b)
+def bitwise_xor(a: Operand, b: Operand) -> Value: return _binary("xor", a, b)
+def shl(a: Operand, b: Operand) -> Value: return _binary("shl", a, b)
+def shr(a: Operand, b: Operand) -> Value: return _binary("shr", a, b)
 
 
 max = maximum  # noqa: A001 - spec names
@@ -141,30 +153,30 @@ min = minimum  # noqa: A001
 
 # ---------------------------------------------------------------- math / activations
 
-def exp(x): return _unary("exp", x, True)
-def log(x): return _unary("log", x, True)
-def sqrt(x): return _unary("sqrt", x, True)
-def rsqrt(x): return _unary("rsqrt", x, True)
-def recip(x): return _unary("recip", x, True)
-def sin(x): return _unary("sin", x, True)
-def cos(x): return _unary("cos", x, True)
-def tanh(x): return _unary("tanh", x, True)
-def relu(x): return _unary("relu", x)
-def neg(x): return _unary("neg", x)
-def abs(x): return _unary("abs", x)  # noqa: A001
+def exp(x: TileArg) -> Value: return _unary("exp", x, True)
+def log(x: TileArg) -> Value: return _unary("log", x, True)
+def sqrt(x: TileArg) -> Value: return _unary("sqrt", x, True)
+def rsqrt(x: TileArg) -> Value: return _unary("rsqrt", x, True)
+def recip(x: TileArg) -> Value: return _unary("recip", x, True)
+def sin(x: TileArg) -> Value: return _unary("sin", x, True)
+def cos(x: TileArg) -> Value: return _unary("cos", x, True)
+def tanh(x: TileArg) -> Value: return _unary("tanh", x, True)
+def relu(x: TileArg) -> Value: return _unary("relu", x)
+def neg(x: TileArg) -> Value: return _unary("neg", x)
+def abs(x: TileArg) -> Value: return _unary("abs", x)  # noqa: A001
 
 
-def sigmoid(x):
+def sigmoid(x: TileArg) -> Value:
     """1 / (1 + exp(-x)), composed from TNEG, TEXP, TADDS, TRECIP."""
     return recip(add(exp(neg(x)), 1.0))
 
 
-def silu(x):
+def silu(x: TileArg) -> Value:
     """x * sigmoid(x)."""
     return mul(x, sigmoid(x))
 
 
-def gelu(x):
+def gelu(x: TileArg) -> Value:
     """tanh-approximated GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     x3 = mul(mul(x, x), x)
     inner = mul(add(x, mul(x3, 0.044715)), math.sqrt(2.0 / math.pi))
@@ -181,21 +193,21 @@ def _reduce(kind: str, op: str, x) -> Value:
     return tr.emit(f"t{kind}{op}", [x.ref], [t])[0]
 
 
-def rowsum(x): return _reduce("row", "sum", x)
-def rowmax(x): return _reduce("row", "max", x)
-def rowmin(x): return _reduce("row", "min", x)
-def colsum(x): return _reduce("col", "sum", x)
-def colmax(x): return _reduce("col", "max", x)
-def colmin(x): return _reduce("col", "min", x)
+def rowsum(x: TileArg) -> Value: return _reduce("row", "sum", x)
+def rowmax(x: TileArg) -> Value: return _reduce("row", "max", x)
+def rowmin(x: TileArg) -> Value: return _reduce("row", "min", x)
+def colsum(x: TileArg) -> Value: return _reduce("col", "sum", x)
+def colmax(x: TileArg) -> Value: return _reduce("col", "max", x)
+def colmin(x: TileArg) -> Value: return _reduce("col", "min", x)
 
 
-def rowmean(x):
+def rowmean(x: TileArg) -> Value:
     """Row sums times 1/cols."""
     x = _float_tile("rowmean", x)
     return mul(rowsum(x), 1.0 / x.shape[1])
 
 
-def colmean(x):
+def colmean(x: TileArg) -> Value:
     """Column sums times 1/rows."""
     x = _float_tile("colmean", x)
     return mul(colsum(x), 1.0 / x.shape[0])
@@ -209,7 +221,7 @@ def _float_tile(what, x) -> Value:
     return x
 
 
-def softmax(x):
+def softmax(x: TileArg) -> Value:
     """Row-wise softmax: exp(x - rowmax) / rowsum."""
     e = exp(sub(x, rowmax(x)))
     return div(e, rowsum(e))
@@ -229,17 +241,17 @@ def _vec_binary(kind: str, op: str, tile, vec) -> Value:
     return tr.emit(f"t{kind}expand{op}", [t.ref, v.ref], [t.type], loc=loc)[0]
 
 
-def rowmul(tile, vec): return _vec_binary("row", "mul", tile, vec)
-def rowadd(tile, vec): return _vec_binary("row", "add", tile, vec)
-def rowsub(tile, vec): return _vec_binary("row", "sub", tile, vec)
-def rowdiv(tile, vec): return _vec_binary("row", "div", tile, vec)
-def colmul(tile, vec): return _vec_binary("col", "mul", tile, vec)
-def coladd(tile, vec): return _vec_binary("col", "add", tile, vec)
-def colsub(tile, vec): return _vec_binary("col", "sub", tile, vec)
-def coldiv(tile, vec): return _vec_binary("col", "div", tile, vec)
+def rowmul(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("row", "mul", tile, vec)
+def rowadd(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("row", "add", tile, vec)
+def rowsub(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("row", "sub", tile, vec)
+def rowdiv(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("row", "div", tile, vec)
+def colmul(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("col", "mul", tile, vec)
+def coladd(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("col", "add", tile, vec)
+def colsub(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("col", "sub", tile, vec)
+def coldiv(tile: TileArg, vec: TileArg) -> Value: return _vec_binary("col", "div", tile, vec)
 
 
-def broadcast(x, shape) -> Value:
+def broadcast(x: Operand, shape: Shape) -> Value:
     """Broadcast a scalar, a [R,1] row vector or a [1,C] column vector to ``shape``."""
     tr = tracer("broadcast")
     loc = user_location()
@@ -268,7 +280,7 @@ _MATMUL = {
 }
 
 
-def matmul(a, b, acc=None) -> Value:
+def matmul(a: TileArg, b: TileArg, acc: TileArg | None = None) -> Value:
     """``a @ b`` (+ ``acc``). f16/bf16 inputs accumulate in f32, i8 in i32."""
     tr = tracer("matmul")
     loc = user_location()
@@ -292,17 +304,17 @@ def matmul(a, b, acc=None) -> Value:
 
 # ---------------------------------------------------------------- special
 
-def constant(value, dtype) -> ScalarValue:
+def constant(value: int | float, dtype: DTypeLike) -> ScalarValue:
     """A scalar constant of ``dtype`` for use as an operand."""
     tr = tracer("constant")
     return tr.scalar(value, DType.of(dtype), "pto.constant")
 
 
-def slice_even(x) -> Value:
+def slice_even(x: TileArg) -> Value:
     return _half("even", x)
 
 
-def slice_odd(x) -> Value:
+def slice_odd(x: TileArg) -> Value:
     return _half("odd", x)
 
 
@@ -316,7 +328,7 @@ def _half(which, x):
     return tr.emit(f"tslice_{which}", [x.ref], [TileType(r, c // 2, x.dtype)])[0]
 
 
-def interleave(a, b) -> Value:
+def interleave(a: TileArg, b: TileArg) -> Value:
     """Columns of ``a`` and ``b`` alternated: out[:, 2j] = a[:, j], out[:, 2j+1] = b[:, j]."""
     tr = tracer("interleave")
     a, b = tr.tile(a, "pto.interleave"), tr.tile(b, "pto.interleave")
@@ -326,7 +338,7 @@ def interleave(a, b) -> Value:
                    [TileType(a.shape[0], 2 * a.shape[1], a.dtype)])[0]
 
 
-def cast(x, dtype, round: str = "rint") -> Value:  # noqa: A002 - spec name
+def cast(x: TileArg, dtype: DTypeLike, round: str = "rint") -> Value:  # noqa: A002 - spec name
     """Convert element type; ``round``: rint (nearest-even), round, floor, ceil, trunc, odd."""
     tr = tracer("cast")
     x = tr.tile(x, "pto.cast")
@@ -338,7 +350,7 @@ def cast(x, dtype, round: str = "rint") -> Value:  # noqa: A002 - spec name
                    [("dtype", dt.value), ("round", round)])[0]
 
 
-def cmp(a, b, mode: str) -> Value:
+def cmp(a: Operand, b: Operand, mode: str) -> Value:
     """Element-wise comparison -> bool tile (one byte per element). mode: eq ne lt le gt ge."""
     tr = tracer("cmp")
     loc = user_location()
@@ -356,7 +368,7 @@ def cmp(a, b, mode: str) -> Value:
     return tr.emit("tcmp", [a.ref, b.ref], [out], [("mode", mode)], loc)[0]
 
 
-def select(mask, a, b) -> Value:
+def select(mask: TileArg, a: Operand, b: Operand) -> Value:
     """``mask ? a : b`` element-wise; ``a``/``b`` may be numbers."""
     tr = tracer("select")
     loc = user_location()
@@ -374,7 +386,8 @@ def select(mask, a, b) -> Value:
     return tr.emit("tsel", [m.ref, a.ref, b.ref], [a.type], loc=loc)[0]
 
 
-def iota(shape, dtype=DType.I32, start=0, step=1) -> Value:
+def iota(shape: Shape, dtype: DTypeLike = DType.I32, start: int | float = 0,
+         step: int | float = 1) -> Value:
     """out[i, j] = start + (i * cols + j) * step (step may be negative: descending)."""
     tr = tracer("iota")
     R, C = _shape2(shape)
@@ -387,7 +400,7 @@ def iota(shape, dtype=DType.I32, start=0, step=1) -> Value:
                     ("step", step)])[0]
 
 
-def sort32(x) -> tuple[Value, Value]:
+def sort32(x: TileArg) -> tuple[Value, Value]:
     """Sort each 32-element block of every row descending (stable): (values, i32 indices).
 
     Indices are column positions in the original row.
@@ -402,8 +415,9 @@ def sort32(x) -> tuple[Value, Value]:
     return v, i
 
 
-def __getattr__(name: str):
-    """``pto.<unknown>``: a located error naming the nearest real ops."""
-    if name.startswith("__"):
-        raise AttributeError(name)
-    raise hints.unknown_op("pto", name, __all__)
+if not TYPE_CHECKING:  # type checkers report unknown names themselves
+    def __getattr__(name: str):
+        """``pto.<unknown>``: a located error naming the nearest real ops."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise hints.unknown_op("pto", name, __all__)

@@ -16,6 +16,8 @@ dtype=, start=, step=)``, ``TROWEXPAND(v, cols=)``, ``TCOLEXPAND(v, rows=)``).
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from ..errors import TypeCheckError, user_location
 from ..ir.nodes import ParamRef, TileType
 from ..ir.ops import OPS, result_types
@@ -85,8 +87,9 @@ for _op in OPS:
     globals()[_op.upper()] = _instruction(_op)
 
 
-def __getattr__(name: str):
-    """``ptoisa.<unknown>``: a located error naming the nearest real instructions."""
+def __getattr__(name: str) -> Callable[..., Any]:
+    """Instructions are generated above (type checkers see them through this signature);
+    ``ptoisa.<unknown>``: a located error naming the nearest real instructions."""
     if name.startswith("__"):
         raise AttributeError(name)
     raise hints.unknown_op("ptoisa", name, __all__)

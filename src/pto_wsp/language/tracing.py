@@ -254,7 +254,7 @@ class Tracer:
             raise TypeCheckError(f"{what}: non-integer {x} used with a {dtype.value} tile", loc)
         return ScalarValue(Imm(float(x) if dtype.is_float else int(x), dtype), dtype)
 
-    def store(self, pv, v: Value) -> None:
+    def store(self, pv: TileOperand, v: TileOperand) -> None:
         loc = user_location()
         if not isinstance(pv, ParamValue):
             raise TypeCheckError("pto.store's first argument must be a kernel parameter", loc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING, Any, Callable, ParamSpec, overload
 
 import numpy as np
 from contextlib import contextmanager
@@ -22,10 +23,13 @@ from ..ir.limits import MAX_NESTING, nesting_error
 from ..ir.nodes import ConstexprType, ScalarType, TileType
 from ..schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskGraph,
                         TaskWindow, TimingPolicy, TracePolicy)
-from ..types import Axis, Dense, DenseDyn, Ragged, Sparse, Tensor
+from ..types import Axis, DenseAxis, DenseDyn, Ragged, Sparse, Tensor
 from .kernel import KernelRef
 from .scalar import AxisRow, Expr, as_expr, trace_key
 from .views import View
+
+if TYPE_CHECKING:
+    from ..program import Program
 
 __all__ = ["workload", "P", "combine", "sequential", "slot_set_u64", "slot_load_u64",
            "Builder", "current_builder", "BoundKernel", "TaskHandle", "Workload"]
@@ -377,7 +381,7 @@ class _Loop:
         for n, d, ax in zip(names, domains, self.axes):
             b.push()
             b.var_scopes.append(n)
-            if isinstance(ax, Dense):
+            if isinstance(ax, DenseAxis):
                 b.var_ranges[n] = (0, ax.size - 1)
         try:
             vars_ = tuple(Expr(irx.Var(n, self.loc)) for n in names)
@@ -409,7 +413,7 @@ class _Loop:
                                  hint="index it by the outer loop variable: axis[b]")
         if isinstance(ax, type) and issubclass(ax, Axis):
             raise TypeCheckError("pass an axis instance, e.g. Dense[8]", self.loc)
-        if not isinstance(ax, (Dense, DenseDyn)):
+        if not isinstance(ax, (DenseAxis, DenseDyn)):
             raise TypeCheckError(f"cannot iterate over {ax!r}", self.loc,
                                  hint="loops iterate axes: Dense[n], DenseDyn(n), Ragged/Sparse "
                                       "rows")
@@ -632,7 +636,7 @@ class Workload:
         verify_module(mod)
         return Workload(mod, self.tensors, self.axes)
 
-    def compile(self, target: str = "cpu_sim", **options):
+    def compile(self, target: str = "cpu_sim", **options: Any) -> Program:
         """Compile to a runnable :class:`~pto_wsp.program.Program` (``cpu_sim``) or emit an
         Ascend source tree (``ascend_npu``)."""
         from ..program import compile_module
@@ -669,8 +673,18 @@ def _axis_keys(mod: ir.Module, schedule):
     return schedule.map_keys(resolve)
 
 
-def workload(fn=None, *, name: str | None = None, type_check: bool = True,
-             fail_on_type_error: bool = True):
+_Args = ParamSpec("_Args")
+
+
+@overload
+def workload(fn: Callable[_Args, object]) -> Callable[_Args, Workload]: ...
+@overload
+def workload(*, name: str | None = None, type_check: bool = True, fail_on_type_error: bool = True
+             ) -> Callable[[Callable[_Args, object]], Callable[_Args, Workload]]: ...
+
+
+def workload(fn: Callable[_Args, object] | None = None, *, name: str | None = None,
+             type_check: bool = True, fail_on_type_error: bool = True) -> Any:
     """Decorate a function whose body calls kernels inside ``P`` loops.
 
     Calling the decorated function traces it and returns a :class:`Workload`. Every check
@@ -685,9 +699,9 @@ def workload(fn=None, *, name: str | None = None, type_check: bool = True,
                 hint="every workload check guards memory safety (bounds, shapes, dtypes, "
                      "directions) or the results (layouts, order); leave the argument out")
 
-    def wrap(f):
+    def wrap(f: Callable[_Args, object]) -> Callable[_Args, Workload]:
         @functools.wraps(f)
-        def build(*args, **kwargs):
+        def build(*args: _Args.args, **kwargs: _Args.kwargs) -> Workload:
             import inspect
             sig = inspect.signature(f)
             try:
@@ -718,7 +732,7 @@ def workload(fn=None, *, name: str | None = None, type_check: bool = True,
             finally:
                 _stack.pop()
             return _finish(b, SourceLoc(f.__code__.co_filename, f.__code__.co_firstlineno))
-        build.__pto_workload__ = True
+        setattr(build, "__pto_workload__", True)
         return build
     return wrap(fn) if fn is not None else wrap
 
@@ -793,7 +807,7 @@ def _tensor_decl(name: str, t: Tensor) -> ir.TensorDecl:
 
 
 def _axis_decl(name: str, a: Axis, b: Builder) -> ir.AxisDecl:
-    if isinstance(a, (Dense, DenseDyn)):
+    if isinstance(a, (DenseAxis, DenseDyn)):
         return ir.AxisDecl(name, a.kind, a.size, loc=a.loc)
     outer = a.outer_size
     if isinstance(a, Ragged):
