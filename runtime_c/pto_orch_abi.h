@@ -34,7 +34,7 @@ typedef struct pto_outputs {
     int kernel_rc;
     int64_t task_id;
     uint32_t kernel_id;
-    char message[320];
+    char message[1024];
     int site;                      /* PTO_ORCH_ESITE: index of the failing source site    */
     int64_t bad_value;             /* ... and the offending value                         */
     uint64_t slots[64];            /* final values of the runtime slots                   */

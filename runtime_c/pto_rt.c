@@ -71,6 +71,16 @@ const char *pto_rt_strerror(int code) {
     }
 }
 
+/* pto_rt_kernel_fail's reason, until the kernel returns (a pointer: TLS of the many modules
+ * that link the runtime stays small) */
+static _Thread_local char *tl_kernel_why;
+
+int pto_rt_kernel_fail(int rc, const char *why) {
+    free(tl_kernel_why);
+    tl_kernel_why = why ? strdup(why) : NULL;
+    return rc;
+}
+
 static void fill_error(pto_rt_error *e, int code, const rt_task *t, int krc, const char *fmt,
                        va_list ap) {
     memset(e, 0, sizeof *e);
@@ -1715,9 +1725,12 @@ static rt_task *execute(pto_rt *rt, rt_worker *w, rt_task *t) {
         if (rc) {
             status = ST_FAILED;
             w->failed++;
-            set_error(rt, PTO_RT_EKERNEL, t, rc, "kernel '%s' (id %u) of task %lld failed with %d",
-                      t->name ? t->name : "?", t->kernel_id, (long long)t->task_index, rc);
+            set_error(rt, PTO_RT_EKERNEL, t, rc, "kernel '%s' (id %u) of task %lld failed with %d%s%s",
+                      t->name ? t->name : "?", t->kernel_id, (long long)t->task_index, rc,
+                      tl_kernel_why ? ": " : "", tl_kernel_why ? tl_kernel_why : "");
         }
+        free(tl_kernel_why);
+        tl_kernel_why = NULL;
     }
     return complete(rt, w, t, status);
 }

@@ -168,6 +168,9 @@ typedef struct pto_rt_config {
  * ---------------------------------------------------------------------------------------- */
 /* A kernel: returns 0 on success, nonzero on failure; writes its simulated cycles. */
 typedef int (*pto_kernel_fn)(const void *args, uint64_t *cycles_out);
+/* A failing kernel may say why: returns rc, and the run's error message ends with `why`
+ * (kept per thread until the kernel returns). */
+int pto_rt_kernel_fail(int rc, const char *why);
 
 /* One tensor-region access: a strided 2-D box of elements. Byte b of element (i, j) is at
  * addr + i*row_stride + j*col_stride + b, 0 <= i < rows, 0 <= j < cols, 0 <= b < elem_size.
@@ -236,7 +239,7 @@ typedef struct pto_rt_error {
     int64_t task_id;            /* kernel-task index (submission order) or -1               */
     uint32_t kernel_id;
     const char *task_name;      /* the name given at submission (may be NULL)               */
-    char message[320];          /* human-readable description                               */
+    char message[1024];         /* human-readable description                               */
 } pto_rt_error;
 
 typedef struct pto_rt pto_rt;

@@ -31,6 +31,7 @@ REBUILD = Knob("PTO_WSP_REBUILD", "0",
                "1: ignore cache entries from earlier processes and compile everything again.")
 DEBUG = Knob("PTO_WSP_DEBUG", "0", "1: the CLI also prints the Python traceback of user errors.")
 CC = Knob("CC", "gcc", "C compiler used for cpu_sim artifacts.")
+CXX = Knob("CXX", "g++", "C++ compiler for C++ custom kernels (bodies on the host PTO-ISA layer).")
 CFLAGS = Knob("CFLAGS", "", "Extra flags appended to the C compiler command line.")
 OPT = Knob("PTO_WSP_OPT", "-O2", "Optimisation flags for generated C.")
 ISOLATE = Knob("PTO_WSP_ISOLATE", "0",
@@ -42,7 +43,7 @@ PROGRESS = Knob("PTO_WSP_PROGRESS", "",
                 "1: a progress bar (tasks done / submitted, on stderr) while waiting for a run "
                 "that takes over a second or is traced; 0: never; unset: only on a terminal.")
 
-ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CFLAGS, OPT, ISOLATE, PROGRESS]
+ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CXX, CFLAGS, OPT, ISOLATE, PROGRESS]
 
 
 def cache_dir() -> Path:

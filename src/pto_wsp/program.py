@@ -453,9 +453,10 @@ class Program:
             return ExecutionError(f"{site.what} (value {int(out.bad_value)})", site.loc)
         if code == _E_KERNEL:
             k = self.module.kernels[int(out.kernel_id)]
+            why = re.search(r" failed with -?\d+: (.*)", msg, re.S)  # pto_rt_kernel_fail
             return KernelError(f"kernel '{k.name}' failed in task {int(out.task_id)} "
-                               f"(returned {int(out.kernel_rc)}); its dependents were cancelled",
-                               k.loc)
+                               f"(returned {int(out.kernel_rc)}); its dependents were cancelled"
+                               + (f": {why[1]}" if why else ""), k.loc)
         tg = self.module.schedule.task_graph
         window_loc = tg.window.loc if tg and tg.window else None
         if code == _E_WINDOW:

@@ -117,7 +117,8 @@ REFUSED = {
     "attn_tile": "mixing cube and vector", "expert_ffn": "mixing cube and vector",
     "mm_tile": "TLOAD cannot fill an Acc tile", "float_ops": "no PTO-ISA instruction",
     "int_ops": "no PTO-ISA instruction",
-    "scale": "custom C body", "whole": "custom C body", "windows_text": "custom C body",
+    "scale": "custom C body", "whole": "tensor parameter 'x' has no tile shape",
+    "windows_text": "custom C body",
     "empty_body": "custom C body",
 }
 

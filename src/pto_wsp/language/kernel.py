@@ -249,19 +249,21 @@ def kernel(fn: Callable[..., Any]) -> KernelRef: ...
 def kernel(*, name: str | None = None, cpp_src: str | None = None,
            cpp_includes: Sequence[str] = (), cpp_body_path: str | None = None,
            cpp_tu_path: str | None = None,
-           language: str = "c") -> Callable[[Callable[..., Any]], KernelRef]: ...
+           language: str | None = None) -> Callable[[Callable[..., Any]], KernelRef]: ...
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, name: str | None = None,
            cpp_src: str | None = None, cpp_includes: Sequence[str] = (),
            cpp_body_path: str | None = None, cpp_tu_path: str | None = None,
-           language: str = "c") -> KernelRef | Callable[[Callable[..., Any]], KernelRef]:
+           language: str | None = None) -> KernelRef | Callable[[Callable[..., Any]], KernelRef]:
     """Define a kernel. Usable bare (``@kernel``) or with custom-body options.
 
     ``cpp_src`` / ``cpp_body_path``: a body snippet inserted into the generated kernel
-    function (``language`` "c" or "c++"); ``cpp_tu_path``: a whole translation unit defining
-    ``int pto_kernel_<name>(const void *args, uint64_t *cycles)`` (C++ if it ends in
-    .cpp/.cc/.cxx). docs/api.md ("Custom bodies") lists the names a body can use.
+    function; ``cpp_tu_path``: a whole translation unit defining it. ``language`` "c" or
+    "c++" (default: C++ for .cpp/.cc/.cxx files and for snippets including .hpp or pto/
+    headers, else C). C: ``int pto_kernel_<name>(const void *args, uint64_t *cycles)`` over
+    the tile library; C++: the PTO-ISA entry ``kernel_<name>(__gm__ T *p, int64_t pto_rs_p,
+    ..., scalars)``. docs/api.md ("Custom bodies") lists the names a body can use.
     """
     loc = user_location()
 
@@ -283,16 +285,22 @@ def _custom(loc, src, includes, body_path, tu_path, language) -> CustomBody | No
         return None
     if len(given) > 1:
         raise TypeCheckError("give only one of cpp_src, cpp_body_path, cpp_tu_path", loc)
-    if language not in ("c", "c++"):
+    if language not in (None, "c", "c++"):
         raise TypeCheckError(f"language must be 'c' or 'c++', got {language!r}", loc)
     if src is not None:
+        if language is None:  # C++ when it includes C++ headers (PTO-ISA's)
+            language = "c++" if any(i.endswith(_CXX_HEADERS) or i.startswith("pto/")
+                                    for i in includes) else "c"
         return CustomBody("body", language, src, includes)
     path = body_path or tu_path
     base = os.path.dirname(loc.file) if loc else "."
     full = Path(path) if os.path.isabs(path) else Path(base) / path
     if not full.is_file():
         raise TypeCheckError(f"custom kernel source {path!r} not found (looked at {full})", loc)
-    if tu_path is not None:
+    if language is None:
         language = "c++" if full.suffix in (".cpp", ".cc", ".cxx") else "c"
-        return CustomBody("unit", language, full.read_text(), includes, str(full))
-    return CustomBody("body", language, full.read_text(), includes, str(full))
+    return CustomBody("unit" if tu_path is not None else "body", language, full.read_text(),
+                      includes, str(full))
+
+
+_CXX_HEADERS = (".hpp", ".hh", ".hxx")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ...errors import CompileError
 from ...ir import nodes as ir
 from ...types import DType
-from ..cpu_sim.c_syntax import MANGLED, ident, scalar
+from ..cpu_sim.c_syntax import MANGLED, header_name_ok, ident, scalar, string
 from .. import template_env
 from ..kernel_plan import Buffer, Instr, KernelPlan, plan_kernel
 
@@ -143,10 +143,57 @@ def _global(p: ir.Param, tile: Buffer, gts: dict, vm: AicoreVM) -> str:
     return gts[key]
 
 
+@dataclass
+class CustomVM:
+    """A C++ custom kernel: the user's body (or whole unit) and the entry it defines."""
+    name: str
+    entry: str
+    params: list[str]
+    includes: tuple[str, ...]
+    line: str  # the user's file (or a description) as a C string, for ``#line``
+    body: str | None = None
+    unit: str | None = None
+
+
+def lower_custom(k: ir.Kernel) -> CustomVM:
+    """The view model of a C++ custom kernel (``cpp_src``/``cpp_body_path``: a body of the
+    entry; a ``.cpp`` ``cpp_tu_path``: a unit defining it), checked for what C++ can take."""
+    c = k.custom
+    if c.language != "c++":
+        raise CompileError(f"kernel '{k.name}': a custom C body has no PTO-ISA form", k.loc,
+                           hint="trace it with pto.* ops, or write its body in C++ against "
+                                "PTO-ISA (language='c++' or a .cpp file)")
+    for p in k.params:
+        if cxx_ident(p.name) != p.name:
+            raise CompileError(f"kernel '{k.name}': a C++ custom body cannot use the parameter "
+                               f"name '{p.name}'", k.loc,
+                               hint="rename it to a plain identifier (not a C++ keyword, a "
+                                    "PTO-ISA name, or a name starting with pto_ or holding __)")
+    bad = next((i for i in c.includes if not header_name_ok(i)), None)
+    if bad is not None:
+        raise CompileError(f"kernel '{k.name}': include {bad!r} is not a header name", k.loc,
+                           hint="give a file name such as \"pto/pto-inst.hpp\"")
+    vm = AicoreVM(k.name, entry_name(k.name), "custom")
+    _signature(k, vm)
+    line = string(c.path or f"custom {c.kind} of kernel '{k.name}'")
+    src = c.source if c.source.endswith("\n") else c.source + "\n"
+    return CustomVM(k.name, vm.entry, vm.params, c.includes, line,
+                    body=src if c.kind == "body" else None, unit=src if c.kind == "unit" else None)
+
+
 def render(vm: AicoreVM) -> str:
     return template_env().get_template("ascend/aicore/kernel.cpp.j2").render(k=vm)
 
 
+def render_custom(vm: CustomVM, lines: bool = False) -> str:
+    """A C++ custom kernel as its AICore unit; ``lines``: with ``#line`` directives naming the
+    user's source (and a ``#line RESUME`` marker after it), as cpu_sim builds it."""
+    return template_env().get_template("ascend/aicore/custom_kernel.cpp.j2").render(
+        k=vm, lines=lines)
+
+
 def emit_kernel(k: ir.Kernel) -> str:
-    """The PTO-ISA C++ translation unit of a traced kernel."""
+    """The PTO-ISA C++ translation unit of a kernel (traced, or a C++ custom body)."""
+    if k.custom is not None:
+        return render_custom(lower_custom(k))
     return render(lower_aicore(k))

@@ -70,7 +70,7 @@ def _shipped_files_digest() -> str:
     h = hashlib.sha256()
     for root in (runtime_dir(), templates_dir()):
         for p in sorted(Path(root).rglob("*")):
-            if p.is_file() and p.suffix in (".h", ".c", ".j2"):
+            if p.is_file() and p.suffix in (".h", ".hpp", ".c", ".j2"):
                 h.update(p.name.encode())
                 h.update(p.read_bytes())
     return h.hexdigest()
@@ -82,6 +82,13 @@ def compiler_argv() -> list[str]:
     # become an unresolved symbol at load time
     return (shlex.split(knobs.CC.get()) + ["-std=gnu11", "-fPIC", "-pthread",
                                            "-Werror=implicit-function-declaration"]
+            + shlex.split(knobs.OPT.get()) + shlex.split(knobs.CFLAGS.get()))
+
+
+def cxx_argv() -> list[str]:
+    """C++ compiler command prefix (C++ custom kernels on the host PTO-ISA layer, which needs
+    C++20): ``$CXX``, fixed flags, optimisation flags, then ``$CFLAGS``."""
+    return (shlex.split(knobs.CXX.get()) + ["-std=c++20", "-fPIC", "-pthread"]
             + shlex.split(knobs.OPT.get()) + shlex.split(knobs.CFLAGS.get()))
 
 
@@ -142,14 +149,18 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
     """Build (or fetch from cache) and import a cffi extension.
 
     ``source`` is the C text cffi wraps (the module's own translation unit); ``extra_sources``
-    maps file names to the text of further files written beside it: ``.c`` files are compiled
-    and linked in, others (headers) are only available to ``#include "..."``. ``libraries``
+    maps file names to the text of further files written beside it: ``.c`` and ``.cpp`` files
+    are compiled (with ``$CC`` / ``$CXX``) and linked in, others (headers) are only available
+    to ``#include "..."``. ``libraries``
     are archives linked in (their paths carry their own cache keys). ``runtime_c/`` is always
     on the include path. ``knob_values`` are folded into the key.
     """
     extra_sources = dict(extra_sources or {})
-    argv = compiler_argv() + [f"-D{k}={v}" for k, v in define_macros]
-    key = _key(cdef, source, sorted(extra_sources.items()), argv, [str(x) for x in libraries],
+    macros = [f"-D{k}={v}" for k, v in define_macros]
+    argv = compiler_argv() + macros
+    cxx = [f for f in extra_sources if f.endswith(".cpp")]
+    cxx_cmd = cxx_argv() + macros if cxx else []
+    key = _key(cdef, source, sorted(extra_sources.items()), argv, cxx_cmd, [str(x) for x in libraries],
                knob_values, _shipped_files_digest())
     modname = f"_pto_{key[:24]}"  # from the key alone: programs with the same C share it
     if modname in _loaded:
@@ -173,11 +184,12 @@ def build_extension(cdef: str, source: str, *, name_hint: str = "ext",
         py_inc = sysconfig.get_paths()["include"]
         objs = []
         # each file on its own: a compiler error names the file it is in
-        for src in [mod_c.name] + [f for f in extra_sources if f.endswith(".c")]:
-            objs.append(src[:-2] + ".o")
-            _run_cc(argv + ["-c", f"-I{runtime_dir()}", f"-I{py_inc}", src, "-o", objs[-1]],
+        for src in [mod_c.name] + [f for f in extra_sources if f.endswith(".c")] + cxx:
+            objs.append(src.rsplit(".", 1)[0] + ".o")
+            _run_cc((cxx_cmd if src in cxx else argv)
+                    + ["-c", f"-I{runtime_dir()}", f"-I{py_inc}", src, "-o", objs[-1]],
                     stage, modname, source=src)
-        _run_cc(argv + ["-shared"] + objs + [str(x) for x in libraries]
+        _run_cc((cxx_cmd or argv) + ["-shared"] + objs + [str(x) for x in libraries]
                 + ["-o", str(stage / (modname + _EXT)), "-lm"], stage, modname)
 
     t0 = time.perf_counter()

@@ -117,3 +117,8 @@ def scalar(value, dt: DType, loc=None) -> str:
     if dt.is_float:
         return floating(value, dt)
     return integer(value, dt, loc)
+
+
+def header_name_ok(name: str) -> bool:
+    """Whether ``name`` can stand between the quotes of ``#include "..."``."""
+    return bool(name) and not any(c in '"\\<>' or ord(c) < 0x20 for c in name)

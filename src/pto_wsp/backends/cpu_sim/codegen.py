@@ -70,8 +70,8 @@ def generate(m: ir.Module, machine: Machine, v9_compat: bool
     env = _env()
     stages["kernels.h"], stages["kernels.c"] = render_kernels(kvms)
     for k in kvms:
-        if k.unit is not None or k.custom is not None:
-            stages[custom_unit_file(k.name)] = kernel_code(k)
+        if _own_unit(k):
+            stages[custom_unit_file(k)] = kernel_code(k)
     stages["orchestrate.c"] = env.get_template("cpu_sim/orchestrate.c.j2").render(
         config=orch.config, body=orch.body, trace=orch.trace)
     _maybe_dump(m.name, stages)
@@ -86,17 +86,27 @@ def render_kernels(kvms: list[KernelVM]) -> tuple[str, str]:
                 kernels=kvms, scratch=max((k.scratch for k in kvms), default=0)))
 
 
+def _own_unit(k: KernelVM) -> bool:
+    return k.unit is not None or k.custom is not None or k.cxx is not None
+
+
 def kernel_code(k: KernelVM) -> str:
-    """The C of one lowered kernel: its own unit (custom bodies), else kernels.h + kernels.c."""
-    if k.unit is None and k.custom is None:
+    """The code of one lowered kernel: its own unit (custom bodies; C++ ones on the host
+    PTO-ISA layer), else kernels.h + kernels.c."""
+    if not _own_unit(k):
         return "\n".join(render_kernels([k]))
-    fname = custom_unit_file(k.name)
-    return _resume_line(_env().get_template("cpu_sim/custom_kernel.c.j2").render(k=k), fname)
+    fname = custom_unit_file(k)
+    if k.cxx is not None:
+        text = _env().get_template("cpu_sim/custom_kernel.cpp.j2").render(
+            k=k.cxx, a=k.entry, lines=True)
+    else:
+        text = _env().get_template("cpu_sim/custom_kernel.c.j2").render(k=k)
+    return _resume_line(text, fname)
 
 
-def custom_unit_file(kernel: str) -> str:
+def custom_unit_file(k: KernelVM) -> str:
     """The file of a custom-body kernel's own translation unit."""
-    return f"kernel_{file_stem(kernel)}.c"
+    return f"kernel_{file_stem(k.name)}.{'cpp' if k.cxx is not None else 'c'}"
 
 
 def _resume_line(text: str, fname: str) -> str:
@@ -116,7 +126,8 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
         raise CompileError(f"unknown cost_model {cost_model!r}",
                            hint="use one of " + ", ".join(COST_MODELS))
     stages, kvms, orch = generate(m, machine, v9_compat)
-    extra = {n: t for n, t in stages.items() if n.startswith("kernel") and n[-2:] in (".c", ".h")}
+    extra = {n: t for n, t in stages.items()
+             if n.startswith("kernel") and n.endswith((".c", ".h", ".cpp"))}
     try:
         res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
                               extra_sources=extra, libraries=(runtime_library(),),
@@ -129,11 +140,12 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
 def _located(e: CCError, m: ir.Module, kvms: list[KernelVM]) -> CompileError:
     """A C compiler error said at the user's source: the custom kernel whose unit failed,
     else the module (the generated C failed: our bug, or unusual CC/CFLAGS)."""
-    k = next((k for k in kvms if e.source == custom_unit_file(k.name)), None)
+    k = next((k for k in kvms if _own_unit(k) and e.source == custom_unit_file(k)), None)
     if k is not None:
         ir_k = m.kernel(k.name)
-        what = "unit" if k.unit is not None else "body"
-        return CompileError(f"kernel '{k.name}': its custom C {what} does not compile:"
+        what = f"C++ {ir_k.custom.kind}" if k.cxx is not None else \
+            "C unit" if k.unit is not None else "C body"
+        return CompileError(f"kernel '{k.name}': its custom {what} does not compile:"
                             f"{compiler_summary(e.details)}", ir_k.loc, hint=e.hint,
                             details=e.details)
     return CompileError(f"the C generated for '{m.name}' does not compile:"

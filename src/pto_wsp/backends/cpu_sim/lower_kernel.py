@@ -18,7 +18,7 @@ from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
 from ..kernel_plan import last_uses, matmul_results_read_by_vector_ops
-from .c_syntax import ident, readable, scalar, string
+from .c_syntax import header_name_ok, ident, readable, scalar, string
 
 
 def sfx(dt: DType) -> str:
@@ -58,6 +58,8 @@ class KernelVM:
     includes: tuple[str, ...] = ()
     line: str = ""  # a custom body's or unit's file name for ``#line``, as a C string
     params: list[ir.Param] = field(default_factory=list)
+    cxx: object = None  # a C++ custom kernel: its AICore view model (ascend.aicore.CustomVM)
+    entry: dict = field(default_factory=dict)  # ... and how cpu_sim calls it (cxx_entry)
 
 
 def lower_kernel(k: ir.Kernel) -> KernelVM:
@@ -80,13 +82,14 @@ def lower_kernel(k: ir.Kernel) -> KernelVM:
                           "int64_t " + ", ".join(names[1:]) + ";"]
         else:
             vm.fields.append(f"{scalar_ctype(p.type.dtype)} {c};")
+    if k.custom is not None and k.custom.language == "c++":
+        from ..ascend.aicore import lower_custom
+        vm.cxx = lower_custom(k)
+        vm.entry = cxx_entry(k)
+        return vm
     if k.custom is not None:
-        if k.custom.language != "c":
-            raise CompileError(
-                f"kernel '{k.name}': custom C++ bodies are not built by the cpu_sim backend "
-                "yet", k.loc, hint="write the body in C (language='c', or a .c unit)")
         for inc in k.custom.includes:
-            if not inc or any(c in '"\\<>' or ord(c) < 0x20 for c in inc):
+            if not header_name_ok(inc):
                 raise CompileError(f"kernel '{k.name}': include {inc!r} is not a header name",
                                    k.loc, hint="give a file name such as \"math.h\"")
         vm.includes = k.custom.includes
@@ -107,6 +110,27 @@ def lower_kernel(k: ir.Kernel) -> KernelVM:
                            hint="write pto.* ops in it, or give a custom body with cpp_src=...")
     _Lowerer(k, vm).run()
     return vm
+
+
+def cxx_entry(k: ir.Kernel) -> dict:
+    """How cpu_sim calls a C++ custom kernel's PTO-ISA entry ``kernel_<name>(__gm__ T *p,
+    int64_t pto_rs_p, ..., scalars)``: the call's arguments from the task's argument block,
+    and the checks before it (the entry takes row-strided views with contiguous columns)."""
+    from ..ascend.aicore import CXX_TYPE
+    call, checks = [], []
+    for p in k.params:
+        c = ident(p.name)
+        if isinstance(p.type, ir.TileType):
+            call += [f"({CXX_TYPE[p.type.dtype]} *)pto_a->{c}", f"pto_a->{c}_rs"]
+            if p.type.cols > 1:
+                checks.append((f"pto_a->{c}_cs != 1", string(
+                    f"kernel '{k.name}': the view passed as '{p.name}' has non-contiguous "
+                    "columns; a PTO-ISA entry takes views with a row stride only (pass a "
+                    "row-major view)")))
+        else:
+            call.append(f"pto_a->{c}")
+    return {"c_name": kernel_fn(k.name), "args": args_type(k.name), "name": string(k.name),
+            "call": call, "checks": checks}
 
 
 def scalar_ctype(dt: DType) -> str:
