@@ -5,7 +5,10 @@ authoring lives in :mod:`pto_wsp.language.scalar` (an ``Expr`` wrapper), so that
 nodes stays structural.
 
 Typing: every expression has a :class:`~pto_wsp.types.DType`. Integer arithmetic is done in
-i64 (u64 if either side is u64), floats in f64; comparisons and logical ops give bool.
+i64, and in u64 only when both operands are u64 (slots, u64 symbols) -- except differences and
+negations, which are always signed: ``t - cut`` is negative when ``cut`` (a u64) exceeds ``t``,
+as in Python, never a wrapped huge number. Comparisons compare operands in the same type
+(mixed signed and unsigned: i64). Floats are f64; comparisons and logical ops give bool.
 """
 
 from __future__ import annotations
@@ -137,7 +140,8 @@ class Binary(ScalarExpr):
         kind = BINARY_OPS[self.op][2]
         if kind in ("cmp", "logic"):
             return DType.BOOL
-        return promote(self.lhs.dtype, self.rhs.dtype)
+        t = promote(self.lhs.dtype, self.rhs.dtype)
+        return DType.I64 if self.op == "sub" and t is DType.U64 else t
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,10 @@ class Unary(ScalarExpr):
 
     @property
     def dtype(self) -> DType:
-        return DType.BOOL if self.op == "not" else promote(self.operand.dtype, self.operand.dtype)
+        if self.op == "not":
+            return DType.BOOL
+        t = promote(self.operand.dtype, self.operand.dtype)
+        return DType.I64 if self.op == "neg" and t is DType.U64 else t
 
 
 @dataclass(frozen=True)
@@ -175,10 +182,11 @@ class Cast(ScalarExpr):
 
 
 def promote(a: DType, b: DType) -> DType:
-    """Result type of arithmetic: f64 if either is float, u64 if either is u64, else i64."""
+    """Common type of two operands: f64 if either is float, u64 if both are u64, else i64
+    (mixing signed and unsigned is signed, so values below 2**63 keep their meaning)."""
     if a.is_float or b.is_float:
         return DType.F64
-    if DType.U64 in (a, b) or (a is DType.U64 or b is DType.U64):
+    if a is DType.U64 and b is DType.U64:
         return DType.U64
     return DType.I64
 

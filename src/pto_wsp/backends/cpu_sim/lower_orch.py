@@ -156,7 +156,9 @@ class OrchLowerer:
             return self.binary(e)
         if isinstance(e, irx.Unary):
             x = self.expr(e.operand)
-            return {"neg": f"(-({x}))", "not": f"((int64_t)!({x}))", "inv": f"(~({x}))"}[e.op]
+            t = _ctype_of(e.dtype)
+            return {"neg": f"(-({t})({x}))", "not": f"((int64_t)!({x}))",
+                    "inv": f"(~({t})({x}))"}[e.op]
         if isinstance(e, irx.Where):
             t = _ctype_of(e.dtype)
             return (f"(({self.expr(e.cond)}) ? ({t})({self.expr(e.then)}) : "
@@ -174,7 +176,7 @@ class OrchLowerer:
         a, b = self.expr(e.lhs), self.expr(e.rhs)
         kind = irx.BINARY_OPS[e.op][2]
         pt = irx.promote(e.lhs.dtype, e.rhs.dtype)
-        t = _ctype_of(pt)
+        t = _ctype_of(e.dtype if kind == "arith" else pt)
         if kind == "logic":
             return f"((int64_t)(({a}) {irx.BINARY_OPS[e.op][1]} ({b})))"
         if kind == "cmp":
