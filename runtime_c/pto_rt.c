@@ -1285,24 +1285,82 @@ static void link_task(pto_rt *rt, rt_task *t) {
     rt->tail = t;
 }
 
-static uint32_t pick_lane(pto_rt *rt, rt_task *t) {
-    const pto_rt_config *c = &rt->cfg;
-    uint32_t A = c->num_aicpus;
-    if (c->v9_compat) {
-        if (t->aicpu != UINT32_MAX) return t->aicpu;
-        uint32_t best = 0;
-        for (uint32_t a = 1; a < A; a++)
-            if (rt->lane_free[a] < rt->lane_free[best]) best = a;
-        return best;
+/* v9: the task's AICPU, else the earliest-free one (ties to the lowest index). */
+static uint32_t v9_pick_lane(pto_rt *rt, rt_task *t) {
+    if (t->aicpu != UINT32_MAX) return t->aicpu;
+    uint32_t best = 0;
+    for (uint32_t a = 1; a < rt->cfg.num_aicpus; a++)
+        if (rt->lane_free[a] < rt->lane_free[best]) best = a;
+    return best;
+}
+
+/* Earliest start >= t0 of a task of `cyc` cycles on lane l: in the first idle gap that holds
+ * it, else at the lane's free time; *gi = that gap's index, or -1 for the free time. Gaps
+ * that end at or before the window floor can hold no later task and are dropped. */
+static uint64_t lane_slot(pto_rt *rt, uint32_t l, uint64_t t0, uint64_t cyc, int *gi) {
+    rt_gap *g = rt->gaps + (size_t)l * RT_GAPS;
+    uint32_t n = rt->ngaps[l], d = 0;
+    while (d < n && g[d].e <= rt->win_floor) d++;
+    if (d) {
+        memmove(g, g + d, (n - d) * sizeof *g);
+        rt->ngaps[l] = (uint8_t)(n -= d);
     }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t s = umax(g[i].s, t0);
+        if (s + cyc <= g[i].e) { *gi = (int)i; return s; }
+    }
+    *gi = -1;
+    return umax(rt->lane_free[l], t0);
+}
+
+/* Record the idle interval [s, e) on lane l at gap position i (the earliest gap is given up
+ * when all RT_GAPS are in use). */
+static void gap_insert(pto_rt *rt, uint32_t l, uint32_t i, uint64_t s, uint64_t e) {
+    rt_gap *g = rt->gaps + (size_t)l * RT_GAPS;
+    uint32_t n = rt->ngaps[l];
+    if (s >= e) return;
+    if (n == RT_GAPS) {
+        if (i == 0) return;
+        memmove(g, g + 1, --n * sizeof *g);
+        i--;
+    }
+    memmove(g + i + 1, g + i, (n - i) * sizeof *g);
+    g[i].s = s;
+    g[i].e = e;
+    rt->ngaps[l] = (uint8_t)(n + 1);
+}
+
+/* Place a kernel task ready at t0 on a lane of its unit -- of its dispatch AICPU, or of any
+ * AICPU under WORK_STEAL: the earliest start over those lanes, in an idle gap left by earlier
+ * tasks or at a lane's free time (ties to the lowest lane number). Earlier tasks keep their
+ * places. Returns the lane; *start is set. */
+static uint32_t place_task(pto_rt *rt, rt_task *t, uint64_t t0, uint64_t cyc, uint64_t *start) {
+    const pto_rt_config *c = &rt->cfg;
     uint32_t V = c->vector_lanes, C = c->cube_lanes, G = V + C;
     uint32_t off = t->unit == PTO_RT_UNIT_CUBE ? V : 0, cnt = t->unit == PTO_RT_UNIT_CUBE ? C : V;
-    uint32_t best = UINT32_MAX;
-    uint32_t a0 = t->aicpu, a1 = t->aicpu + 1;
-    if (t->aicpu == UINT32_MAX) { a0 = 0; a1 = A; }
-    for (uint32_t a = a0; a < a1; a++)
-        for (uint32_t l = a * G + off; l < a * G + off + cnt; l++)
-            if (best == UINT32_MAX || rt->lane_free[l] < rt->lane_free[best]) best = l;
+    uint32_t a0 = t->aicpu, a1 = t->aicpu + 1, best = UINT32_MAX;
+    uint64_t bs = UINT64_MAX;
+    int bgi = -1;
+    if (t->aicpu == UINT32_MAX) { a0 = 0; a1 = c->num_aicpus; }
+    for (uint32_t a = a0; a < a1 && bs > t0; a++)
+        for (uint32_t l = a * G + off; l < a * G + off + cnt && bs > t0; l++) {
+            int gi;
+            uint64_t s = lane_slot(rt, l, t0, cyc, &gi);
+            if (s < bs) { bs = s; best = l; bgi = gi; }
+        }
+    if (bgi >= 0) {
+        rt_gap g = rt->gaps[(size_t)best * RT_GAPS + bgi];
+        rt_gap *gl = rt->gaps + (size_t)best * RT_GAPS;
+        uint32_t n = rt->ngaps[best];
+        memmove(gl + bgi, gl + bgi + 1, (n - bgi - 1) * sizeof *gl);
+        rt->ngaps[best] = (uint8_t)(n - 1);
+        gap_insert(rt, best, (uint32_t)bgi, bs + cyc, g.e);
+        gap_insert(rt, best, (uint32_t)bgi, g.s, bs);
+    } else {
+        gap_insert(rt, best, rt->ngaps[best], rt->lane_free[best], bs);
+        rt->lane_free[best] = bs + cyc;
+    }
+    *start = bs;
     return best;
 }
 
@@ -1463,7 +1521,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             rt->v9_hn >= c->window_size)
             issue = umax(issue, v9_heap_pop(rt));
         rt->v9_issue = issue;
-        lane = pick_lane(rt, t);
+        lane = v9_pick_lane(rt, t);
         start = umax(rt->lane_free[lane], issue);
         end = start + cyc;
         for (uint32_t i = 0; i < t->nacc; i++)
@@ -1492,6 +1550,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             uint64_t b = c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes;
             while (rt->wq_n && rt->wq_bytes + b > c->window_size) {
                 issue = umax(issue, rt->wq_r[rt->wq_head]);
+                rt->win_floor = umax(rt->win_floor, rt->wq_r[rt->wq_head]);
                 rt->wq_bytes -= rt->wq_b[rt->wq_head];
                 rt->wq_head = (rt->wq_head + 1) % rt->wq_cap;
                 rt->wq_n--;
@@ -1514,8 +1573,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         default:
             break;
         }
-        lane = pick_lane(rt, t);
-        start = umax(umax(ready, issue), rt->lane_free[lane]);
+        lane = place_task(rt, t, umax(ready, issue), cyc, &start);
         end = start + cyc;
         for (uint32_t i = 0; i < t->nacc; i++)
             sim_access(acc[i].e, acc[i].mode, end, cp + cyc, c->channel_latency);
@@ -1534,7 +1592,7 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             }
         }
     }
-    rt->lane_free[lane] = end;
+    if (c->v9_compat) rt->lane_free[lane] = end;
     rt->lane_tasks[lane]++;
     rt->lane_busy[lane] += cyc;
     top->cur_end = umax(top->cur_end, end);
@@ -1545,16 +1603,18 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
     if (c->trace) trace_task(rt, t, st, lane, start, end);
 }
 
-/* Retiring thread: publish the minimum free time over the lanes of declared units (every
- * later kernel task starts no earlier; v9: over all lanes, and no earlier than the issue
- * clock). Amortised: recomputed after >= nlanes/8 tasks. */
+/* Retiring thread: publish the earliest idle time over the lanes of declared units, or the
+ * window floor if later (every later kernel task starts no earlier; v9: the minimum free time
+ * over all lanes, and no earlier than the issue clock). Amortised: recomputed after >= nlanes/8 tasks. */
 static void update_sim_lb(pto_rt *rt) {
     const pto_rt_config *c = &rt->cfg;
     uint32_t V = c->vector_lanes, G = V + c->cube_lanes;
     uint64_t lb = UINT64_MAX;
     for (uint32_t l = 0; l < rt->nlanes; l++)
-        if (c->v9_compat || rt->unit_mask >> (l % G >= V) & 1) lb = umin(lb, rt->lane_free[l]);
-    if (c->v9_compat) lb = umax(lb, rt->v9_issue);
+        if (c->v9_compat || rt->unit_mask >> (l % G >= V) & 1)
+            lb = umin(lb, !c->v9_compat && rt->ngaps[l] ? rt->gaps[(size_t)l * RT_GAPS].s
+                                                        : rt->lane_free[l]);
+    lb = umax(lb, c->v9_compat ? rt->v9_issue : rt->win_floor);
     atomic_store_explicit(&rt->sim_lb, lb, memory_order_release);
     rt->lb_at = rt->sim_k;
 }
@@ -2121,6 +2181,10 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->lane_free = calloc(rt->nlanes, sizeof(uint64_t));
     rt->lane_tasks = calloc(rt->nlanes, sizeof(uint64_t));
     rt->lane_busy = calloc(rt->nlanes, sizeof(uint64_t));
+    if (!cfg.v9_compat) {
+        rt->gaps = malloc((size_t)rt->nlanes * RT_GAPS * sizeof(rt_gap));
+        rt->ngaps = calloc(rt->nlanes, 1);
+    }
     if (cfg.num_streams) {
         rt->stream_end = calloc(cfg.num_streams, sizeof(uint64_t));
         rt->stream_last = calloc(cfg.num_streams, sizeof(rt_tref));
@@ -2129,11 +2193,13 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     if (cfg.timing == PTO_RT_TIMING_INTERLEAVED) rt->iclock = calloc(cfg.timing_param, sizeof(uint64_t));
     if (cfg.v9_compat && cfg.window_size) rt->v9_heap = malloc((cfg.window_size + 1) * sizeof(uint64_t));
     if (!rt->workers || !rt->lane_free || !rt->lane_tasks || !rt->lane_busy ||
+        (!cfg.v9_compat && (!rt->gaps || !rt->ngaps)) ||
         (cfg.num_streams && (!rt->stream_end || !rt->stream_last || !rt->stream_cp)) ||
         (cfg.timing == PTO_RT_TIMING_INTERLEAVED && !rt->iclock) ||
         (cfg.v9_compat && cfg.window_size && !rt->v9_heap)) {
         err_out(err, PTO_RT_ENOMEM, "out of memory creating the runtime");
         free(rt->workers); free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
+        free(rt->gaps); free(rt->ngaps);
         free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
         free(rt->v9_heap);
         free(rt);
@@ -2580,7 +2646,7 @@ void pto_rt_destroy(pto_rt *rt) {
     for (size_t i = 0; i < rt->nslabs; i++) free(rt->slabs[i]);
     free(rt->slabs);
     free(rt->workers);
-    free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
+    free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy); free(rt->gaps); free(rt->ngaps);
     free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
     free(rt->v9_heap);
     free(rt->kernel_tasks); free(rt->kernel_cycles);

@@ -202,6 +202,11 @@ typedef struct rt_sframe {            /* simulation-side structured scope       
     uint64_t cp_base, cp_cur_end;     /* the same for the critical path                     */
 } rt_sframe;
 
+/* An idle interval [s, e) of a simulated lane before its free time, open to backfilling. At
+ * most RT_GAPS per lane; when a new one does not fit, the earliest is given up. */
+#define RT_GAPS 16
+typedef struct rt_gap { uint64_t s, e; } rt_gap;
+
 typedef struct rt_trace_ev {
     int64_t task_index;
     uint64_t seq;
@@ -256,8 +261,9 @@ struct pto_rt {
     _Alignas(64) atomic_uint_fast64_t retire_next; /* seq of the next task to retire       */
     atomic_int retire_busy;
     atomic_uint_fast64_t retired_tasks, retired_bytes;
-    atomic_uint_fast64_t sim_lb;      /* min lane free time over lanes of declared units: a
-                                         lower bound of any later start (region reclamation) */
+    atomic_uint_fast64_t sim_lb;      /* earliest idle time over lanes of declared units (or
+                                         the window floor): a lower bound of any later start
+                                         (region reclamation)                               */
     _Atomic(rt_task *) ret_small, ret_large; /* descriptors returned to the orchestrator    */
     _Atomic(rt_edge_chunk *) ret_chunks;
 
@@ -265,6 +271,9 @@ struct pto_rt {
     _Alignas(64) rt_task *anchor;
     uint64_t lb_at;                   /* sim_k when sim_lb was last computed                */
     uint64_t *lane_free, *lane_tasks, *lane_busy;
+    rt_gap *gaps;                     /* per lane RT_GAPS idle intervals before lane_free  */
+    uint8_t *ngaps;                   /* per lane: gaps in use (sorted by start)            */
+    uint64_t win_floor;               /* window: no later task issues before this           */
     uint64_t *stream_end, *iclock;
     uint64_t sim_k;                   /* kernel tasks simulated                             */
     uint64_t batch_release, batch_max;

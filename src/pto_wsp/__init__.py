@@ -26,6 +26,7 @@ from .linear_layout import LinearLayout
 from .language.workload import (P, Workload, combine, sequential, slot_load_u64, slot_set_u64,
                                 workload)
 from .program import Program, ProgramStats, compile
+from .machine import Machine
 from .schedule import (Deps, DispatchPolicy, Pools, ReadyPolicy, StartPolicy, TaskWindow,
                        TimingPolicy, TracePolicy, WindowMode)
 from .types import (DType, Dense, DenseDyn, Location, Ragged, Sparse, Tensor,
@@ -68,7 +69,7 @@ __all__ = [
     "DispatchPolicy", "TimingPolicy", "TaskWindow", "WindowMode", "Deps", "ReadyPolicy",
     "StartPolicy", "TracePolicy", "Pools",
     # compiling and running
-    "compile", "Program", "ProgramStats",
+    "compile", "Program", "ProgramStats", "Machine",
     # errors
     "PtoError", "CompileError", "TypeCheckError", "IRConversionError", "PtoSyntaxError",
     "ExecutionError", "KernelError", "ScheduleError", "ChannelError", "ChannelClosed",

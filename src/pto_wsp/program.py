@@ -31,6 +31,7 @@ from .errors import (ChannelClosed, ChannelFull, CompileError, DeadlockError, Ex
 from . import knobs, logs
 from .ir import nodes as ir
 from .ir.tracking import overlap_tensors
+from .machine import Machine
 from .stats import KernelStats, LaneStats, ProgramStats
 from .types import INT64_MAX, as_array, check_csr, index_array
 
@@ -79,8 +80,9 @@ def compile(source: Workload | ir.Module | str | os.PathLike[str],  # noqa: A001
             target: str = "cpu_sim", **options: Any) -> Program:
     """Compile a traced workload, an IR module, or a ``.pto`` file (path) for ``target``.
 
-    Options: ``num_threads`` (0 = all cores), ``num_aicpus``, ``vector_lanes``,
-    ``cube_lanes``, ``cost_model`` ("v9" | "a2a3"), ``v9_compat``. Tensors of a module or a
+    Options: ``num_threads`` (0 = all cores), ``machine`` (a :class:`~pto_wsp.Machine` or
+    ``"a2a3"``; ``num_aicpus``, ``vector_lanes``, ``cube_lanes`` override its fields),
+    ``cost_model`` ("v9" | "a2a3"), ``v9_compat``. Tensors of a module or a
     ``.pto`` file get their data with ``program.set_tensor`` / ``execute(**arrays)``.
     """
     from .language.workload import Workload
@@ -123,8 +125,9 @@ def compile_kernel(k: ir.Kernel, target: str, loc: SourceLoc | None) -> Compiled
 
 
 def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | None,
-                   *, num_threads: int = 0, num_aicpus: int | None = None,
-                   vector_lanes: int = 1, cube_lanes: int = 1, cost_model: str = "v9",
+                   *, num_threads: int = 0, machine: Machine | str | None = None,
+                   num_aicpus: int | None = None, vector_lanes: int | None = None,
+                   cube_lanes: int | None = None, cost_model: str = "v9",
                    v9_compat: bool = False):
     """Compile ``m`` for ``target``. See :meth:`Workload.compile`."""
     if target not in TARGETS:
@@ -137,27 +140,37 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
         raise CompileError("the ascend_npu backend (Ascend source tree emission) is not "
                            "implemented yet", loc, hint="use target='cpu_sim'")
     from .backends.cpu_sim.codegen import build
-    from .backends.cpu_sim.lower_orch import Machine
-    if num_aicpus is not None and (isinstance(num_aicpus, bool) or
-                                   not isinstance(num_aicpus, int) or num_aicpus <= 0):
-        raise ScheduleError(f"num_aicpus must be a positive int, got {num_aicpus!r}", loc)
-    for what, v in (("vector_lanes", vector_lanes), ("cube_lanes", cube_lanes)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 1024:
-            raise ScheduleError(f"{what} must be an int in [1, 1024], got {v!r}", loc)
+    mc = _machine(machine, loc)
+    given = {k: v for k, v in (("num_aicpus", num_aicpus), ("vector_lanes", vector_lanes),
+                               ("cube_lanes", cube_lanes)) if v is not None}
+    mc = replace(mc, **given).check(loc)
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or \
             not 0 <= num_threads <= 1024:
         raise ScheduleError(f"num_threads must be an int in [0, 1024] (0 = all cores), got "
                             f"{num_threads!r}", loc)
     t0 = time.perf_counter()
-    art = build(m, machine=Machine(num_aicpus, vector_lanes, cube_lanes), v9_compat=v9_compat,
+    art = build(m, machine=mc, v9_compat=v9_compat,
                 cost_model=cost_model)
-    prog = Program(m, art, tensors, num_threads)
+    prog = Program(m, art, tensors, num_threads, mc)
     prog._compile_ms = ms = (time.perf_counter() - t0) * 1e3
     if art.build.compiled:
         logs.info("compiled %s for cpu_sim in %.1f s", m.name, ms / 1e3)
     else:
         logs.info("%s for cpu_sim (cached, %.0f ms)", m.name, ms)
     return prog
+
+
+def _machine(machine, loc: SourceLoc | None) -> Machine:
+    """The ``machine=`` compile option: a :class:`Machine`, ``"a2a3"`` or None (default)."""
+    if machine is None:
+        return Machine()
+    if machine == "a2a3":
+        return Machine.a2a3()
+    if isinstance(machine, Machine):
+        return machine
+    raise ScheduleError(f"machine must be a pto_wsp.Machine or 'a2a3', got {machine!r}", loc,
+                        hint="e.g. machine=Machine.a2a3() or Machine(num_aicpus=2, "
+                             "vector_lanes=4, cube_lanes=2, clock_mhz=1800)")
 
 
 def check_layouts_for_compile(m: ir.Module, loc: SourceLoc | None) -> None:
@@ -198,8 +211,10 @@ def _mem_hint(mem) -> str:
 class Program:
     """A compiled cpu_sim workload. Bind arrays, execute, read stats and traces."""
 
-    def __init__(self, m: ir.Module, artifact, tensors: dict, num_threads: int = 0):
+    def __init__(self, m: ir.Module, artifact, tensors: dict, num_threads: int = 0,
+                 machine: Machine = Machine()):
         self.module = m
+        self.machine = machine  # the simulated target it was compiled for
         self._art = artifact
         self._lib = artifact.build.lib
         self._ffi = artifact.build.ffi

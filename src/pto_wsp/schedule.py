@@ -245,8 +245,14 @@ class Pools:
                      _positive(cube_workers, "custom(cube_workers)"))
 
 
-@dataclass(frozen=True)
+#: The task window when the schedule sets none: the runtime's default (pto_rt_config_default).
+DEFAULT_WINDOW = "TaskWindow(8192, 'tasks', WindowMode.STALL)"
+
+
+@dataclass(frozen=True, repr=False)
 class TaskGraph:
+    """How tasks become a DAG and run; ``window=None`` is the default 8192-task STALL window."""
+
     deps: Deps = Deps("tensor_map_exact")
     window: TaskWindow | None = None
     pools: Pools = Pools("single")
@@ -254,10 +260,37 @@ class TaskGraph:
     start: StartPolicy = StartPolicy("after_orchestration")
     trace: TracePolicy = TracePolicy()
 
+    def __repr__(self) -> str:
+        w, p, r, st, tr = self.window, self.pools, self.ready, self.start, self.trace
+        win = (f"TaskWindow({w.size}, {w.unit!r}, WindowMode.{w.mode.name})" if w
+               else DEFAULT_WINDOW + " (default)")
+        pools = (f"Pools.custom({p.vector_workers}, {p.cube_workers})" if p.kind == "custom"
+                 else f"Pools.{p.kind}()")
+        ready = f"ReadyPolicy.priority({_expr(r.key)})" if r.key is not None else \
+            f"ReadyPolicy.{r.kind}()"
+        start = f"StartPolicy.threshold({st.n})" if st.kind == "threshold" else \
+            f"StartPolicy.{st.kind}()"
+        trace = ("TracePolicy(" + ", ".join([k for k in ("sim", "wall") if getattr(tr, k)]
+                                            + [f"cost @{n} = {_expr(e)}" for n, e in tr.costs])
+                 + ")") if tr != TracePolicy() else "TracePolicy.none()"
+        return (f"TaskGraph(deps=Deps.{'infer_' if self.deps.kind in _INFER else ''}"
+                f"{self.deps.kind}(), window={win}, pools={pools}, ready={ready}, "
+                f"start={start}, trace={trace})")
 
-@dataclass(frozen=True)
+
+_INFER = ("tensor_map_exact", "bytes_overlap")
+
+
+def _expr(e: ScalarExpr) -> str:
+    from .ir.printer import format_expr  # the printer imports this module
+    return format_expr(e)
+
+
+@dataclass(frozen=True, repr=False)
 class Schedule:
-    """Everything the schedule combinators set; ``None`` means the default."""
+    """Everything the schedule combinators set; ``None`` means the default, which ``repr``
+    states: round-robin dispatch over the machine's AICPUs, no streams, immediate timing and
+    the default :class:`TaskGraph`."""
 
     dispatch: DispatchPolicy | None = None
     streams: int | None = None
@@ -265,6 +298,25 @@ class Schedule:
     timing: TimingPolicy | None = None
     spatial_grid: tuple[int, ...] | None = None
     task_graph: TaskGraph | None = None
+
+    def __repr__(self) -> str:
+        d, t = self.dispatch, self.timing
+        if d is None:
+            disp = "DispatchPolicy.round_robin(machine AICPUs) (default)"
+        else:
+            args = [_expr(d.key)] if d.key is not None else []
+            args += [str(d.num_aicpus)] if d.num_aicpus is not None else []
+            disp = f"DispatchPolicy.{d.kind}({', '.join(args)})"
+        streams = "off (default)" if self.streams is None else str(self.streams) + (
+            f", stream_by={_expr(self.stream_by)}" if self.stream_by is not None
+            else " (round-robin)")
+        timing = ("TimingPolicy.immediate (default)" if t is None else
+                  "TimingPolicy.immediate" if t.kind == "immediate" else
+                  f"TimingPolicy.{t.kind}({t.value})")
+        grid = "" if self.spatial_grid is None else f", spatial_grid={self.spatial_grid}"
+        tg = repr(self.task_graph) if self.task_graph else repr(TaskGraph()) + " (default)"
+        return (f"Schedule(dispatch={disp}, streams={streams}, timing={timing}{grid}, "
+                f"task_graph={tg})")
 
     def with_(self, **kw) -> "Schedule":
         return replace(self, **kw)

@@ -77,10 +77,15 @@ def test_table_is_bounded_by_regions_in_flight(make_rt, deps):
     got = run(make_rt, prog, 2, VEC, trace=False, deps=deps, window_size=256)
     assert got[0] == ref[0] and got[1] == ref[1]
     assert got[2] <= 4096 + 2 * 256
-    # undeclared cube lanes stay free at 0: a later cube task could read any region at its
-    # write time, so nothing may be forgotten
+    # undeclared cube lanes stay free at 0, but no later task issues before the window
+    # floor (the retire time of the task that left the window last): still bounded
     both = run(make_rt, prog, 2, 0, trace=False, deps=deps, window_size=256)
-    assert both[0] == ref[0] and both[2] == len(prog)
+    assert both[0] == ref[0] and both[2] <= 4096 + 2 * 256
+    # without a window a later cube task could read any region at its write time, so
+    # nothing may be forgotten
+    free = run(make_rt, prog, 2, 0, trace=False, deps=deps, window_size=0)
+    assert free[0] == run(make_rt, prog, 2, VEC, trace=True, deps=deps, window_size=0)[0]
+    assert free[2] == len(prog)
 
 
 def test_undeclared_exec_unit_is_rejected(make_rt):

@@ -12,6 +12,7 @@ import inspect
 import os
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Sequence, overload
 
 from ..errors import SourceLoc, TypeCheckError, user_location
@@ -126,18 +127,39 @@ def _param(name: str, annot, default, loc) -> Param:
     return Param(name, t, direction, default, loc)
 
 
+def _annotation_scope(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The local names a kernel's string annotations (``from __future__ import annotations``)
+    may use besides its globals: the locals of the frame that defined ``fn`` and of the frames
+    lexically enclosing it (found on the call stack: a frame whose code holds the inner code
+    as a constant), inner names first, then ``fn``'s closure."""
+    scope: dict[str, Any] = {}
+    code, chain = fn.__code__, []
+    f: FrameType | None = sys._getframe(1)
+    while f is not None:
+        if code in f.f_code.co_consts:
+            chain.append(f.f_locals)
+            code = f.f_code
+        f = f.f_back
+    for ns in reversed(chain):
+        scope.update(ns)
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            scope[var] = cell.cell_contents
+        except ValueError:  # not assigned yet
+            pass
+    return scope
+
+
 class KernelRef:
     """A kernel: signature plus traced (or custom) body. Index with axes to call it."""
 
-    def __init__(self, fn, custom: CustomBody | None, name: str | None, scope: dict | None = None):
+    def __init__(self, fn, custom: CustomBody | None, name: str | None):
         self.fn = fn
         self.name = name or fn.__name__
         code = fn.__code__
         self.loc = SourceLoc(code.co_filename, code.co_firstlineno)
         try:
-            # ``scope``: the defining frame's locals, so string annotations
-            # (``from __future__ import annotations``) may name local variables
-            annots = inspect.get_annotations(fn, eval_str=True, locals=scope)
+            annots = inspect.get_annotations(fn, eval_str=True, locals=_annotation_scope(fn))
         except Exception as e:
             raise TypeCheckError(f"cannot evaluate the annotations of kernel '{self.name}': {e}",
                                  self.loc) from None
@@ -267,11 +289,10 @@ def kernel(fn: Callable[..., Any] | None = None, *, name: str | None = None,
     """
     loc = user_location()
 
-    def wrap(f: Callable[..., Any], scope: dict | None = None) -> KernelRef:
-        scope = scope if scope is not None else sys._getframe(1).f_locals
+    def wrap(f: Callable[..., Any]) -> KernelRef:
         return KernelRef(f, _custom(loc, cpp_src, tuple(cpp_includes), cpp_body_path,
-                                    cpp_tu_path, language), name, scope)
-    return wrap(fn, sys._getframe(1).f_locals) if fn is not None else wrap
+                                    cpp_tu_path, language), name)
+    return wrap(fn) if fn is not None else wrap
 
 
 jit_kernel = kernel

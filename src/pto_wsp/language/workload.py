@@ -593,7 +593,9 @@ class Workload:
                    start: StartPolicy | None = None, trace: TracePolicy | None = None
                    ) -> "Workload":
         """Configure DAG execution: dependency inference, window, pools, ready queue, start
-        and trace policies (defaults: exact tensor-map deps, no window, one pool, FIFO)."""
+        and trace policies (defaults: exact tensor-map deps, an 8192-task STALL window, one
+        pool, FIFO, start after orchestration, no trace; ``repr(w.module.schedule)`` states
+        them)."""
         loc = user_location()
         given = dict(deps=(deps, Deps), window=(window, TaskWindow), pools=(pools, Pools),
                      ready=(ready, ReadyPolicy), start=(start, StartPolicy),

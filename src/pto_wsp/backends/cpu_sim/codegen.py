@@ -28,7 +28,8 @@ from .. import template_env
 from .build import BuildResult, CCError, build_extension, compiler_summary, runtime_library
 from .c_syntax import file_stem, string
 from .lower_kernel import KernelVM, ctype, lower_kernel, scalar_ctype
-from .lower_orch import MAX_RANK, Machine, OrchVM, lower_orchestration
+from ...machine import Machine
+from .lower_orch import MAX_RANK, OrchVM, lower_orchestration
 
 COST_MODELS = {"v9": 0, "a2a3": 1}
 

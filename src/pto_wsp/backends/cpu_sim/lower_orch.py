@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ...errors import CompileError, ScheduleError, SourceLoc
 from ...ir import expr as irx
 from ...ir import nodes as ir
+from ...machine import Machine
 from ...schedule import Schedule, TaskGraph
 from ...types import DType
 from .c_syntax import ident, scalar, string
@@ -38,15 +39,6 @@ _DISPATCH = {"round_robin": "PTO_RT_DISPATCH_ROUND_ROBIN", "affinity": "PTO_RT_D
              "work_steal": "PTO_RT_DISPATCH_WORK_STEAL"}
 _TIMING = {"immediate": "PTO_RT_TIMING_IMMEDIATE", "batched": "PTO_RT_TIMING_BATCHED",
            "interleaved": "PTO_RT_TIMING_INTERLEAVED", "rate_limit": "PTO_RT_TIMING_RATE_LIMIT"}
-
-
-@dataclass(frozen=True)
-class Machine:
-    """The simulated target: AICPUs (dispatch targets) and AICore lanes per AICPU."""
-
-    num_aicpus: int | None = None  # default: the dispatch policy's n, else 4
-    vector_lanes: int = 1
-    cube_lanes: int = 1
 
 
 @dataclass
@@ -575,6 +567,7 @@ class OrchLowerer:
             f"cfg.num_aicpus = {n};",
             f"cfg.vector_lanes = {self.machine.vector_lanes};",
             f"cfg.cube_lanes = {self.machine.cube_lanes};",
+            f"cfg.clock_khz = {self.machine.clock_mhz * 1000};",
             f"cfg.num_streams = {s.streams or 0};",
             f"cfg.v9_compat = {1 if self.v9_compat else 0};",
             # the units this program's kernels use: lets the runtime forget finished regions
