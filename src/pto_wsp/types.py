@@ -341,6 +341,21 @@ def check_csr(outer: int, indptr: np.ndarray, indices: np.ndarray, loc=None) -> 
 
 # ---------------------------------------------------------------- tensors
 
+class TensorShape:
+    """``Tensor[rows, cols, dtype]`` in a kernel signature: a 2-D view of that static shape
+    (docs/kernels.md); the kernel loads and stores tiles of it at computed offsets."""
+
+    def __init__(self, spec, loc):
+        if not isinstance(spec, tuple) or len(spec) != 3:
+            raise TypeCheckError(f"Tensor takes [rows, cols, dtype] in a kernel signature, got "
+                                 f"{spec!r}", loc)
+        r, c, dt = spec
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in (r, c)):
+            raise TypeCheckError(f"Tensor rows/cols must be positive ints, got {r!r}, {c!r}",
+                                 loc)
+        self.rows, self.cols, self.dtype = r, c, DType.of(dt)
+
+
 class Tensor:
     """A named n-D array: shape, dtype, location, layout, and (optionally) numpy data.
 
@@ -348,6 +363,9 @@ class Tensor:
     passed to compiled programs zero-copy. Index it with loop variables to make views:
     ``T[b]``, ``T[b][h]``, ``T[b, h]``, ``T[2:6]``, ``T[i * 2 + 1]``.
     """
+
+    def __class_getitem__(cls, spec) -> TensorShape:
+        return TensorShape(spec, user_location())
 
     def __init__(self, data: Any = None, shape: Sequence[int] | None = None, dtype: Any = None,
                  location: Location = Location.Global, layout: Any = None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CompileError
 from ..ir import nodes as ir
+from ..ir.kloops import OPCODES
 from ..types import DType
 
 # level -> (capacity for kernels, description); UB keeps its last 8 KB for instruction scratch
@@ -107,6 +108,13 @@ def plan_kernel(k: ir.Kernel) -> KernelPlan:
                                 "PTO-ISA (not supported yet)")
     if not k.ops:
         raise CompileError(f"kernel '{k.name}' has no body", k.loc)
+    looped = next((op for op in k.ops if op.opcode in OPCODES), None)
+    if looped is not None:
+        raise CompileError(f"kernel '{k.name}': {looped.opcode}: loops, conditions, index "
+                           "arithmetic and tensor tiles in kernels are not emitted for the "
+                           "AICore yet", looped.loc or k.loc,
+                           hint="run it on cpu_sim; for ascend_npu write straight-line tile "
+                                "kernels (docs/kernels.md)")
     return _Planner(k).run()
 
 

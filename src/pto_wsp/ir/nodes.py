@@ -50,12 +50,20 @@ class ScalarType:
 
 @dataclass(frozen=True)
 class TensorType:
-    """A kernel parameter bound to a tensor view of any shape (custom-body kernels)."""
+    """A kernel parameter bound to a tensor view: of any shape (custom-body kernels), or of
+    a static 2-D ``shape`` that traced kernels load tiles from at computed offsets."""
 
     dtype: DType | None = None
+    shape: tuple[int, int] | None = None
 
     def __str__(self) -> str:
+        if self.shape is not None:
+            return f"tensor<{self.shape[0]}x{self.shape[1]}x{self.dtype.value}>"
         return "tensor" if self.dtype is None else f"tensor<{self.dtype.value}>"
+
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """Like :meth:`TileType.fits` for a shaped tensor parameter (always for others)."""
+        return self.shape is None or TileType(*self.shape, self.dtype).fits(shape)
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,11 @@ class Kernel:
     custom: CustomBody | None = None
     exec_unit: str = "vector"  # vector | cube (inferred: any matmul makes it cube)
     loc: SourceLoc | None = loc_field()
+    # schedule hints, sorted (name, value) pairs: ``budget_<LEVEL>`` = bytes (docs/kernels.md)
+    hints: tuple[tuple[str, int | str], ...] = ()
+
+    def hint(self, name: str, default=None):
+        return dict(self.hints).get(name, default)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -438,6 +438,13 @@ class _ToIR(Transformer_NonRecursive):
     def r_scalar_type(self, c, loc):
         return ir.ScalarType(self.dtype(c[0]))
 
+    def r_shaped_tensor_type(self, c, loc):
+        t = self.r_tile_type([str(c[0])[len("tensor"):].join(("tile", ""))], loc)
+        return ir.TensorType(t.dtype, (t.rows, t.cols))
+
+    def r_kernel_hints(self, c, loc):
+        return _Wrap("hints", tuple(sorted(c[0].value)))
+
     def r_tensor_type(self, c, loc):
         return ir.TensorType(None if c[0] is None else self.dtype(c[0]))
 
@@ -451,9 +458,9 @@ class _ToIR(Transformer_NonRecursive):
                         dflt, loc)
 
     def r_kernel(self, c, loc):
-        name, *params, unit, (ops, custom) = c
+        name, *params, unit, hints, (ops, custom) = c
         return ir.Kernel(self.name(name), tuple(p for p in params if p is not None), ops,
-                         custom, str(unit), loc)
+                         custom, str(unit), loc, hints.value if hints else ())
 
     def r_kernel_body(self, c, loc):
         if isinstance(c[0], ir.CustomBody):

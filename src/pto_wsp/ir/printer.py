@@ -202,8 +202,15 @@ def _custom(c: ir.CustomBody) -> str:
 def format_kernel(k: ir.Kernel) -> str:
     head = f"kernel {_g(k.name)}({', '.join(_param(p) for p in k.params)}) {k.exec_unit}"
     parts = [head]
+    if k.hints:
+        parts.append("hints {" + ", ".join(f"{quote_name(n)} = {literal(v)}"
+                                           for n, v in k.hints) + "}")
     if k.ops or k.custom is None:
-        body = "".join(f"{_INDENT}{format_op(op)}\n" for op in k.ops)
+        body, depth = "", 1
+        for op in k.ops:  # loop and block bodies are indented
+            depth -= op.opcode in ("kendfor", "kendif")
+            body += f"{_INDENT * max(depth, 1)}{format_op(op)}\n"
+            depth += op.opcode in ("kfor", "kif")
         parts.append("{\n" + body + "}")
     if k.custom is not None:
         parts.append(_custom(k.custom))

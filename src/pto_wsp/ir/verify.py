@@ -9,6 +9,7 @@ from ..errors import IRConversionError, ScheduleError, TypeCheckError
 from ..types import check_csr, index_array
 from . import expr as irx
 from . import nodes as ir
+from . import kloops
 from .ops import OPS, result_types
 
 _AXIS_KINDS = ("dense", "dense_dyn", "ragged", "sparse")
@@ -189,13 +190,19 @@ def verify_kernel(k: ir.Kernel) -> None:
         raise IRConversionError(f"kernel '{k.name}' has both tile ops and a custom body", k.loc)
     if k.exec_unit not in ("vector", "cube"):
         raise IRConversionError(f"kernel '{k.name}': unknown exec unit '{k.exec_unit}'", k.loc)
-    values: dict[int, ir.TileType] = {}
+    values: dict[int, ir.TileType | ir.ScalarType] = {}
+    loops = kloops.KernelChecker(k, params, values)
     for op in k.ops:
         spec = OPS.get(op.opcode)
         loc = op.loc or k.loc
 
         def bad(msg):
             return TypeCheckError(f"kernel '{k.name}': {msg}", loc)
+        if op.opcode in kloops.OPCODES:
+            got = loops.check(op, lambda msg: bad(f"{op.opcode} {msg}" if msg.startswith(
+                "uses ") else msg))
+            _define(op, got, values, loops, bad)
+            continue
         if spec is None:
             raise bad(f"unknown instruction '{op.opcode}'")
         sig = spec.sig
@@ -214,7 +221,9 @@ def verify_kernel(k: ir.Kernel) -> None:
                 types.append(p.type)
             elif letter == "t":
                 if not isinstance(o, ir.ValueRef) or o.index not in values:
-                    raise bad(f"{op.opcode} uses an undefined value {o}")
+                    raise bad(f"{op.opcode} uses an undefined (or out of scope) value {o}")
+                if not isinstance(values[o.index], ir.TileType):
+                    raise bad(f"{op.opcode} needs a tile, got the scalar {o}")
                 types.append(values[o.index])
             else:  # scalar
                 if isinstance(o, ir.Imm):
@@ -222,6 +231,9 @@ def verify_kernel(k: ir.Kernel) -> None:
                 elif isinstance(o, ir.ParamRef) and o.name in params and \
                         isinstance(params[o.name].type, ir.ScalarType):
                     types.append(params[o.name].type.dtype)
+                elif isinstance(o, ir.ValueRef) and isinstance(values.get(o.index),
+                                                               ir.ScalarType):
+                    types.append(values[o.index].dtype)
                 else:
                     raise bad(f"{op.opcode} needs a scalar operand, got {o}")
         if op.opcode == "tstore" and types[0] != types[1]:
@@ -233,14 +245,24 @@ def verify_kernel(k: ir.Kernel) -> None:
                       f"{', '.join(spec.attrs) or 'no attributes'}") from None
         if isinstance(got, str):
             raise bad(got)
-        if tuple(got) != op.types or len(op.results) != len(op.types):
-            raise bad(f"{op.opcode} result types {[str(t) for t in op.types]} do not match "
-                      f"{[str(t) for t in got]}")
-        for r, t in zip(op.results, op.types):
-            if r != len(values):
-                raise bad(f"values must be numbered in definition order (expected %{len(values)}"
-                          f", got %{r})")
-            values[r] = t
+        _define(op, got, values, loops, bad)
+    loops.finish(lambda op, msg: TypeCheckError(f"kernel '{k.name}': {msg}", op.loc or k.loc))
+    if kloops.uses_kloops(k):
+        kloops.check_budget(k)
+
+
+def _define(op: ir.KernelOp, got, values: dict, loops, bad) -> None:
+    """Check ``op``'s declared result types against ``got`` and define its results."""
+    if tuple(got) != op.types or len(op.results) != len(op.types):
+        raise bad(f"{op.opcode} result types {[str(t) for t in op.types]} do not match "
+                  f"{[str(t) for t in got]}")
+    for r, t in zip(op.results, op.types):
+        if r != loops.n_defined:
+            raise bad(f"values must be numbered in definition order (expected "
+                      f"%{loops.n_defined}, got %{r})")
+        values[r] = t
+        loops.n_defined += 1
+        loops.defined(r)
 
 
 def _slot_index(s) -> None:
@@ -494,7 +516,7 @@ class _WorkloadChecker:
             if p.type.dtype is not None and p.type.dtype is not t.dtype:
                 raise TypeCheckError(f"'{p.name}' of '{k.name}' is {p.type.dtype.value}, the "
                                      f"view of '{t.name}' is {t.dtype.value}", a.loc or c.loc)
-            if isinstance(p.type, ir.TileType):
+            if isinstance(p.type, (ir.TileType, ir.TensorType)):
                 if not p.type.fits(shape):
                     raise TypeCheckError(f"view of shape {list(shape)} passed to '{p.name}' of "
                                          f"type {p.type}", a.loc or c.loc)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, overload
 from ..errors import SourceLoc, TypeCheckError, user_location
 from ..ir.nodes import (ConstexprType, CustomBody, Kernel, Param, ScalarType, TensorType,
                         TileType)
-from ..types import DType, Tensor
+from ..types import DType, Tensor, TensorShape
+from .kloops import renumber
 from .tracing import ParamValue, Tracer
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def _param(name: str, annot, default, loc) -> Param:
     t: TileType | TensorType | ScalarType | ConstexprType
     if annot is Tensor:
         t = TensorType()
+    elif isinstance(annot, TensorShape):
+        t = TensorType(annot.dtype, (annot.rows, annot.cols))
     elif isinstance(annot, (TileType, TensorType)):
         t = annot
     elif isinstance(annot, (ScalarType, ConstexprType)):
@@ -153,8 +156,12 @@ def _annotation_scope(fn: Callable[..., Any]) -> dict[str, Any]:
 class KernelRef:
     """A kernel: signature plus traced (or custom) body. Index with axes to call it."""
 
-    def __init__(self, fn, custom: CustomBody | None, name: str | None):
+    def __init__(self, fn, custom: CustomBody | None, name: str | None,
+                 unit: str | None = None, budget: dict | None = None):
         self.fn = fn
+        self.unit = unit
+        self.hints = _hints(budget, SourceLoc(fn.__code__.co_filename,
+                                              fn.__code__.co_firstlineno))
         self.name = name or fn.__name__
         code = fn.__code__
         self.loc = SourceLoc(code.co_filename, code.co_firstlineno)
@@ -213,6 +220,11 @@ class KernelRef:
                 for p in self.params}
         with tr:
             out = self.fn(**args)
+        if tr.regions:
+            raise TypeCheckError(
+                f"kernel '{self.name}': a pto.range loop was left early", tr.regions[-1].loc,
+                hint="break and return inside pto.range loops are not supported; use "
+                     "pto.when for conditional work")
         if out is not None:
             raise TypeCheckError(f"kernel '{self.name}' returned a value", self.loc,
                                  hint="kernels write results with pto.store(out_param, value)")
@@ -225,8 +237,10 @@ class KernelRef:
                     raise TypeCheckError(
                         f"kernel '{self.name}' never stores to Out parameter '{p.name}'",
                         self.loc, hint="every Out tile must be written: pto.store(out, value)")
-        unit = "cube" if any(op.opcode.startswith("tmatmul") for op in tr.ops) else "vector"
-        return Kernel(name, params, tuple(tr.ops), self.custom, unit, self.loc)
+        unit = self.unit or ("cube" if any(op.opcode.startswith("tmatmul") for op in tr.ops)
+                             else "vector")
+        return Kernel(name, params, tuple(renumber(tr.ops)), self.custom, unit, self.loc,
+                      self.hints)
 
     def compile(self, target: str = "cpu_sim", **constexprs: Any) -> CompiledKernel:
         """Spec 6.5: this kernel's code for ``target`` (``.code``: C for ``cpu_sim``, PTO-ISA
@@ -271,14 +285,22 @@ def kernel(fn: Callable[..., Any]) -> KernelRef: ...
 def kernel(*, name: str | None = None, cpp_src: str | None = None,
            cpp_includes: Sequence[str] = (), cpp_body_path: str | None = None,
            cpp_tu_path: str | None = None,
-           language: str | None = None) -> Callable[[Callable[..., Any]], KernelRef]: ...
+           language: str | None = None, unit: str | None = None,
+           budget: dict[str, int] | None = None) -> Callable[[Callable[..., Any]], KernelRef]: ...
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, name: str | None = None,
            cpp_src: str | None = None, cpp_includes: Sequence[str] = (),
            cpp_body_path: str | None = None, cpp_tu_path: str | None = None,
-           language: str | None = None) -> KernelRef | Callable[[Callable[..., Any]], KernelRef]:
-    """Define a kernel. Usable bare (``@kernel``) or with custom-body options.
+           language: str | None = None, unit: str | None = None,
+           budget: dict[str, int] | None = None
+           ) -> KernelRef | Callable[[Callable[..., Any]], KernelRef]:
+    """Define a kernel. Usable bare (``@kernel``) or with options. docs/kernels.md teaches
+    writing kernels (loops, tensor tiles, memory levels, double buffering).
+
+    ``unit``: "vector" or "cube" (default: cube if the kernel has a matmul). ``budget``:
+    bytes per memory level for the kernel's live tiles, e.g. ``{"UB": 64 * 1024}`` (default
+    and maximum: the A2/A3 capacities).
 
     ``cpp_src`` / ``cpp_body_path``: a body snippet inserted into the generated kernel
     function; ``cpp_tu_path``: a whole translation unit defining it. ``language`` "c" or
@@ -288,10 +310,12 @@ def kernel(fn: Callable[..., Any] | None = None, *, name: str | None = None,
     ..., scalars)``. docs/api.md ("Custom bodies") lists the names a body can use.
     """
     loc = user_location()
+    if unit not in (None, "vector", "cube"):
+        raise TypeCheckError(f"unit must be 'vector' or 'cube', got {unit!r}", loc)
 
     def wrap(f: Callable[..., Any]) -> KernelRef:
         return KernelRef(f, _custom(loc, cpp_src, tuple(cpp_includes), cpp_body_path,
-                                    cpp_tu_path, language), name)
+                                    cpp_tu_path, language), name, unit, budget)
     return wrap(fn) if fn is not None else wrap
 
 
@@ -325,3 +349,12 @@ def _custom(loc, src, includes, body_path, tu_path, language) -> CustomBody | No
 
 
 _CXX_HEADERS = (".hpp", ".hh", ".hxx")
+
+
+def _hints(budget, loc) -> tuple:
+    """``budget={"UB": bytes, ...}`` as sorted kernel hints (checked by the verifier)."""
+    if budget is None:
+        return ()
+    if not isinstance(budget, dict):
+        raise TypeCheckError(f"budget must be a dict of level -> bytes, got {budget!r}", loc)
+    return tuple(sorted((f"budget_{level}", v) for level, v in budget.items()))

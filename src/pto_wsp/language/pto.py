@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import TypeCheckError, user_location
-from ..ir.nodes import TileType
+from ..ir.nodes import TensorType, TileType
 from ..ir.ops import CMP_MODES, ROUND_MODES
 from ..types import DType
-from . import hints
+from . import hints, kloops
+from .kloops import range_ as range  # noqa: A001 - pto.range
+from .kloops import when
 from .tracing import ParamValue, ScalarValue, TileOperand, Value, tracer
 
 #: a tile operand: a traced value or a tile parameter
@@ -35,7 +37,7 @@ __all__ = [
     "colmin", "colmean", "rowmul", "rowadd", "rowsub", "rowdiv", "colmul", "coladd", "colsub",
     "coldiv", "broadcast", "matmul", "constant", "slice_even", "slice_odd", "interleave",
     "cast", "cmp", "select", "iota", "sort32", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "shl", "shr", "softmax", "mov",
+    "shl", "shr", "softmax", "mov", "range", "when",
 ]
 
 _COMMUTATIVE = {"add", "mul", "max", "min", "and", "or", "xor"}
@@ -49,6 +51,9 @@ def _is_tile(x) -> bool:
 def _binary(op: str, a, b) -> Value:
     tr = tracer(op)
     loc = user_location()
+    if not _is_tile(a) and not _is_tile(b) and op in ("add", "sub", "mul") and (
+            kloops.is_index(a) or kloops.is_index(b)):
+        return kloops.scalar_op(op, a, b)
     if not _is_tile(a) and not _is_tile(b):
         raise TypeCheckError(f"pto.{op} needs at least one tile operand", loc)
     if not _is_tile(a):  # scalar on the left
@@ -100,17 +105,36 @@ def _unary(op: str, x, float_only=False) -> Value:
 
 # ---------------------------------------------------------------- memory
 
-def load(src: TileArg) -> Value:
-    """Load a tile parameter (``In`` or ``InOut``)."""
+def load(src: TileArg, row=None, col=None, shape: Shape | None = None,
+         level: str | None = None) -> Value:
+    """Load a tile parameter (``In`` or ``InOut``), or with ``row=, col=, shape=`` the tile of
+    that shape at that offset of a ``Tensor[rows, cols, dtype]`` parameter (offsets may be
+    loop indices and arithmetic on them; ``level``: UB, L1, L0A, L0B or L0C)."""
     tr = tracer("load")
     if not isinstance(src, ParamValue):
         raise TypeCheckError("pto.load expects a kernel parameter", user_location())
-    return tr.load_param(src, explicit=True)
+    if row is None and col is None and shape is None and level is None:
+        return tr.load_param(src, explicit=True)
+    if row is None or col is None or shape is None:
+        raise TypeCheckError("a tensor tile load needs row=, col= and shape=", user_location(),
+                             hint="pto.load(A, row=r, col=c, shape=(16, 64))")
+    return kloops.load_at(tr, src, row, col, shape, level)
 
 
-def store(dst: TileArg, src: TileArg) -> None:
-    """Store a tile to an ``Out``/``InOut`` tile parameter (same shape and dtype)."""
-    tracer("store").store(dst, src)
+def store(dst: TileArg, src: TileArg, row=None, col=None) -> None:
+    """Store a tile to an ``Out``/``InOut`` tile parameter (same shape and dtype), or with
+    ``row=, col=`` into a ``Tensor[...]`` parameter at that offset."""
+    tr = tracer("store")
+    if row is None and col is None:
+        if isinstance(dst, ParamValue) and isinstance(dst.param.type, TensorType):
+            raise TypeCheckError(f"storing into the tensor '{dst.param.name}' needs row= and "
+                                 "col=", user_location(), hint="pto.store(O, tile, row=r, col=0)")
+        return tr.store(dst, src)
+    if row is None or col is None or not isinstance(dst, ParamValue) or not isinstance(
+            dst.param.type, TensorType):
+        raise TypeCheckError("pto.store(dst, tile, row=, col=) stores into a Tensor[rows, cols, "
+                             "dtype] parameter at that offset", user_location())
+    kloops.store_at(tr, dst, src, row, col)
 
 
 def alloc(shape: Shape, dtype: DTypeLike) -> Value:
@@ -357,6 +381,8 @@ def cmp(a: Operand, b: Operand, mode: str) -> Value:
     if mode not in CMP_MODES:
         raise TypeCheckError(f"unknown comparison {mode!r}", loc,
                              hint="use one of " + ", ".join(CMP_MODES))
+    if not _is_tile(a) and kloops.is_index(a):
+        return kloops.scalar_op(mode, a, b)
     a = tr.tile(a, "pto.cmp")
     out = TileType(a.shape[0], a.shape[1], DType.BOOL)
     if not _is_tile(b):

@@ -54,12 +54,14 @@ class TileOperand:
     def __ne__(self, o): return _pto().cmp(self, o, "ne")  # type: ignore[override]
 
     def _no_python_value(self, what: str):
+        scalar = isinstance(self, ParamValue) and isinstance(self.param.type, ScalarType)
         raise TypeCheckError(
             f"a kernel operand has no Python {what}: tiles and scalar parameters exist only "
             "when the kernel runs",
             user_location(),
-            hint="decide per element with pto.cmp / comparisons (a bool tile) and "
-                 "pto.select(mask, a, b); reduce with pto.rowmax / pto.rowsum ...")
+            hint=_SCALAR_HINT if scalar else
+            "decide per element with pto.cmp / comparisons (a bool tile) and "
+            "pto.select(mask, a, b); reduce with pto.rowmax / pto.rowsum ...")
 
     # bitwise sugar (integer tiles)
     def __and__(self, o): return _pto().bitwise_and(self, o)
@@ -74,10 +76,25 @@ class TileOperand:
 
     def __pow__(self, o): raise hints.no_operator("**", hints._INSTEAD["pow"])
     __rpow__ = __pow__
-    def __floordiv__(self, o): raise hints.no_operator("//", hints._INSTEAD["floor_divide"])
-    __rfloordiv__ = __floordiv__
-    def __mod__(self, o): raise hints.no_operator("%", hints._INSTEAD["mod"])
-    __rmod__ = __mod__
+    def __floordiv__(self, o):
+        if _kl().is_index(self):
+            return _index_op("floordiv", self, o)
+        raise hints.no_operator("//", hints._INSTEAD["floor_divide"])
+
+    def __rfloordiv__(self, o):
+        if _kl().is_index(self):
+            return _index_op("floordiv", o, self)
+        raise hints.no_operator("//", hints._INSTEAD["floor_divide"])
+
+    def __mod__(self, o):
+        if _kl().is_index(self):
+            return _index_op("mod", self, o)
+        raise hints.no_operator("%", hints._INSTEAD["mod"])
+
+    def __rmod__(self, o):
+        if _kl().is_index(self):
+            return _index_op("mod", o, self)
+        raise hints.no_operator("%", hints._INSTEAD["mod"])
 
     def __getattr__(self, name: str):
         if name.startswith("__"):  # protocol probes (numpy, copy, pickle) stay quiet
@@ -143,17 +160,59 @@ def _pto():
     return pto
 
 
+def _kl():
+    from . import kloops
+    return kloops
+
+
+def _index_op(op: str, a, b):
+    """Integer scalar arithmetic (loop indices, Scalar parameters): docs/kernels.md."""
+    return _kl().scalar_op(op, a, b)
+
+
+_SCALAR_HINT = ("loop with `for k in pto.range(n):`, branch with `with pto.when(k > 0):`, "
+                "compute offsets with + - * // %")
+
+
 class ScalarValue:
-    """A scalar operand: an immediate (``pto.constant``) or a ``Scalar[...]`` parameter."""
+    """A scalar operand: an immediate (``pto.constant``), a ``Scalar[...]`` parameter or a
+    traced integer (a ``pto.range`` index, index arithmetic, a comparison)."""
 
     __slots__ = ("operand", "dtype")
+    __hash__ = None
 
-    def __init__(self, operand: Imm | ParamRef, dtype: DType):
+    def __init__(self, operand: Imm | ParamRef | ValueRef, dtype: DType):
         self.operand = operand
         self.dtype = dtype
 
     def __repr__(self) -> str:
         return f"ScalarValue({self.operand}, {self.dtype.value})"
+
+    def __add__(self, o): return _index_op("add", self, o)
+    def __radd__(self, o): return _index_op("add", o, self)
+    def __sub__(self, o): return _index_op("sub", self, o)
+    def __rsub__(self, o): return _index_op("sub", o, self)
+    def __mul__(self, o): return _index_op("mul", self, o)
+    def __rmul__(self, o): return _index_op("mul", o, self)
+    def __floordiv__(self, o): return _index_op("floordiv", self, o)
+    def __rfloordiv__(self, o): return _index_op("floordiv", o, self)
+    def __mod__(self, o): return _index_op("mod", self, o)
+    def __rmod__(self, o): return _index_op("mod", o, self)
+    def __lt__(self, o): return _index_op("lt", self, o)
+    def __le__(self, o): return _index_op("le", self, o)
+    def __gt__(self, o): return _index_op("gt", self, o)
+    def __ge__(self, o): return _index_op("ge", self, o)
+    def __eq__(self, o): return _index_op("eq", self, o)  # type: ignore[override]
+    def __ne__(self, o): return _index_op("ne", self, o)  # type: ignore[override]
+
+    def _no_value(self, what: str):
+        raise TypeCheckError(f"a traced scalar has no Python {what}: it exists only when the "
+                             "kernel runs", user_location(), hint=_SCALAR_HINT)
+
+    def __bool__(self): self._no_value("truth value")
+    def __index__(self): self._no_value("integer value")
+    def __int__(self): self._no_value("integer value")
+    def __float__(self): self._no_value("float value")
 
 
 class ParamValue(TileOperand):
@@ -191,6 +250,16 @@ class Tracer:
         self.n_values = 0
         self.loaded: dict[str, Value] = {}
         self.stored: set[str] = set()
+        self.regions: list = []  # open pto.range / pto.when bodies (language/kloops.py)
+        self.closed: set[int] = set()  # values made inside a body that has ended
+
+    def check_open(self, index: int, loc) -> None:
+        """A located error for a value made inside a loop or block that has ended."""
+        if index in self.closed:
+            raise TypeCheckError(
+                "this value was made inside a pto.range / pto.when body that has ended", loc,
+                hint="to carry a tile out of a loop or block, assign it to a variable before "
+                     "it and rebind that variable inside (acc = ...)")
 
     def __enter__(self):
         _active.append(self)
@@ -214,6 +283,7 @@ class Tracer:
             if x.tracer is not self:
                 raise TypeCheckError("a tile value from another kernel was used here",
                                      user_location())
+            self.check_open(x.ref.index, user_location())
             return x
         if isinstance(x, ParamValue):
             return self.load_param(x, explicit=False)
@@ -230,7 +300,7 @@ class Tracer:
         if p.direction == "out":
             raise TypeCheckError(f"parameter '{p.name}' is Out: it cannot be read", loc,
                                  hint="declare it InOut[...] to read and write it")
-        if not explicit and p.name in self.loaded:
+        if not explicit and p.name in self.loaded:  # (values of ended bodies are dropped)
             return self.loaded[p.name]
         (v,) = self.emit("tload", [ParamRef(p.name)], [p.type], loc=loc)
         self.loaded.setdefault(p.name, v)
@@ -240,6 +310,8 @@ class Tracer:
         """``x`` (a Python number, pto.constant or Scalar param) as a scalar of ``dtype``."""
         loc = user_location()
         if isinstance(x, ScalarValue):
+            if isinstance(x.operand, ValueRef):
+                self.check_open(x.operand.index, loc)
             if x.dtype is not dtype:
                 raise TypeCheckError(
                     f"{what}: scalar of dtype {x.dtype.value} used with a {dtype.value} tile",

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...errors import CompileError
+from ...ir import kloops as irk
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
-from ..kernel_plan import last_uses, matmul_results_read_by_vector_ops
+from ..kernel_plan import matmul_results_read_by_vector_ops
+from . import lower_kloops
 from .c_syntax import header_name_ok, ident, readable, scalar, string
 
 
@@ -145,12 +147,26 @@ class _Lowerer:
         self.buf_key: list[tuple[str, int]] = []
         self.bufs: list[tuple[str, str, int, int]] = []  # (C type, name, elements, bytes)
         self.free: dict[tuple[str, int], list[int]] = {}
-        self.last_use = last_uses(k.ops)
+        self.last_use = {v: e for v, (_, e) in irk.live_ranges(k.ops).items()}
+        self.dies_at: dict[int, list[int]] = {}
+        for v, e in self.last_use.items():
+            self.dies_at.setdefault(e, []).append(v)
         self.types: dict[int, ir.TileType] = {}
-        self.alias: dict[int, str] = {}  # loaded values read in place from global memory
+        self.alias: dict[int, str] = {}  # loaded values read in place; ping-pong pointers
         self.loc = k.loc  # of the instruction being lowered
-        self.loaded = {v for op in k.ops if op.opcode == "tload" for v in op.results}
-        self.to_vector = matmul_results_read_by_vector_ops(k.ops)
+        self.loaded = {v for op in k.ops if op.opcode in ("tload", "tload_at")
+                       for v in op.results}
+        self.to_vector = matmul_results_read_by_vector_ops(
+            [op for op in k.ops if op.opcode not in irk.CONTROL_OPS])
+        # loops (lower_kloops.py): open loops (index, buffers, held ping-pong buffers), the
+        # opening op of each closing op, ping-pong depths, values' buffer-id variables
+        self.loops: list[tuple[int, int, list[int]]] = []
+        self.open_at = {e: s for s, e in irk.regions(k.ops).items()}
+        self.depth = irk.load_depth(k.ops)
+        self.pp: dict[int, str] = {}
+        # pipe timing (runtime_c/pto_pipes.h): buffer ids are parameters first, then buffers
+        self.n_params = len(k.params)
+        self.levels = irk.value_levels(k.ops)
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
@@ -158,7 +174,11 @@ class _Lowerer:
         self.place_buffers()
 
     def place_buffers(self) -> None:
-        """Declare the buffers: stack arrays, or 64-byte aligned slices of the scratch."""
+        """Declare the buffers: stack arrays, or 64-byte aligned slices of the scratch; and
+        the pipe-timing state of every parameter and buffer."""
+        n = self.n_params + len(self.buf_key)
+        self.vm.buffers += ["pto_pipes sb_ = {{0}, 0, 0};",
+                            f"uint64_t rdy_[{n}] = {{0}}, rd_[{n}] = {{0}};"]
         total = sum(-(-n // 64) * 64 for *_, n in self.bufs)
         if total <= STACK_BYTES:
             self.vm.buffers += [f"_Alignas(64) {ct} {name}[{count}];"
@@ -176,11 +196,11 @@ class _Lowerer:
     def buffer(self, ct: str, name: str, count: int, itemsize: int) -> None:
         self.bufs.append((ct, name, count, count * itemsize))
 
-    def alloc(self, v: int, t: ir.TileType, reuse: int | None = None) -> str:
+    def alloc(self, v: int, t: ir.TileType, reuse: int | None = None, fresh: bool = False) -> str:
         key = (ctype(t.dtype), t.rows * t.cols)
         if reuse is not None:
             b = reuse
-        elif self.free.get(key):
+        elif self.free.get(key) and not fresh:
             b = self.free[key].pop()
         else:
             b = len(self.buf_key)
@@ -190,24 +210,68 @@ class _Lowerer:
         self.types[v] = t
         return f"b{b}"
 
-    def release_dead(self, i: int, operands) -> None:
-        for o in operands:
-            if isinstance(o, ir.ValueRef) and self.last_use.get(o.index) == i:
-                b = self.buf_of.pop(o.index, None)
-                if b is not None and b not in self.buf_of.values():
-                    self.free.setdefault(self.buf_key[b], []).append(b)
+    def release_dead(self, i: int) -> None:
+        """Free the buffers of the values whose live range ends at op ``i``."""
+        for v in self.dies_at.get(i, ()):
+            b = self.buf_of.pop(v, None)
+            if b is not None and b not in self.buf_of.values():
+                self.free.setdefault(self.buf_key[b], []).append(b)
+
+    def bid(self, v: int) -> str:
+        """The pipe-timing id of value ``v``'s buffer (a C expression)."""
+        return self.pp.get(v) or str(self.n_params + self.buf_of[v])
+
+    def pid(self, name: str) -> int:
+        return next(j for j, p in enumerate(self.k.params) if p.name == name)
+
+    def issue(self, op: ir.KernelOp, srcs: list[str]) -> None:
+        """Issue ``op`` to its pipe, reading ``srcs`` and writing its results (or the tensor
+        it stores to): runtime_c/pto_pipes.h."""
+        code = op.opcode
+        if code in ("tstore", "tstore_at"):
+            v = op.operands[-1].index
+            pipe = "FIX" if self.levels.get(v) == "L0C" else "MTE3"
+            dsts = [str(self.pid(op.operands[0].name))]
+        else:
+            pipe = {"tload": "MTE2", "tload_at": "MTE2", "tmatmul": "M",
+                    "tmatmul_acc": "M"}.get(code, "V")
+            dsts = [self.bid(r) for r in op.results]
+
+        def arr(xs):
+            return f"(const int[]){{{', '.join(xs)}}}, {len(xs)}" if xs else "NULL, 0"
+        self.vm.body.append(f"pto_issue(&sb_, rdy_, rd_, PTO_PIPE_{pipe}, cyc - sb_.charged, "
+                            f"{arr(srcs)}, {arr(dsts)});\n    sb_.charged = cyc;")
 
     def ref(self, o) -> str:
         if isinstance(o, ir.ValueRef):
-            return self.alias.get(o.index) or f"b{self.buf_of[o.index]}"
+            if o.index in self.alias or o.index in self.buf_of:
+                return self.alias.get(o.index) or f"b{self.buf_of[o.index]}"
+            return f"s{o.index}"  # an index scalar (lower_kloops.py)
         if isinstance(o, ir.ParamRef):
             return f"a->{ident(o.name)}"
         return scalar(o.value, o.dtype, self.loc)
 
     # -- instructions -----------------------------------------------------------------
     def op(self, i: int, op: ir.KernelOp) -> None:
-        code, body = op.opcode, self.vm.body
         self.loc = op.loc
+        if op.opcode in irk.CONTROL_OPS or op.opcode in irk.SCALAR_OPS + ("scmp",):
+            lower_kloops.lower(self, i, op)
+            self.release_dead(i)
+            return
+        srcs = [self.bid(o.index) for o in op.operands
+                if isinstance(o, ir.ValueRef) and isinstance(self.types.get(o.index),
+                                                             ir.TileType)]
+        if op.opcode in ("tload", "tload_at"):
+            srcs.append(str(self.pid(op.operands[0].name)))
+        if op.opcode == "tload_at" or op.opcode == "tstore_at":
+            lower_kloops.lower(self, i, op)
+        else:
+            self.tile_op(i, op)
+        self.issue(op, srcs)
+        self.release_dead(i)
+
+    def tile_op(self, i: int, op: ir.KernelOp) -> None:
+        code, body = op.opcode, self.vm.body
         ops = op.operands
         if code == "tstore":
             p, v = ops
@@ -215,7 +279,6 @@ class _Lowerer:
             p = ident(p.name)
             body.append(f"cyc += pto_tstore_{sfx(t.dtype)}(a->{p}, {self.ref(v)}, "
                         f"a->{p}_rs, a->{p}_cs, {t.rows}, {t.cols});")
-            self.release_dead(i, ops)
             return
         if code == "tload" and self._can_read_in_place(i, op):
             t = op.types[0]
@@ -236,12 +299,10 @@ class _Lowerer:
             dst = self.alloc(op.results[0], t, reuse=self.buf_of.pop(ops[0].index))
             srcs = [self.ref(o) for o in ops[1:]]
             body.append(self._matmul(op, dst, srcs))
-            self.release_dead(i, ops[1:])
             return
         srcs = [self.ref(o) for o in ops]
         dsts = [self.alloc(r, t) for r, t in zip(op.results, op.types)]
         body.append(self.call(op, dsts, srcs))
-        self.release_dead(i, ops)
 
     def _can_read_in_place(self, i: int, op: ir.KernelOp) -> bool:
         """A loaded tile whose rows are contiguous in global memory can be read where it is

@@ -1,0 +1,203 @@
+"""Kernels with loops, tensor tiles, conditions, memory levels and double buffering
+(docs/kernels.md): numerics against numpy, the pipe-level timing of the A2/A3 model, budget
+and authoring errors, and the ascend_npu refusal."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pto_wsp import DType, Dense, In, Out, P, Scalar, Tensor, Tile, kernel, pto, workload
+from pto_wsp.errors import CompileError, PtoError, TypeCheckError
+
+F32 = DType.F32
+
+
+def _run(w, **options):
+    program = w.compile(target="cpu_sim", **options)
+    program.execute()
+    program.synchronize()
+    return program.stats.total_cycles
+
+
+def _stream(double_buffer, n=8):
+    """y = exp(x) tile by tile: a streaming kernel, load -> vector -> store."""
+    @kernel(name=f"stream_{int(double_buffer)}")
+    def stream(x: In[Tensor[16, 64 * n, F32]], y: Out[Tensor[16, 64 * n, F32]]):
+        for j in pto.range(n, double_buffer=double_buffer):
+            t = pto.load(x, row=0, col=j * 64, shape=(16, 64))
+            pto.store(y, pto.exp(t), row=0, col=j * 64)
+    return stream
+
+
+@pytest.mark.parametrize("cost_model", ["v9", "a2a3"])
+def test_double_buffering_lowers_a2a3_cycles_with_identical_outputs(cost_model):
+    x = np.random.default_rng(1).standard_normal((16, 512), np.float32)
+    outs, cycles = [], []
+    for db in (False, True):
+        y = np.zeros_like(x)
+        k, X, Y = _stream(db), Tensor(data=x), Tensor(data=y)
+
+        @workload
+        def w():
+            k(x=X, y=Y)
+        cycles.append(_run(w(), cost_model=cost_model))
+        outs.append(y)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0], np.exp(x), rtol=1e-6)
+    single, double = cycles
+    if cost_model == "v9":
+        assert single == double == 8 * 3 * 1024  # the plain sum does not see buffers
+    else:
+        # per tile TLOAD 4 KB = 70, TEXP = round(0.0314 * 1024 + 30.1) = 62, TSTORE = 38.
+        # Single-buffered, each load waits for the previous TEXP to free its buffer: a chain
+        # of 8 x (70 + 62) and the last store. Double-buffered, the loads run ahead and the
+        # TEXP -> TSTORE pairs (through the one exp result buffer) set the pace: the first
+        # load, then 8 x (62 + 38).
+        assert single == 8 * (70 + 62) + 38
+        assert double == 70 + 8 * (62 + 38)
+
+
+def test_loop_carried_running_max_and_sum_with_a_scalar_bound_and_when():
+    @kernel
+    def stats(x: In[Tensor[8, 256, F32]], mx: Out[Tile[8, 1, F32]], sm: Out[Tile[8, 1, F32]],
+              n: Scalar[DType.I32]):
+        m = pto.broadcast(pto.constant(-math.inf, F32), (8, 1))
+        s = pto.alloc((8, 1), F32)
+        for j in pto.range(n):
+            t = pto.load(x, row=0, col=j * 32, shape=(8, 32))
+            m = pto.maximum(m, pto.rowmax(t))
+            with pto.when(j % 2 == 1):  # odd blocks only
+                s = s + pto.rowsum(t)
+        pto.store(mx, m)
+        pto.store(sm, s)
+
+    x = np.random.default_rng(2).standard_normal((8, 256), np.float32)
+    mx, sm = np.zeros((8, 1), np.float32), np.zeros((8, 1), np.float32)
+    X, MX, SM = Tensor(data=x), Tensor(data=mx), Tensor(data=sm)
+
+    @workload
+    def w():
+        stats(x=X, mx=MX, sm=SM, n=6)
+    _run(w())
+    blocks = x[:, :192].reshape(8, 6, 32)
+    np.testing.assert_array_equal(mx[:, 0], blocks.max(axis=(1, 2)))
+    np.testing.assert_allclose(sm[:, 0], blocks[:, 1::2].sum(axis=(1, 2)), rtol=1e-5)
+
+
+def test_dynamic_offset_outside_the_tensor_is_an_error_not_a_crash():
+    @kernel
+    def shifted(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]], c: Scalar[DType.I32]):
+        pto.store(y, pto.load(x, row=0, col=c, shape=(8, 32)))
+
+    x = np.ones((8, 64), np.float32)
+    X, Y = Tensor(data=x), Tensor(data=np.zeros((8, 32), np.float32))
+
+    @workload
+    def w():
+        shifted(x=X, y=Y, c=40)
+    with pytest.raises(PtoError, match="34"):
+        _run(w())
+
+
+def test_static_offset_outside_the_tensor_is_a_located_error():
+    @kernel
+    def bad(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]]):
+        pto.store(y, pto.load(x, row=0, col=40, shape=(8, 32)))
+
+    X, Y = Tensor(shape=(8, 64), dtype=F32), Tensor(shape=(8, 32), dtype=F32)
+
+    @workload
+    def w():
+        bad(x=X, y=Y)
+    with pytest.raises(TypeCheckError, match="outside 'x'") as e:
+        w().compile(target="cpu_sim")
+    assert e.value.loc is not None and "test_kernel_loops" in e.value.loc.file
+
+
+def test_a_kernel_over_its_budget_is_a_located_error():
+    @kernel(budget={"UB": 16 * 1024})
+    def big(x: In[Tensor[32, 512, F32]], y: Out[Tensor[32, 512, F32]]):
+        for j in pto.range(4, double_buffer=True):
+            t = pto.load(x, row=0, col=j * 128, shape=(32, 128))  # 16 KB x 2 buffers
+            pto.store(y, t * 2.0, row=0, col=j * 128)
+
+    X, Y = Tensor(shape=(32, 512), dtype=F32), Tensor(shape=(32, 512), dtype=F32)
+
+    @workload
+    def w():
+        big(x=X, y=Y)
+    with pytest.raises(TypeCheckError, match="live on UB here, over its budget of 16384") as e:
+        w().compile(target="cpu_sim")
+    assert e.value.loc.line == big.fn.__code__.co_firstlineno + 3
+
+
+def test_view_shape_is_checked_at_the_call_site():
+    @kernel
+    def k(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 64, F32]]):
+        pto.store(y, pto.load(x, row=0, col=0, shape=(8, 64)))
+
+    X, Y = Tensor(shape=(8, 32), dtype=F32), Tensor(shape=(8, 64), dtype=F32)
+
+    @workload
+    def w():
+        k(x=X, y=Y)
+    with pytest.raises(TypeCheckError, match=r"view of shape \[8, 32\]"):
+        w().compile(target="cpu_sim")
+
+
+def _trace_error(body):
+    with pytest.raises(TypeCheckError) as e:
+        kernel(body)
+    return e.value
+
+
+def test_python_if_on_a_loop_index_points_to_pto_when():
+    def k(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]]):
+        for j in pto.range(2):
+            if j > 0:
+                pass
+    e = _trace_error(k)
+    assert "pto.when" in e.hint and "truth value" in str(e)
+
+
+def test_python_range_over_a_scalar_parameter_points_to_pto_range():
+    def k(x: In[Tensor[8, 64, F32]], n: Scalar[DType.I32]):
+        for j in range(n):
+            pass
+    assert "pto.range" in _trace_error(k).hint
+
+
+def test_a_body_value_used_after_its_loop_is_a_located_error():
+    def k(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]]):
+        for j in pto.range(2):
+            t = pto.load(x, row=0, col=j * 32, shape=(8, 32))
+        pto.store(y, t)
+    e = _trace_error(k)
+    assert "body that has ended" in str(e) and "before" in e.hint
+
+
+def test_break_out_of_a_pto_range_is_a_located_error():
+    def k(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]]):
+        t = pto.alloc((8, 32), F32)
+        for j in pto.range(2):
+            t = pto.load(x, row=0, col=j * 32, shape=(8, 32))
+            break
+        pto.store(y, t)
+    assert "left early" in str(_trace_error(k))
+
+
+def test_exec_unit_is_inferred_and_overridable():
+    def k(a: In[Tile[16, 16, F32]], b: In[Tile[16, 16, F32]], c: Out[Tile[16, 16, F32]]):
+        pto.store(c, pto.matmul(a, b))
+    assert kernel(k).ir().exec_unit == "cube"
+    assert kernel(unit="vector")(k).ir().exec_unit == "vector"
+
+
+def test_ascend_npu_refuses_kernel_loops_with_a_located_error():
+    k = _stream(True)
+    with pytest.raises(CompileError, match="not emitted for the AICore yet") as e:
+        k.compile("ascend_npu")
+    assert e.value.loc is not None
