@@ -2,6 +2,7 @@
 #ifndef PTO_ORCH_H
 #define PTO_ORCH_H
 #include <stdint.h>
+#include <string.h>
 #include "pto_orch_abi.h"
 #include "pto_rt.h"
 
@@ -60,6 +61,77 @@
         if (pto_xm_ != 0 && ((pto_xm_ < 0) != (pto_xb_ < 0))) pto_xm_ += pto_xb_;                                     \
         pto_xm_;                                                                                  \
     })
+
+/* The start of pto_run after the program's configuration: the run's own settings, the
+ * runtime created (NULL: out->code and out->message say why). */
+static inline pto_rt *pto_orch_begin(pto_rt_config *cfg, const pto_inputs *in, pto_outputs *out)
+{
+    cfg->num_threads = in->num_threads;
+    cfg->channel_latency = in->channel_latency;
+    cfg->progress = in->progress;
+    cfg->record_path = in->record_path;
+    memset(out, 0, sizeof *out);
+    out->site = -1;
+    pto_rt_error err;
+    memset(&err, 0, sizeof err);
+    pto_rt *rt = pto_rt_create(cfg, &err);
+    if (!rt) {
+        out->code = err.code ? err.code : PTO_RT_EINVAL;
+        memcpy(out->message, err.message, sizeof out->message);
+    }
+    return rt;
+}
+
+/* The end of pto_run: after the orchestration stopped with rc (and err_site >= 0 when it
+ * failed at a source site), wait for the tasks, write the trace (trace != 0), fill out,
+ * destroy the runtime. Returns out->code. */
+static inline int pto_orch_end(pto_rt *rt, int rc, int err_site, int64_t err_value, int trace,
+                               const pto_inputs *in, pto_outputs *out)
+{
+    if (err_site >= 0) {
+        pto_rt_finish(rt);
+        out->site = err_site;
+        out->bad_value = err_value;
+        rc = PTO_ORCH_ESITE;
+    }
+    if (trace && rc == 0 && in->trace_path) rc = pto_rt_write_trace(rt, in->trace_path);
+    if (trace && rc == 0 && in->dot_path) {
+        int drc = pto_rt_write_dot(rt, in->dot_path, in->dot_max_nodes);
+        if (drc != PTO_RT_EINVAL) rc = drc;
+    }
+    pto_rt_stats st;
+    pto_rt_get_stats(rt, &st);
+    out->task_count = st.task_count;
+    out->executed = st.executed;
+    out->failed = st.failed;
+    out->cancelled = st.cancelled;
+    out->total_cycles = st.total_cycles;
+    out->window_overflows = st.window_overflows;
+    out->window_stalls = st.window_stalls;
+    out->max_in_flight = st.max_in_flight;
+    out->peak_regions = st.peak_regions;
+    out->critical_path = st.critical_path;
+    for (uint32_t k = 0; k < in->num_kernels; ++k)
+        pto_rt_kernel_stats(rt, k, &in->kernel_stats[2 * k], &in->kernel_stats[2 * k + 1]);
+    for (uint32_t l = 0; l < in->num_lanes && l < st.num_lanes; ++l)
+        pto_rt_lane_stats(rt, l, &in->lane_stats[2 * l], &in->lane_stats[2 * l + 1]);
+    out->wall_ms = st.wall_ms;
+    out->orchestration_ms = st.orchestration_ms;
+    out->num_workers = st.num_workers;
+    out->num_lanes = st.num_lanes;
+    if (rc != 0 && rc != PTO_ORCH_ESITE) {
+        const pto_rt_error *e = pto_rt_error_info(rt);
+        out->code = e->code ? e->code : rc;
+        out->kernel_rc = e->kernel_rc;
+        out->task_id = e->task_id;
+        out->kernel_id = e->kernel_id;
+        memcpy(out->message, e->message, sizeof out->message);
+    } else if (rc == PTO_ORCH_ESITE) {
+        out->code = rc;
+    }
+    pto_rt_destroy(rt);
+    return out->code;
+}
 
 static inline int64_t pto_x_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t pto_x_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }

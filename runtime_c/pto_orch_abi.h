@@ -23,6 +23,7 @@ typedef struct pto_inputs {
     uint64_t *lane_stats;          /* out: per simulated lane, tasks then busy cycles     */
     uint32_t num_lanes;
     uint64_t *progress;            /* out, while running: tasks submitted, tasks retired  */
+    const char *record_path;       /* test aid: the submitted stream is written here      */
 } pto_inputs;
 
 typedef struct pto_outputs {

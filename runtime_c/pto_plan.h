@@ -81,6 +81,12 @@ int pto_plan_expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *
 int pto_plan_run(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
                  pto_outputs *out);
 
+/* Expand for one AICPU (or PTO_PLAN_ALL_AICPUS) into `path` as the records of pto_record.h,
+ * without running anything (a test aid: region waits are recorded, not waited for, so slot
+ * loads read the tensors as they are). Returns as pto_plan_expand. */
+int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
+                    uint32_t aicpu, const char *path, pto_outputs *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
  * Design notes: docs/runtime.md. Tracing export lives in pto_rt_trace.c. */
 #define _GNU_SOURCE
 #include "pto_rt_internal.h"
+#include "pto_record.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -2206,6 +2207,14 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
         return NULL;
     }
     memset(rt->workers, 0, rt->nworkers * sizeof(rt_worker));
+    if (cfg.record_path && !(rt->record = fopen(cfg.record_path, "wb"))) {
+        err_out(err, PTO_RT_EIO, "cannot open the stream record file %s", cfg.record_path);
+        free(rt->workers); free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
+        free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
+        free(rt->v9_heap);
+        free(rt);
+        return NULL;
+    }
     init_task(&rt->dummy, K_BEGIN);
     atomic_store(&rt->dummy.state, ST_DONE);
     atomic_store(&rt->dummy.retire_ok, 1);
@@ -2391,6 +2400,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     case PTO_RT_DISPATCH_BY: t->aicpu = (uint32_t)d->dispatch_key; break;
     default: t->aicpu = UINT32_MAX; break;
     }
+    if (rt->record) pto_record_task(rt->record, d, t->aicpu);
     if (c->num_streams)
         t->stream = (uint32_t)((c->stream_round_robin ? (uint64_t)index : d->stream_key) % c->num_streams);
     if (c->timing == PTO_RT_TIMING_INTERLEAVED) t->iq = (uint32_t)(d->stream_key % c->timing_param);
@@ -2513,6 +2523,7 @@ int pto_rt_scope_begin(pto_rt *rt, int kind) {
         return PTO_RT_EINVAL;
     }
     if (rt->depth >= (int)PTO_RT_MAX_SCOPE_DEPTH) return scope_fail(rt, "scopes nested deeper than PTO_RT_MAX_SCOPE_DEPTH");
+    if (rt->record) pto_record_scope(rt->record, 'B', kind);
     rt_frame *par = &rt->frames[rt->depth];
     rt_frame *f = &rt->frames[rt->depth + 1];
     f->kind = kind;
@@ -2535,6 +2546,7 @@ int pto_rt_scope_next(pto_rt *rt) {
     if (atomic_load(&rt->aborting)) return err_code(rt);
     if (rt->depth == 0 || rt->frames[rt->depth].kind != PTO_RT_SCOPE_SEQ)
         return scope_fail(rt, "pto_rt_scope_next outside a SEQ scope");
+    if (rt->record) pto_record_scope(rt->record, 'N', 0);
     rt_frame *f = &rt->frames[rt->depth];
     rt_task *j = f->join;
     rt_task *nj = new_marker(rt, K_NEXT, PTO_RT_SCOPE_SEQ);
@@ -2552,6 +2564,7 @@ int pto_rt_scope_next(pto_rt *rt) {
 
 int pto_rt_scope_end(pto_rt *rt) {
     if (rt->depth == 0) return scope_fail(rt, "pto_rt_scope_end without a matching scope_begin");
+    if (rt->record) pto_record_scope(rt->record, 'E', 0);
     rt_frame *f = &rt->frames[rt->depth];
     rt_frame *par = &rt->frames[rt->depth - 1];
     if (f->kind == PTO_RT_SCOPE_SEQ) {
@@ -2578,6 +2591,7 @@ int pto_rt_wait_region(pto_rt *rt, const pto_rt_region *r) {
         set_error(rt, PTO_RT_EINVAL, NULL, 0, "pto_rt_wait_region: malformed region");
         return PTO_RT_EINVAL;
     }
+    if (rt->record) pto_record_wait(rt->record, r);
     if (!rt->use_data) {
         orch_wait(rt, cond_all_retired, NULL);
         return err_code(rt);
@@ -2653,6 +2667,7 @@ void pto_rt_destroy(pto_rt *rt) {
     free(rt->wq_r); free(rt->wq_b);
     free(rt->tev); free(rt->ted);
     altstack_off(rt->altstack);
+    if (rt->record) fclose(rt->record);
     free(rt);
 }
 

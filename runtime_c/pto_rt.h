@@ -161,6 +161,9 @@ typedef struct pto_rt_config {
     uint64_t *progress;          /* NULL, or 2 words the runtime keeps current while it runs
                                     (relaxed atomic stores, for another thread to poll):
                                     [0] kernel tasks submitted, [1] kernel tasks retired    */
+    const char *record_path;     /* NULL, or a file the submitted stream (tasks, scopes,
+                                    region waits) is written to as it arrives, in the
+                                    records of pto_record.h (a test aid)                    */
 } pto_rt_config;
 
 /* ------------------------------------------------------------------------------------------

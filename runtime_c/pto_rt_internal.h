@@ -7,6 +7,7 @@
 #include "pto_rt.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -253,6 +254,7 @@ struct pto_rt {
     uint32_t unit_mask;               /* declared exec units (bit per pto_rt_exec_unit)     */
     size_t entry_size[2];             /* bytes of an exact / an overlap-tracked entry       */
     uint64_t t0_ns, first_submit_ns, orch_ns, finish_ns;
+    FILE *record;                     /* cfg.record_path opened, or NULL                    */
     void *altstack;                   /* the orchestrating thread's, if the runtime set it  */
     int submitted_any;
     rt_pool pools[PTO_RT_MAX_POOLS];

@@ -43,7 +43,14 @@ PROGRESS = Knob("PTO_WSP_PROGRESS", "",
                 "1: a progress bar (tasks done / submitted, on stderr) while waiting for a run "
                 "that takes over a second or is traced; 0: never; unset: only on a terminal.")
 
-ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CXX, CFLAGS, OPT, ISOLATE, PROGRESS]
+ORCHESTRATION = Knob("PTO_WSP_ORCHESTRATION", "c",
+                     "How a cpu_sim program submits its tasks: c = the generated orchestrate.c; "
+                     "plan = the task-generation plan expanded by its interpreter "
+                     "(runtime_c/pto_plan.c, the Ascend AICPU's path; docs/ascend.md). Same "
+                     "tasks, results and cycles; CSP pipelines need c.")
+
+ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CXX, CFLAGS, OPT, ISOLATE, PROGRESS,
+       ORCHESTRATION]
 
 
 def cache_dir() -> Path:

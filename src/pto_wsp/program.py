@@ -220,6 +220,7 @@ class Program:
         self._ffi = artifact.build.ffi
         self.num_threads = num_threads
         self._channel_latency = 0
+        self._record_path = None  # test aid: runtime_c/pto_record.h records written here
         self._arrays: dict[str, np.ndarray] = {}
         for t in m.tensors:
             src = tensors.get(t.name)
@@ -590,6 +591,10 @@ class Program:
             inp.dot_max_nodes = 2**64 - 1  # to_dot(max_nodes=...) applies the limit
             keep += [tp, dp]
         inp.progress = ffi.cast("uint64_t *", ffi.from_buffer(self._progress))
+        if self._record_path is not None:  # test aid: the submitted stream, as records
+            rp = ffi.new("char[]", str(self._record_path).encode())
+            inp.record_path = rp
+            keep.append(rp)
         kstats = np.zeros(2 * max(1, len(m.kernels)), np.uint64)
         lstats = np.zeros(2 * max(1, len(self._art.orch.lanes)), np.uint64)
         inp.kernel_stats = ffi.cast("uint64_t *", ffi.from_buffer(kstats))

@@ -32,6 +32,10 @@ from ...machine import Machine
 from .lower_orch import MAX_RANK, OrchVM, lower_orchestration
 
 COST_MODELS = {"v9": 0, "a2a3": 1}
+# what a program built with PTO_WSP_ORCHESTRATION=plan exports beside pto_run
+PLAN_CDEF = ("int pto_plan_record_main(const pto_inputs *in, uint32_t aicpu, const char *path, "
+             "pto_outputs *out);\nextern const uint8_t pto_plan_main[];\n"
+             "extern const uint64_t pto_plan_main_bytes;")
 
 
 @dataclass
@@ -126,11 +130,23 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
     if cost_model not in COST_MODELS:
         raise CompileError(f"unknown cost_model {cost_model!r}",
                            hint="use one of " + ", ".join(COST_MODELS))
+    orchestration = knobs.ORCHESTRATION.get()
+    if orchestration not in ("c", "plan"):
+        raise CompileError(f"{knobs.ORCHESTRATION.env}={orchestration!r} is not an "
+                           "orchestration", hint="use 'c' or 'plan'")
     stages, kvms, orch = generate(m, machine, v9_compat)
     extra = {n: t for n, t in stages.items()
              if n.startswith("kernel") and n.endswith((".c", ".h", ".cpp"))}
+    main, cdef = stages["orchestrate.c"], abi_cdef()
+    if orchestration == "plan":
+        from ..ascend.plan import compile_plan, plan_glue
+        plan = compile_plan(m, machine, v9_compat)
+        orch.sites = plan.sites
+        main = stages["plan_main.c"] = plan_glue(m, plan)
+        extra["pto_plan.c"] = (runtime_dir() / "pto_plan.c").read_text()
+        cdef += "\n" + PLAN_CDEF
     try:
-        res = build_extension(abi_cdef(), stages["orchestrate.c"], name_hint=m.name,
+        res = build_extension(cdef, main, name_hint=m.name,
                               extra_sources=extra, libraries=(runtime_library(),),
                               define_macros=(("PTO_COST_MODEL", str(COST_MODELS[cost_model])),))
     except CCError as e:

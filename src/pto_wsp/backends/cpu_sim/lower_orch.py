@@ -553,50 +553,56 @@ class OrchLowerer:
         d = self.sched.dispatch
         return self.machine.num_aicpus or (d.num_aicpus if d and d.num_aicpus else 4)
 
-    def config(self) -> list[str]:
+    def config_fields(self) -> dict[str, int | str | tuple[str, ...]]:
+        """The runtime configuration: ``pto_rt_config`` field -> an int, a ``pto_rt.h``
+        constant name, or a tuple of names OR-ed together (``exec_units``: unit names, each
+        meaning ``1u << unit``)."""
         s: Schedule = self.sched
         tg = self.tg
         d = s.dispatch
         n = self.num_aicpus()
         self.check_limits(n)
-        cfg = [
-            f"cfg.deps = {_DEPS[tg.deps.kind]};",
-            f"cfg.ready = {_READY[tg.ready.kind]};",
-            f"cfg.pools = {_POOLS[tg.pools.kind]};",
-            f"cfg.dispatch = {_DISPATCH[d.kind if d else 'round_robin']};",
-            f"cfg.num_aicpus = {n};",
-            f"cfg.vector_lanes = {self.machine.vector_lanes};",
-            f"cfg.cube_lanes = {self.machine.cube_lanes};",
-            f"cfg.clock_khz = {self.machine.clock_mhz * 1000};",
-            f"cfg.num_streams = {s.streams or 0};",
-            f"cfg.v9_compat = {1 if self.v9_compat else 0};",
+        cfg: dict = {
+            "deps": _DEPS[tg.deps.kind], "ready": _READY[tg.ready.kind],
+            "pools": _POOLS[tg.pools.kind],
+            "dispatch": _DISPATCH[d.kind if d else "round_robin"], "num_aicpus": n,
+            "vector_lanes": self.machine.vector_lanes, "cube_lanes": self.machine.cube_lanes,
+            "clock_khz": self.machine.clock_mhz * 1000, "num_streams": s.streams or 0,
+            "v9_compat": 1 if self.v9_compat else 0,
             # the units this program's kernels use: lets the runtime forget finished regions
-            "cfg.exec_units = " + (" | ".join(sorted(
-                {f"(1u << PTO_RT_UNIT_{k.exec_unit.upper()})" for k in self.m.kernels})) or "0")
-            + ";",
-        ]
+            "exec_units": tuple(sorted({f"PTO_RT_UNIT_{k.exec_unit.upper()}"
+                                        for k in self.m.kernels})),
+        }
         if s.streams and s.stream_by is None:
-            cfg.append("cfg.stream_round_robin = 1;")  # streams(n) alone: task index % n
+            cfg["stream_round_robin"] = 1  # streams(n) alone: task index % n
         if tg.pools.kind == "custom":
-            cfg += ["cfg.num_pools = 2;",
-                    f"cfg.pool_workers[0] = {tg.pools.vector_workers};",
-                    f"cfg.pool_workers[1] = {tg.pools.cube_workers};"]
+            cfg.update({"num_pools": 2, "pool_workers[0]": tg.pools.vector_workers,
+                        "pool_workers[1]": tg.pools.cube_workers})
         if s.timing is not None:
-            cfg += [f"cfg.timing = {_TIMING[s.timing.kind]};",
-                    f"cfg.timing_param = {s.timing.value};"]
+            cfg.update({"timing": _TIMING[s.timing.kind], "timing_param": s.timing.value})
         if tg.window is not None:
             w = tg.window
-            cfg += [f"cfg.window_size = {w.size};",
-                    f"cfg.window_unit = PTO_RT_WINDOW_{w.unit.upper()};",
-                    f"cfg.window_mode = PTO_RT_WINDOW_{w.mode.name};"]
-        cfg.append("cfg.start = PTO_RT_START_AFTER_ORCHESTRATION;" if tg.start.kind ==
-                   "after_orchestration" else
-                   f"cfg.start = PTO_RT_START_THRESHOLD; cfg.start_threshold = {tg.start.n};")
-        bits = ["PTO_RT_TRACE_CYCLES"] * tg.trace.sim + ["PTO_RT_TRACE_WALL"] * tg.trace.wall
+            cfg.update({"window_size": w.size, "window_unit": f"PTO_RT_WINDOW_{w.unit.upper()}",
+                        "window_mode": f"PTO_RT_WINDOW_{w.mode.name}"})
+        if tg.start.kind == "after_orchestration":
+            cfg["start"] = "PTO_RT_START_AFTER_ORCHESTRATION"
+        else:
+            cfg.update({"start": "PTO_RT_START_THRESHOLD", "start_threshold": tg.start.n})
+        bits = ("PTO_RT_TRACE_CYCLES",) * tg.trace.sim + ("PTO_RT_TRACE_WALL",) * tg.trace.wall
         if bits:
-            cfg.append(f"cfg.trace = {' | '.join(bits)};")
+            cfg["trace"] = bits
         return cfg
 
+    def config(self) -> list[str]:
+        """``config_fields`` as C assignments to ``cfg``."""
+        lines = []
+        for f, v in self.config_fields().items():
+            if f == "exec_units":
+                v = " | ".join(f"(1u << {u})" for u in v) or "0"
+            elif isinstance(v, tuple):
+                v = " | ".join(v)
+            lines.append(f"cfg.{f} = {v};")
+        return lines
 
     def check_limits(self, num_aicpus: int) -> None:
         """What the cpu_sim runtime can honour (runtime_c/pto_rt.c::validate), as located
