@@ -155,18 +155,19 @@ static void *big_alloc(size_t bytes, int zero) {
 
 #define RT_SLAB_BYTES RT_HUGE
 
-static rt_task *alloc_task(pto_rt *rt, int large) {
-    rt_task **loc = large ? &rt->free_large : &rt->free_small;
-    _Atomic(rt_task *) *ret = large ? &rt->ret_large : &rt->ret_small;
-    if (!*loc) *loc = atomic_exchange_explicit(ret, NULL, memory_order_acquire);
+static const size_t rt_payload[RT_NCLASSES] = {RT_PAYLOAD_SMALL, RT_PAYLOAD_LARGE, RT_PAYLOAD_HUGE};
+
+static rt_task *alloc_task(pto_rt *rt, int cls) {
+    rt_task **loc = &rt->free_task[cls];
+    if (!*loc) *loc = atomic_exchange_explicit(&rt->ret_task[cls], NULL, memory_order_acquire);
     if (!*loc) {
-        size_t stride = round16(sizeof(rt_task) + (large ? RT_PAYLOAD_LARGE : RT_PAYLOAD_SMALL));
+        size_t stride = round16(sizeof(rt_task) + rt_payload[cls]);
         size_t per = rt->nslabs < 4 ? 64 : RT_SLAB_BYTES / stride; /* small runs stay small */
         unsigned char *slab = per == 64 ? aligned_alloc(64, stride * per) : big_alloc(stride * per, 0);
         if (!slab || add_slab(rt, slab)) { free(slab); return NULL; }
         for (int i = (int)per - 1; i >= 0; i--) {
             rt_task *t = (rt_task *)(slab + (size_t)i * stride);
-            t->large = (uint8_t)large;
+            t->cls = (uint8_t)cls;
             t->qnext = *loc;
             *loc = t;
         }
@@ -240,7 +241,7 @@ static void free_task_shared(pto_rt *rt, rt_task *t) {
             &rt->ret_chunks, &h, t->chunks, memory_order_release, memory_order_relaxed));
         t->chunks = NULL;
     }
-    _Atomic(rt_task *) *ret = t->large ? &rt->ret_large : &rt->ret_small;
+    _Atomic(rt_task *) *ret = &rt->ret_task[t->cls];
     rt_task *h = atomic_load_explicit(ret, memory_order_relaxed);
     do { t->qnext = h; } while (!atomic_compare_exchange_weak_explicit(
         ret, &h, t, memory_order_release, memory_order_relaxed));
@@ -252,7 +253,7 @@ static void release_task(pto_rt *rt, rt_task *t) {
 }
 
 /* Retiring thread: collect freed descriptors and push each size class once per batch. */
-typedef struct { rt_task *head[2], *tail[2]; rt_edge_chunk *ch, *cht; } rt_freebatch;
+typedef struct { rt_task *head[RT_NCLASSES], *tail[RT_NCLASSES]; rt_edge_chunk *ch, *cht; } rt_freebatch;
 
 static void batch_release(pto_rt *rt, rt_freebatch *b, rt_task *t) {
     if (t == &rt->dummy) return;
@@ -265,16 +266,16 @@ static void batch_release(pto_rt *rt, rt_freebatch *b, rt_task *t) {
         b->ch = t->chunks;
         t->chunks = NULL;
     }
-    int k = t->large;
+    int k = t->cls;
     t->qnext = b->head[k];
     if (!b->head[k]) b->tail[k] = t;
     b->head[k] = t;
 }
 
 static void batch_flush(pto_rt *rt, rt_freebatch *b) {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < RT_NCLASSES; k++) {
         if (!b->head[k]) continue;
-        _Atomic(rt_task *) *ret = k ? &rt->ret_large : &rt->ret_small;
+        _Atomic(rt_task *) *ret = &rt->ret_task[k];
         rt_task *h = atomic_load_explicit(ret, memory_order_relaxed);
         do { b->tail[k]->qnext = h; } while (!atomic_compare_exchange_weak_explicit(
             ret, &h, b->head[k], memory_order_release, memory_order_relaxed));
@@ -2370,8 +2371,7 @@ int64_t pto_rt_submit(pto_rt *rt, const pto_rt_task *d) {
     /* ---- descriptor ---- */
     size_t payload = round16(d->args_size) + d->num_indices * sizeof(int64_t) +
                      (size_t)(rt->use_data ? d->num_regions : 0) * sizeof(rt_acc);
-    int large = payload > RT_PAYLOAD_SMALL;
-    rt_task *t = alloc_task(rt, large);
+    rt_task *t = alloc_task(rt, payload <= RT_PAYLOAD_SMALL ? 0 : payload <= RT_PAYLOAD_LARGE ? 1 : 2);
     if (!t) return fail_submit(rt, PTO_RT_ENOMEM, "task '%s': out of memory for a descriptor (%u args bytes, %u regions)", d->name, d->args_size, d->num_regions);
     init_task(t, K_TASK);
     /* Incoming edges are counted in rt->nbuilt while pending holds a bias that no pred can

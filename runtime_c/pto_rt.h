@@ -27,7 +27,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------
  * Limits
  * ---------------------------------------------------------------------------------------- */
-#define PTO_RT_MAX_ARGS_BYTES 256u   /* argument block copied into the task descriptor      */
+#define PTO_RT_MAX_ARGS_BYTES 2048u  /* argument block copied into the task descriptor      */
 #define PTO_RT_MAX_REGIONS 16u       /* tensor-region accesses per task                      */
 #define PTO_RT_MAX_POOLS 8u          /* worker pools (Pools.custom)                          */
 #define PTO_RT_MAX_SCOPE_DEPTH 64u   /* nesting depth of structured scopes                   */

@@ -40,9 +40,14 @@ typedef struct rt_acc {
 } rt_acc;
 
 #define RT_INLINE_EDGES 3
+/* Descriptor size classes by payload (arguments, indices, accesses): small, large (arguments
+ * up to 256 bytes), huge (up to PTO_RT_MAX_ARGS_BYTES); each has its own free lists. */
+#define RT_NCLASSES 3
 #define RT_PAYLOAD_SMALL 96u
-#define RT_PAYLOAD_LARGE (PTO_RT_MAX_ARGS_BYTES + PTO_RT_MAX_INDICES * sizeof(int64_t) + \
+#define RT_PAYLOAD_LARGE (256u + PTO_RT_MAX_INDICES * sizeof(int64_t) + \
                           PTO_RT_MAX_REGIONS * sizeof(rt_acc))
+#define RT_PAYLOAD_HUGE (PTO_RT_MAX_ARGS_BYTES + PTO_RT_MAX_INDICES * sizeof(int64_t) + \
+                         PTO_RT_MAX_REGIONS * sizeof(rt_acc))
 
 struct rt_task {
     uint64_t seq;                     /* position in the in-order list (set when linked)   */
@@ -60,7 +65,7 @@ struct rt_task {
     int64_t task_index;               /* kernel-task index; markers: -1, SEQ joins -2 - id  */
     uint32_t kernel_id;
     uint8_t kind, unit, nacc, scope_kind;
-    uint8_t large, nidx, pad8[2];     /* nidx: loop indices in the payload                 */
+    uint8_t cls, nidx, pad8[2];       /* size class; nidx: loop indices in the payload     */
     uint16_t pool, args_size;
     int32_t priority;
     uint32_t aicpu;                   /* dispatch target, UINT32_MAX = decided by the sim   */
@@ -266,7 +271,7 @@ struct pto_rt {
     atomic_uint_fast64_t sim_lb;      /* earliest idle time over lanes of declared units (or
                                          the window floor): a lower bound of any later start
                                          (region reclamation)                               */
-    _Atomic(rt_task *) ret_small, ret_large; /* descriptors returned to the orchestrator    */
+    _Atomic(rt_task *) ret_task[RT_NCLASSES]; /* descriptors returned, per size class  */
     _Atomic(rt_edge_chunk *) ret_chunks;
 
     /* ---- retiring thread: in-order list head and the simulation ---- */
@@ -296,7 +301,7 @@ struct pto_rt {
     size_t ntev, captev;
 
     /* ---- orchestrating thread ---- */
-    _Alignas(64) rt_task *free_small, *free_large; /* private free lists                    */
+    _Alignas(64) rt_task *free_task[RT_NCLASSES]; /* private free lists per size class  */
     rt_edge_chunk *free_chunks;
     void **slabs;
     size_t nslabs, capslabs;

@@ -22,6 +22,8 @@ typedef struct { double *dst; int64_t rows, cols, drs, dcs; double *src; int64_t
 int k_record(const void *a, uint64_t *cycles);
 int k_axpy(const void *a, uint64_t *cycles);
 int k_empty(const void *a, uint64_t *cycles);
+typedef struct { uint64_t *out; uint64_t idx, n; } sum_args;
+int k_sum_args(const void *a, uint64_t *cycles);
 int drive_tiles(pto_rt *rt, uint64_t n, double *buf, uint64_t ntiles, long *rss);
 """
 

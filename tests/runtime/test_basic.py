@@ -108,9 +108,9 @@ def test_failure_poisons_tasks_submitted_after_the_writer_finished(make_rt):
 
 def test_limits(make_rt):
     rt = make_rt(num_threads=1)
-    big = rt.ffi.new("char[]", 300)
-    assert rt.submit("k_empty", big, raw_args_size=300) == -C["ETOOBIG"]
-    assert "300 bytes" in rt.error()[1]
+    big = rt.ffi.new("char[]", 2049)
+    assert rt.submit("k_empty", big, raw_args_size=2049) == -C["ETOOBIG"]
+    assert "2049 bytes" in rt.error()[1]
     assert rt.finish() == C["ETOOBIG"]
     rt2 = make_rt(num_threads=1)
     buf = rt2.ffi.new("double[]", 64)
@@ -123,12 +123,24 @@ def test_limits(make_rt):
         assert rt3.rec(1) == -C["EINVAL"]
 
 
-def test_max_args_accepted(make_rt):
-    rt = make_rt(num_threads=1)
-    blob = rt.ffi.new("char[]", 256)
-    for i in range(5):
-        assert rt.submit("k_empty", blob, raw_args_size=256) == i
-    assert rt.finish() == 0 and rt.stats().executed == 5
+@pytest.mark.parametrize("total", [96, 256, 300, 2048])  # each descriptor size class
+def test_max_args_accepted(make_rt, total):
+    # argument blocks up to PTO_RT_MAX_ARGS_BYTES arrive whole, also in recycled descriptors
+    rt = make_rt(num_threads=2, window_size=64)
+    hdr = rt.ffi.sizeof("sum_args")
+    n = total - hdr
+    out = rt.ffi.new("uint64_t[]", 300)
+    want = []
+    for i in range(300):
+        blob = rt.ffi.new("unsigned char[]", total)
+        h = rt.ffi.cast("sum_args *", blob)
+        h.out, h.idx, h.n = out, i, n
+        data = [(i * 7 + j) % 251 for j in range(n)]
+        rt.ffi.memmove(blob + hdr, bytes(data), n)
+        want.append(sum(data))
+        assert rt.submit("k_sum_args", blob, raw_args_size=total) == i
+    assert rt.finish() == 0 and rt.stats().executed == 300
+    assert list(out) == want
 
 
 @pytest.mark.parametrize("field,value,needle", [

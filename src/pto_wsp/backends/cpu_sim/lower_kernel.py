@@ -33,6 +33,7 @@ def ctype(dt: DType) -> str:
 
 
 _VIEW_FIELDS = ("rs", "cs", "rows", "cols")  # beside a view parameter's pointer
+MAX_ARGS_BYTES = 2048  # the runtime's PTO_RT_MAX_ARGS_BYTES: a task's copied argument block
 STACK_BYTES = 512 * 1024  # a kernel's tile buffers beyond this come from the heap scratch
 
 
@@ -84,6 +85,13 @@ def lower_kernel(k: ir.Kernel) -> KernelVM:
                           "int64_t " + ", ".join(names[1:]) + ";"]
         else:
             vm.fields.append(f"{scalar_ctype(p.type.dtype)} {c};")
+    nbytes = sum(8 * (1 + len(_VIEW_FIELDS)) if isinstance(p.type, (ir.TileType, ir.TensorType))
+                 else 8 for p in k.params)  # every field is at most 8 bytes
+    if nbytes > MAX_ARGS_BYTES:
+        raise CompileError(f"kernel '{k.name}' needs up to {nbytes} bytes of task arguments "
+                           f"({len(k.params)} parameters); a task carries at most "
+                           f"{MAX_ARGS_BYTES}", k.loc,
+                           hint="pass fewer scalars (e.g. a tensor of values instead)")
     if k.custom is not None and k.custom.language == "c++":
         from ..ascend.aicore import lower_custom
         vm.cxx = lower_custom(k)
