@@ -5,7 +5,8 @@ Subcommands::
     pto-wsp check FILE.pto...       parse and verify; located diagnostics; exit 1 on error
     pto-wsp fmt FILE.pto [-i]       print the canonical text (or rewrite the file in place)
     pto-wsp show script.py [args]   run a Python script, print its workloads as .pto
-    pto-wsp compile FILE.pto        build it for cpu_sim (cached)
+    pto-wsp compile FILE.pto        build it for cpu_sim (cached); --target ascend_npu -o DIR
+                                    writes its Ascend source tree
     pto-wsp run FILE.pto [...]      build and run it on .npy or generated inputs
     pto-wsp cache info|clear        where the build cache is and how big; empty it
     pto-wsp docs                    where the documentation is installed, and its pages
@@ -26,7 +27,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from .errors import PtoError, entry_point
+from .errors import CompileError, PtoError, entry_point
 
 __all__ = ["main", "COMMANDS", "build_parser"]
 
@@ -345,6 +346,9 @@ def _configure_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--v9-compat", action="store_true", help="the v9 prototype's timing model")
     p.add_argument("--aicpus", type=int, default=None, help="simulated AICPUs")
     p.add_argument("--threads", type=int, default=0, help="worker threads (0 = all cores)")
+    p.add_argument("--target", choices=("cpu_sim", "ascend_npu"), default="cpu_sim",
+                   help="cpu_sim (default), or ascend_npu: the Ascend source tree, run in its "
+                        "host emulation")
 
 
 def _compile_file(args, trace: bool = False):
@@ -361,13 +365,32 @@ def _compile_file(args, trace: bool = False):
     if trace and tg.trace == TracePolicy.none():
         m = replace(m, schedule=m.schedule.with_(
             task_graph=replace(tg, trace=TracePolicy.cycles())))
-    prog = compile_module(m, {}, "cpu_sim", None, num_threads=args.threads,
+    prog = compile_module(m, {}, args.target, None, num_threads=args.threads,
                           num_aicpus=args.aicpus, cost_model=args.cost_model,
                           v9_compat=args.v9_compat)
     return prog, name
 
 
+def _configure_compile(p: argparse.ArgumentParser) -> None:
+    _configure_build(p)
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="with --target ascend_npu: write the source tree to DIR (not built; "
+                        "cmake -S DIR -B build builds it)")
+
+
 def _run_compile(args) -> int:
+    if args.output is not None:
+        if args.target != "ascend_npu":
+            raise CompileError("-o writes an Ascend source tree: add --target ascend_npu",
+                               hint="cpu_sim builds are cached; `compile` prints where")
+        from .ir.parser import parse_module
+        from .program import write_ascend_tree
+        text, name = _read(args.file)
+        n = write_ascend_tree(parse_module(text, name), Path(args.output),
+                              num_aicpus=args.aicpus, cost_model=args.cost_model,
+                              v9_compat=args.v9_compat)
+        print(f"wrote the ascend_npu tree of {name} to {args.output} ({n} files)")
+        return 0
     prog, name = _compile_file(args)
     state = "compiled" if prog.stats.compiled else "cached"
     print(f"{state} {name} -> {prog.codegen_artifact_dir} "
@@ -492,7 +515,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "fmt": ("print .pto files in canonical form", _configure_fmt, _run_fmt),
     "show": ("run a Python script and print the workloads it builds as .pto",
              _configure_show, _run_show),
-    "compile": ("build a .pto program for cpu_sim (cached)", _configure_build, _run_compile),
+    "compile": ("build a .pto program for cpu_sim (cached), or write its ascend_npu source "
+                "tree (--target ascend_npu -o DIR)", _configure_compile, _run_compile),
     "run": ("build and run a .pto program on given or generated inputs", _configure_run,
             _run_run),
     "report": ("run a .pto program and write an HTML report of the run (timeline, "

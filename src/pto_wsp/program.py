@@ -136,28 +136,51 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
     check_layouts_for_compile(m, loc)
     from .backends.applicability import check_applicable
     check_applicable(m.schedule, target, loc)
-    if target == "ascend_npu":
-        raise CompileError("the ascend_npu backend (Ascend source tree emission) is not "
-                           "implemented yet", loc, hint="use target='cpu_sim'")
-    from .backends.cpu_sim.codegen import build
-    mc = _machine(machine, loc)
-    given = {k: v for k, v in (("num_aicpus", num_aicpus), ("vector_lanes", vector_lanes),
-                               ("cube_lanes", cube_lanes)) if v is not None}
-    mc = replace(mc, **given).check(loc)
+    mc = _compile_machine(loc, machine, num_aicpus, vector_lanes, cube_lanes)
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or \
             not 0 <= num_threads <= 1024:
         raise ScheduleError(f"num_threads must be an int in [0, 1024] (0 = all cores), got "
                             f"{num_threads!r}", loc)
+    if target == "ascend_npu":
+        from .backends.ascend.tree import build
+    else:
+        from .backends.cpu_sim.codegen import build
     t0 = time.perf_counter()
-    art = build(m, machine=mc, v9_compat=v9_compat,
-                cost_model=cost_model)
-    prog = Program(m, art, tensors, num_threads, mc)
+    art = build(m, machine=mc, v9_compat=v9_compat, cost_model=cost_model)
+    prog = (AscendProgram if target == "ascend_npu" else Program)(m, art, tensors, num_threads,
+                                                                   mc)
     prog._compile_ms = ms = (time.perf_counter() - t0) * 1e3
     if art.build.compiled:
-        logs.info("compiled %s for cpu_sim in %.1f s", m.name, ms / 1e3)
+        logs.info("compiled %s for %s in %.1f s", m.name, target, ms / 1e3)
     else:
-        logs.info("%s for cpu_sim (cached, %.0f ms)", m.name, ms)
+        logs.info("%s for %s (cached, %.0f ms)", m.name, target, ms)
     return prog
+
+
+def _compile_machine(loc, machine, num_aicpus, vector_lanes, cube_lanes) -> Machine:
+    """The simulated machine of the compile options (``machine=`` refined by the others)."""
+    given = {k: v for k, v in (("num_aicpus", num_aicpus), ("vector_lanes", vector_lanes),
+                               ("cube_lanes", cube_lanes)) if v is not None}
+    return replace(_machine(machine, loc), **given).check(loc)
+
+
+def write_ascend_tree(m: ir.Module, out: Path, loc: SourceLoc | None = None, *,
+                      machine: Machine | str | None = None, num_aicpus: int | None = None,
+                      vector_lanes: int | None = None, cube_lanes: int | None = None,
+                      cost_model: str = "v9", v9_compat: bool = False) -> int:
+    """Write the ``ascend_npu`` source tree of ``m`` under ``out`` without building it (the
+    checks of :func:`compile_module` apply). Returns the number of files written."""
+    from .backends.ascend.tree import emit, write_tree
+    check_layouts_for_compile(m, loc)
+    from .backends.applicability import check_applicable
+    check_applicable(m.schedule, "ascend_npu", loc)
+    mc = _compile_machine(loc, machine, num_aicpus, vector_lanes, cube_lanes)
+    files, _, _ = emit(m, mc, v9_compat, cost_model)
+    try:
+        write_tree(files, Path(out))
+    except OSError as e:
+        raise CompileError(f"cannot write the tree to {out}: {e}", loc) from None
+    return len(files)
 
 
 def _machine(machine, loc: SourceLoc | None) -> Machine:
@@ -211,6 +234,8 @@ def _mem_hint(mem) -> str:
 class Program:
     """A compiled cpu_sim workload. Bind arrays, execute, read stats and traces."""
 
+    target = "cpu_sim"
+
     def __init__(self, m: ir.Module, artifact, tensors: dict, num_threads: int = 0,
                  machine: Machine = Machine()):
         self.module = m
@@ -254,9 +279,12 @@ class Program:
         tensors = ", ".join(f"{t.name}{list(t.shape)} {t.dtype.value}" for t in m.tensors[:4])
         run = (f"last run {s.task_count:,} tasks in {s.total_cycles:,} cycles"
                if s.num_workers else "not run yet")
-        return (f"<Program '{m.name}' cpu_sim: {len(m.kernels)} kernel(s) ({names}); "
+        return (f"<Program '{m.name}' {self._target_text()}: {len(m.kernels)} kernel(s) ({names}); "
                 f"tensors {tensors}{', ...' if len(m.tensors) > 4 else ''}; "
                 f"{len(self._art.orch.lanes)} simulated lane(s); {run}>")
+
+    def _target_text(self) -> str:
+        return self.target
 
     @property
     def sources(self) -> dict[str, str]:
@@ -709,3 +737,56 @@ def shares_memory(a: np.ndarray, b: np.ndarray) -> bool:
         return bool(np.shares_memory(a, b, max_work=100_000))
     except np.exceptions.TooHardError:
         return True
+
+
+class AscendProgram(Program):
+    """A compiled ``ascend_npu`` workload: its Ascend source tree (``codegen_artifact_dir``;
+    ``sources`` maps each path to its text), run here in the **host emulation** of that tree
+    (docs/ascend.md): the host runner copies every tensor to (emulated) device memory, the
+    AICPU scheduler and the AICores run as threads, written tensors are copied back."""
+
+    target = "ascend_npu"
+    emulated = True  #: runs are the host emulation of the tree, not an NPU
+
+    def _target_text(self) -> str:
+        return "ascend_npu (host emulation)"
+
+    @property
+    def host_library(self) -> str:
+        """The built host emulation (``libpto_wsp_host.so``: the C API of
+        ``host/pto_wsp_host.h``, loadable with ``cffi.FFI().dlopen``)."""
+        return str(self._art.build.module.path)
+
+    def execute(self, **arrays) -> None:
+        logs.info("running %s: ascend_npu tree in host emulation", self.module.name)
+        super().execute(**arrays)
+
+    _AICORE_RC = {  # common/pto_handshake.h
+        101: "no kernel of that id on the AICore's unit (a pto-wsp bug)",
+        102: "a view's shape or column stride does not fit the PTO-ISA kernel: its GlobalTensor "
+             "needs contiguous columns (element stride 1)",
+        103: "a PTO-ISA check failed (the message is on stderr)"}
+
+    def _error(self, out) -> PtoError:
+        rc = int(out.kernel_rc)
+        if int(out.code) == _E_KERNEL and rc in self._AICORE_RC:
+            k = self.module.kernels[int(out.kernel_id)]
+            return KernelError(f"kernel '{k.name}' failed in task {int(out.task_id)} on its "
+                               f"AICore: {self._AICORE_RC[rc]}", k.loc,
+                               hint="pass arrays whose last dimension is contiguous "
+                                    "(np.ascontiguousarray)" if rc == 102 else None)
+        return super()._error(out)
+
+    def _bind_tracking(self, arrays, written, loc) -> None:
+        """Each tensor is its own device allocation: arrays sharing memory with a written one
+        would silently stop sharing it."""
+        names = [t.name for t in self.module.tensors]
+        for i in range(len(arrays)):
+            for j in range(i + 1, len(arrays)):
+                if (names[i] in written or names[j] in written) and \
+                        shares_memory(arrays[i], arrays[j]):
+                    raise TypeCheckError(
+                        f"tensors '{names[i]}' and '{names[j]}' share memory and one is "
+                        "written: on ascend_npu each tensor is its own device allocation", loc,
+                        hint="pass separate arrays (np.copy), or run on cpu_sim")
+        super()._bind_tracking(arrays, written, loc)

@@ -60,27 +60,37 @@ def abi_cdef() -> str:
 def generate(m: ir.Module, machine: Machine, v9_compat: bool
              ) -> tuple[dict[str, str], list[KernelVM], OrchVM]:
     """Stages 1-4: the C sources of a module."""
-    verify_module(m)
-    from ...ir.layouts import not_executable
-    not_executable(m, "cpu_sim")  # collectives: type-checked, not lowered yet
-    for t in m.tensors:
-        if len(t.shape) > MAX_RANK:
-            raise CompileError(f"tensor '{t.name}' has rank {len(t.shape)}; cpu_sim supports "
-                               f"up to {MAX_RANK}", t.loc)
+    check_executable(m, "cpu_sim")
     stages: dict[str, str] = {"ir.pto": print_module(m)}
     kvms = [lower_kernel(k) for k in m.kernels]
     stages["lower_kernels.json"] = _dump(kvms)
     orch = lower_orchestration(m, machine, v9_compat)
     stages["lower_orchestration.json"] = _dump(orch)
-    env = _env()
     stages["kernels.h"], stages["kernels.c"] = render_kernels(kvms)
     for k in kvms:
         if _own_unit(k):
             stages[custom_unit_file(k)] = kernel_code(k)
-    stages["orchestrate.c"] = env.get_template("cpu_sim/orchestrate.c.j2").render(
-        config=orch.config, body=orch.body, trace=orch.trace)
+    stages["orchestrate.c"] = orchestration_code(orch)
     _maybe_dump(m.name, stages)
     return stages, kvms, orch
+
+
+def check_executable(m: ir.Module, target: str) -> None:
+    """Verify ``m`` and refuse what ``target``'s task generator cannot run (collectives,
+    tensors above rank MAX_RANK)."""
+    verify_module(m)
+    from ...ir.layouts import not_executable
+    not_executable(m, target)  # collectives: type-checked, not lowered yet
+    for t in m.tensors:
+        if len(t.shape) > MAX_RANK:
+            raise CompileError(f"tensor '{t.name}' has rank {len(t.shape)}; {target} supports "
+                               f"up to {MAX_RANK}", t.loc)
+
+
+def orchestration_code(orch: OrchVM) -> str:
+    """``orchestrate.c``: the task generator of a lowered workload (``pto_run``)."""
+    return _env().get_template("cpu_sim/orchestrate.c.j2").render(
+        config=orch.config, body=orch.body, trace=orch.trace)
 
 
 def render_kernels(kvms: list[KernelVM]) -> tuple[str, str]:
