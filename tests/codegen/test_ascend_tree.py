@@ -106,13 +106,20 @@ def mm(a: In[Tile[32, 32, F32]], b: In[Tile[32, 32, F32]], c: Out[Tile[32, 32, F
     pto.store(c, pto.matmul(a, b))
 
 
+T32 = Tile[32, 32, F32]
+
+
 @kernel
-def scale(x: In[Tile[32, 32, F32]], y: Out[Tile[32, 32, F32]], k: Scalar[F32] = 2.0):
-    pto.store(y, pto.mul(x, k))
+def scale(x: In[T32], p1: In[T32], p2: In[T32], p3: In[T32], p4: In[T32], p5: In[T32],
+          p6: In[T32], y: Out[T32], k: Scalar[F32] = 2.0):
+    """An argument block of 8 tile parameters (328 bytes)."""
+    s = pto.add(pto.add(pto.add(p1, p2), pto.add(p3, p4)), pto.add(p5, p6))
+    pto.store(y, pto.add(pto.mul(x, k), s))
 
 
 def test_cube_and_vector_tasks_go_to_cores_of_their_unit():
-    """A cube kernel (AIC mailboxes) feeding a vector kernel (AIV mailboxes) with a scalar."""
+    """A cube kernel (AIC mailboxes) feeding a vector kernel (AIV mailboxes) with a scalar
+    and an argument block larger than 256 bytes (the mailbox fits the largest block)."""
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((4, 32, 32), np.float32), rng.standard_normal((32, 32), np.float32)
     TA, TB = Tensor(data=A, name="A"), Tensor(data=B, name="B")
@@ -122,14 +129,16 @@ def test_cube_and_vector_tasks_go_to_cores_of_their_unit():
     def chain():
         for i in P(Dense[4]):
             mm[i](a=TA[i], b=TB, c=TC[i])
-            scale[i](x=TC[i], y=TD[i], k=0.5)
+            scale[i](x=TC[i], p1=TB, p2=TB, p3=TB, p4=TA[i], p5=TA[i], p6=TA[i], y=TD[i],
+                     k=0.5)
 
     arrays = {"A": A, "B": B, "C": np.zeros_like(A), "D": np.zeros_like(A)}
     w = chain().task_graph(pools=Pools.by_exec_unit())
     asc, cpu = _run(w.compile(target="ascend_npu"), arrays), _run(w.compile(target="cpu_sim"),
                                                                   arrays)
     _same_run(asc, cpu)
-    assert np.allclose(asc[0]["D"], 0.5 * (A @ B), rtol=1e-5, atol=1e-5)
+    ref = 0.5 * (A @ B) + 3 * (A + B)
+    assert np.allclose(asc[0]["D"], ref, rtol=1e-4, atol=1e-4)
 
 
 # ---------------------------------------------------------------- dynamic inputs

@@ -125,7 +125,7 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
     written = _written(m)
     overlap = overlap_tensors(m)
     ctx = dict(
-        name=m.name, kernels=kernels, num_kernels=len(kernels), num_lanes=len(orch.lanes),
+        name=m.name, kernels=kernels, args_bytes=_args_bytes(m), num_kernels=len(kernels), num_lanes=len(orch.lanes),
         cost_model=COST_MODELS[cost_model],
         vector=[e.file for e in kernels if e.unit_name == "vector"],
         cube=[e.file for e in kernels if e.unit_name == "cube"],
@@ -146,6 +146,14 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
     for p in sorted(rt.glob("pto_tile*.h")) + sorted((rt / "pto").rglob("*.hpp")):
         files[f"third_party/pto-isa-host/{p.relative_to(rt)}"] = p.read_text()
     return files, orch, kernels
+
+
+def _args_bytes(m: ir.Module) -> int:
+    """Mailbox bytes for the largest argument block (a tile parameter is a pointer and four
+    int64s, a scalar at most 8 bytes), in whole 64-byte lines."""
+    most = max((sum(40 if isinstance(p.type, ir.TileType) else 8 for p in k.params)
+                for k in m.kernels), default=0)
+    return max(64, -(-most // 64) * 64)
 
 
 def _written(m: ir.Module) -> set[str]:
