@@ -93,6 +93,9 @@ def test_example_tree_runs_bit_equal_to_cpu_sim(name):
     for _, path in MANIFEST:
         assert (tree / path).is_file(), path
     assert set(prog.sources) >= {p for _, p in MANIFEST}
+    # the AICPU expands the workload's plan with the plan interpreter
+    assert (tree / "aicpu/plan.bin").read_bytes()[:4] == b"PTOW"
+    assert "pto_plan_run(" in (tree / "aicpu/plan.c").read_text()
 
 
 def test_at_least_the_vector_examples_run():

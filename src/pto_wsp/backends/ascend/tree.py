@@ -2,8 +2,9 @@
 
 The tree (docs/ascend.md, "The tree") is rendered from one template manifest
 (``templates/ascend/``) and the same IR and view models as cpu_sim: the AICore kernels from
-:mod:`.aicore`, the task generator from cpu_sim's orchestration lowering, the runtime
-(``runtime_c/pto_rt*``) and the host PTO-ISA layer (``runtime_c/pto/``) copied in as sources.
+:mod:`.aicore`, the task generator as a plan (:mod:`.plan`, ``aicpu/plan.bin``, embedded in
+``aicpu/plan.c``) for the plan interpreter, the runtime (``runtime_c/pto_rt*``,
+``pto_plan.c``) and the host PTO-ISA layer (``runtime_c/pto/``) copied in as sources.
 It is cached like cpu_sim's builds (a key over its whole text); the host emulation is built
 from it with CMake into a second cache entry holding ``libpto_wsp_host.so``, loaded with cffi
 in ABI mode (the Python shim).
@@ -29,12 +30,12 @@ from ...types import DType
 from .. import template_env
 from ..cpu_sim.build import BuildResult, _cached, _key, _run_cc, runtime_library
 from ..cpu_sim.c_syntax import file_stem, ident, scalar, string
-from ..cpu_sim.codegen import (COST_MODELS, Artifact, abi_cdef, check_executable,
-                               orchestration_code)
+from ..cpu_sim.codegen import COST_MODELS, Artifact, abi_cdef, check_executable
 from ..cpu_sim.lower_kernel import args_type, kernel_fn, scalar_ctype
 from ...machine import Machine
 from ..cpu_sim.lower_orch import lower_orchestration
 from .aicore import CXX_TYPE, cxx_ident, lower_aicore, render
+from .plan import compile_plan, plan_glue
 
 # (template under templates/ascend/, path in the tree); kernels add aicore/kernel_<name>.cpp
 MANIFEST = [(f, f) for f in (
@@ -45,7 +46,7 @@ MANIFEST = [(f, f) for f in (
     "host/program_info.c", "host/acl_stub/acl/acl.h", "host/acl_stub/acl_stub.c",
     "emulation/device.c")]
 RUNTIME = ("pto_rt.c", "pto_rt_trace.c", "pto_rt.h", "pto_rt_internal.h", "pto_orch.h",
-           "pto_orch_abi.h")
+           "pto_orch_abi.h", "pto_plan.c", "pto_plan.h", "pto_record.h")
 LIBRARY = "libpto_wsp_host.so"
 _AXIS_KIND = {"dense": 0, "dense_dyn": 1, "ragged": 2, "sparse": 3}
 _UNIT = {"vector": "PTO_HS_UNIT_VECTOR", "cube": "PTO_HS_UNIT_CUBE"}
@@ -121,7 +122,10 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
         kernels.append(e)
         files[f"aicore/{e.file}"] = code
     orch = lower_orchestration(m, machine, v9_compat)
-    files["aicpu/orchestrate.c"] = orchestration_code(orch)
+    plan = compile_plan(m, machine, v9_compat)
+    orch.sites = plan.sites  # the plan's error sites (numbered as the orchestration's)
+    files["aicpu/plan.c"] = plan_glue(m, plan)
+    files["aicpu/plan.bin"] = plan.data
     written = _written(m)
     overlap = overlap_tensors(m)
     ctx = dict(
@@ -162,12 +166,15 @@ def _written(m: ir.Module) -> set[str]:
             for name, a in s.args if kernels[s.kernel].param(name).direction in ("out", "inout")}
 
 
-def write_tree(files: dict[str, str], out: Path) -> None:
+def write_tree(files: dict[str, str | bytes], out: Path) -> None:
     """Write the tree's files under ``out``."""
-    for path, text in files.items():
+    for path, data in files.items():
         p = out / path
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+        if isinstance(data, bytes):
+            p.write_bytes(data)
+        else:
+            p.write_text(data)
 
 
 def _cmake() -> str:
