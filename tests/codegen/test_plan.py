@@ -6,19 +6,22 @@ dynamic inputs through the same plan; malformed plans rejected with a clear code
 from __future__ import annotations
 
 import importlib.util
-import random
-import re
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pto_wsp import DispatchPolicy, TracePolicy
+from pto_wsp import (Channel, DType, Dense, DenseDyn, Deps, DispatchPolicy, ExecutionError, In,
+                     Out, P, Pools, Ragged, ReadyPolicy, Scalar, Sparse, StartPolicy, TaskWindow,
+                     Tensor, Tile, TimingPolicy, TracePolicy, WindowMode, cast, consume, kernel,
+                     pto, send, slot_load_u64, slot_set_u64, slot_u64, symbol_f32,
+                     symbol_i64, symbol_u64, where, workload)
 from pto_wsp.backends.ascend import plan as planmod
 from pto_wsp.errors import CompileError
-from pto_wsp.resources import runtime_dir
+from pto_wsp.language.scalar import max_, min_
 
+F32 = DType.F32
 ROOT = Path(__file__).resolve().parents[2]
 REGION = 56  # sizeof(pto_rt_region)
 
@@ -99,17 +102,43 @@ def per_aicpu_streams_match(prog, full, tmp_path, num_aicpus: int) -> None:
 
 
 def _example_workloads():
-    return list(_load(ROOT / "tests/examples/test_examples.py",
-                      "pto_wsp_test_plan_examples")._example_workloads())
+    """(name, workload, compile options) of every example, at small sizes."""
+    out = [(n, w, {}) for n, w in _load(ROOT / "tests/examples/test_examples.py",
+                                         "pto_wsp_test_plan_examples")._example_workloads()]
+    rng = np.random.default_rng(1)
+    fa = _load(ROOT / "examples/flash_attention.py", "pto_wsp_test_plan_fa")
+    q = rng.standard_normal((fa.B, fa.H, fa.S // fa.BQ, fa.BQ, fa.D), np.float32)
+    kt = rng.standard_normal((fa.B, fa.H, fa.D, fa.S), np.float32)
+    v = rng.standard_normal((fa.B, fa.H, fa.S, fa.D), np.float32)
+    out.append(("flash_attention", fa.build(Tensor(data=q), Tensor(data=kt), Tensor(data=v),
+                                            Tensor(data=np.zeros_like(q))),
+                {"cost_model": "a2a3"}))
+    gk = _load(ROOT / "examples/gemm_kloop.py", "pto_wsp_test_plan_gemm")
+    a = rng.standard_normal((gk.M, gk.K), np.float32)
+    b = rng.standard_normal((gk.K, gk.N), np.float32)
+    out.append(("gemm_kloop", gk.build(Tensor(data=a), Tensor(data=b),
+                                       Tensor(data=np.zeros((gk.M, gk.N), np.float32))),
+                {"cost_model": "a2a3"}))
+    rl = _load(ROOT / "examples/rmsnorm_long.py", "pto_wsp_test_plan_rmsnorm_long")
+    x = rng.standard_normal((rl.ROWS // rl.BR, rl.BR, rl.COLS), np.float32)
+    out.append(("rmsnorm_long", rl.build(Tensor(data=x), Tensor(data=np.zeros_like(x))), {}))
+    return out
 
 
-@pytest.mark.parametrize("index", range(5), ids=["rmsnorm", "softmax", "tiled_matmul",
-                                                  "attention_tile", "moe_routing"])
+EXAMPLES = ["rmsnorm", "softmax", "tiled_matmul", "attention_tile", "moe_routing",
+            "flash_attention", "gemm_kloop", "rmsnorm_long"]
+
+
+def test_every_example_is_covered():
+    assert {p.stem for p in (ROOT / "examples").glob("*.py")} == set(EXAMPLES)
+    assert [n for n, _, _ in _example_workloads()] == EXAMPLES
+
+
+@pytest.mark.parametrize("index", range(len(EXAMPLES)), ids=EXAMPLES)
 def test_examples_expand_to_the_generated_stream(monkeypatch, tmp_path, index):
-    name, w = _example_workloads()[index]
+    _, w, opts = _example_workloads()[index]
     arrays = [t.data for t in w.tensors.values()]
-    prog, full = run_both(monkeypatch, tmp_path, w, arrays, num_threads=2)
-    assert name
+    prog, full = run_both(monkeypatch, tmp_path, w, arrays, num_threads=2, **opts)
     per_aicpu_streams_match(prog, full, tmp_path, len({r[2] for r in full if r[0] == "T"}))
 
 
@@ -127,3 +156,172 @@ def test_differential_workloads_expand_to_the_generated_stream(monkeypatch, tmp_
             w.module.workload.body)):
         per_aicpu_streams_match(prog, full, tmp_path, 3)
 
+
+
+# ---------------------------------------------------------------- schedules, expressions
+
+
+@kernel
+def scale_row(x: In[Tile[1, 32, F32]], out: Out[Tile[1, 32, F32]], s: Scalar[F32] = 2.0,
+              n: Scalar[DType.I32] = 0, flag: Scalar[DType.BOOL] = 0):
+    pto.store(out, pto.mul(x, s))
+
+
+@kernel
+def row_mm(a: In[Tile[16, 16, F32]], b: In[Tile[16, 16, F32]], c: Out[Tile[16, 16, F32]]):
+    pto.store(c, pto.matmul(a, b))
+
+
+def dynamic_workload():
+    """Ragged, sparse and dense_dyn loops, P.when/otherwise, symbols (u64, i64, f32), slots
+    (set and loaded), Python-semantics integer ops, casts, where, min/max, scalar args of
+    several C types, and a cube kernel."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 32), np.float32)
+    flags = np.array([[7, 0]], np.int64)
+    X, Y = Tensor(data=x, name="X"), Tensor(data=np.zeros_like(x), name="Y")
+    F = Tensor(data=flags, name="F")
+    M = Tensor(data=rng.standard_normal((2, 16, 16), np.float32), name="M")
+    C = Tensor(data=np.zeros((2, 16, 16), np.float32), name="C")
+    b = Dense[3]
+    lens = Ragged(b, [1, 4, 2], name="lens")
+    routing = Sparse(b, [0, 1, 1, 3], [2, 0, 3], name="routing")
+    dyn = DenseDyn(2, name="dyn")
+    cut, off, gain = symbol_u64("cut"), symbol_i64("off"), symbol_f32("gain")
+
+    @workload
+    def dynamic():
+        slot_load_u64(0, F, 0, 0)
+        slot_set_u64(1, cut * 3 + 1)
+        for i in P(b):
+            for t in P.seq(lens[i]):
+                with P.when((t < cut) & (i - off >= 0)):
+                    scale_row[i, t](x=X[i, t], out=Y[i, t], s=gain * 2,
+                                    n=where(t > 1, (t - 7) // 2, (i * 5) % -3), flag=t)
+                with P.when(max_(t, i) == 3):
+                    scale_row[i, t](x=X[i, t], out=Y[i, t], s=cast(t, DType.F32) / 3,
+                                    n=min_(off, -t) << 2)
+                with P.otherwise():
+                    scale_row[i, t](x=X[i, t], out=Y[i, t])
+            for e in P.sel(routing[i]):
+                with P.when(slot_u64(0) == 7):
+                    scale_row[i, e](x=X[i, e], out=Y[i, e], s=-1.0, n=slot_u64(1) - 9)
+        for j in P(dyn):
+            row_mm[j, j + 1](a=M[j], b=M[j], c=C[j])
+    return dynamic(), [Y.data, C.data], (lens, routing, dyn)
+
+
+def _set(prog, cut=2, off=1, gain=0.5):
+    prog.set_symbol_u64("cut", cut)
+    prog.set_symbol_i64("off", off)
+    prog.set_symbol_f32("gain", gain)
+
+
+SCHEDULES = {
+    "hash+streams+priority": lambda w: w.dispatch(DispatchPolicy.hash(lambda t: t.param(0) * 7
+                                                                      + t.param(1), 3))
+    .streams(2).stream_by(lambda t: t.param(0)).task_graph(
+        ready=ReadyPolicy.priority(lambda t: 10 - t.param(0))),
+    "affinity+window+threshold": lambda w: w.dispatch(DispatchPolicy.affinity(
+        lambda t: t.param(0), 2)).task_graph(window=TaskWindow(3, "tasks", WindowMode.STALL),
+                                             start=StartPolicy.threshold(2)),
+    "dispatch_by+pools+timing": lambda w: w.dispatch(DispatchPolicy.dispatch_by(
+        lambda t: t.param(0) % 2, 2)).task_graph(pools=Pools.custom(1, 1)).timing(
+        TimingPolicy.interleaved(2)),
+    "work_steal+costs+bytes": lambda w: w.dispatch(DispatchPolicy.work_steal(2)).task_graph(
+        deps=Deps.infer_bytes_overlap(),
+        trace=TracePolicy.cycles(lambda name, p: 100 * (p[0] + 1) if name == "scale_row"
+                                 else None)),
+    "v9": lambda w: w.task_graph(deps=Deps.explicit()).timing(TimingPolicy.batched(3)),
+}
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedules_and_expressions_expand_to_the_generated_stream(monkeypatch, tmp_path, name):
+    w, arrays, _ = dynamic_workload()
+    prog, full = run_both(monkeypatch, tmp_path, SCHEDULES[name](w), arrays, _set,
+                          num_threads=2, v9_compat=name == "v9")
+    if name.startswith("work_steal"):
+        inputs, keep = prog._inputs(prog._bound_arrays(None), None)
+        out = prog._ffi.new("pto_outputs *")
+        rc = prog._lib.pto_plan_record_main(inputs, 0, str(tmp_path / "x").encode(), out)
+        assert rc == 201 and b"work_steal" in prog._ffi.string(out.message)
+
+
+def test_dynamic_inputs_run_through_the_same_plan(monkeypatch, tmp_path):
+    """New sizes, ragged lengths, CSR data and symbols: the same built plan program, right
+    results (equal to the generated orchestration's on the same inputs)."""
+    w, arrays, _ = dynamic_workload()
+    init = [a.copy() for a in arrays]
+    progs = {o: compile_with(monkeypatch, w, o, num_threads=2) for o in ("c", "plan")}
+    plan_bytes = bytes(progs["plan"]._ffi.buffer(progs["plan"]._lib.pto_plan_main,
+                                                 progs["plan"]._lib.pto_plan_main_bytes))
+    for cut, lens, (indptr, indices), dyn in (
+            (2, [1, 4, 2], ([0, 1, 1, 3], [2, 0, 3]), 2),
+            (0, [4, 0, 3], ([0, 2, 2, 4], [0, 1, 1, 2]), 1),
+            (9, [2, 2, 2], ([0, 0, 0, 1], [3]), 0)):
+        got = {}
+        for o, prog in progs.items():
+            for a, i in zip(arrays, init):
+                a[...] = i
+            _set(prog, cut=cut, off=cut % 2)
+            prog.set_axis_data("lens", lengths=lens)
+            prog.set_axis_data("routing", indptr=indptr, indices=indices)
+            prog.set_axis_sizes(dyn=dyn)
+            prog._record_path = tmp_path / f"{o}.rec"
+            got[o] = (prog.run().total_cycles, [a.copy() for a in arrays],
+                      records(prog._record_path.read_bytes()))
+        assert got["plan"][0] == got["c"][0] and got["plan"][2] == got["c"][2]
+        for a, b in zip(got["plan"][1], got["c"][1]):
+            assert a.tobytes() == b.tobytes()
+        assert sum(k == "T" for k, _, _ in got["plan"][2]) == sum(lens) + len(indices) + dyn
+    # nothing was rebuilt: the program holds the same plan
+    assert bytes(progs["plan"]._ffi.buffer(progs["plan"]._lib.pto_plan_main,
+                                           progs["plan"]._lib.pto_plan_main_bytes)) == plan_bytes
+
+
+def test_errors_at_sites_are_the_generated_orchestrations(monkeypatch):
+    """A division by zero and an index out of bounds fail at the same located site."""
+    x = np.zeros((4, 32), np.float32)
+    X = Tensor(data=x, name="X")
+    n = symbol_i64("n")
+
+    @workload
+    def bad():
+        for i in P(Dense[4]):
+            scale_row[i](x=X[i], out=X[(i + 1) // n])
+    msgs = {}
+    for o in ("c", "plan"):
+        prog = compile_with(monkeypatch, bad(), o)
+        for v in (0, 1):
+            prog.set_symbol_i64("n", 0 if v == 0 else -1)
+            with pytest.raises(ExecutionError) as e:
+                prog.run()
+            msgs[o, v] = str(e.value)
+    assert msgs["c", 0] == msgs["plan", 0] and "by zero" in msgs["c", 0]
+    assert msgs["c", 1] == msgs["plan", 1] and "out of bounds" in msgs["c", 1]
+
+
+def test_csp_pipelines_are_a_located_compile_error_in_the_plan(monkeypatch):
+    from _shared_kernels import compute, load
+    X = Tensor(data=np.zeros((4, 4, 16), np.float32), name="X")
+    TB = Tensor(data=np.zeros((4, 4, 16), np.float32), name="TB")
+    RB = Tensor(data=np.zeros((4, 4, 16), np.float32), name="RB")
+    ch = Channel("l2c", depth=1)
+
+    @workload
+    def piped():
+        with P.pipe():
+            for i in P.seq(Dense[4]):
+                send(ch, load[i](src=X[i], buf=TB[i]))
+            with consume(ch) as t:
+                compute[t](buf=TB[t], result=RB[t])
+    with pytest.raises(CompileError, match="CSP pipelines") as e:
+        compile_with(monkeypatch, piped(), "plan")
+    assert e.value.loc is not None and e.value.loc.file.endswith("test_plan.py")
+
+
+def test_unknown_orchestration_is_an_error(monkeypatch):
+    w, _, _ = dynamic_workload()
+    with pytest.raises(CompileError, match="PTO_WSP_ORCHESTRATION"):
+        compile_with(monkeypatch, w, "bytecode")

@@ -446,7 +446,9 @@ class OrchLowerer:
         k = self.m.kernel(c.kernel)
         kid = self.kernel_id[k.name]
         args = dict(c.args)
-        lines = [f"{args_type(k.name)} a_ = {{0}};", "pto_rt_region reg_[PTO_RT_MAX_REGIONS];"]
+        # padding zeroed too: the argument block's bytes are deterministic (the plan's equal)
+        lines = [f"{args_type(k.name)} a_;", "memset(&a_, 0, sizeof a_);",
+                 "pto_rt_region reg_[PTO_RT_MAX_REGIONS];"]
         nreg = 0
         for p in k.params:
             a = args.get(p.name)
@@ -504,8 +506,9 @@ class OrchLowerer:
         fn, args = kernel_fn(k.name), "a_"
         if k.name in self.costs:  # the task runs the kernel but reports the given cycles
             fn, args = f"pto_cost_{kid}", "w_"
-            lines.append(f"pto_cost_{kid}_args w_ = {{a_, "
-                         f"(uint64_t)({self.expr(self.costs[k.name])})}};")
+            lines += [f"pto_cost_{kid}_args w_;", "memset(&w_, 0, sizeof w_);",
+                      "memcpy(&w_.a, &a_, sizeof a_);",
+                      f"w_.cycles = (uint64_t)({self.expr(self.costs[k.name])});"]
         unit = "PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR"
         pool = "1" if (k.exec_unit == "cube" and self.tg.pools.kind == "custom") else "0"
         if len(c.axes) > MAX_INDICES:
