@@ -120,13 +120,36 @@ def scale(x: In[T32], p1: In[T32], p2: In[T32], p3: In[T32], p4: In[T32], p5: In
     pto.store(y, pto.add(pto.mul(x, k), s))
 
 
+DOUBLE_CXX = """using VT = Tile<TileType::Vec, float, 32, 32>;
+using GT = GlobalTensor<float, Shape<1, 1, 1, 32, 32>, Stride<1, 1, 1, DYNAMIC, 1>>;
+GT gx(x, {}, Stride<1, 1, 1, DYNAMIC, 1>(pto_rs_x));
+GT gy(y, {}, Stride<1, 1, 1, DYNAMIC, 1>(pto_rs_y));
+VT tx, ty;
+TASSIGN(tx, 0x0);
+TASSIGN(ty, 0x1000);
+TLOAD(tx, gx);
+set_flag(PIPE_MTE2, PIPE_V, EVENT_ID0);
+wait_flag(PIPE_MTE2, PIPE_V, EVENT_ID0);
+TADD(ty, tx, tx);
+set_flag(PIPE_V, PIPE_MTE3, EVENT_ID0);
+wait_flag(PIPE_V, PIPE_MTE3, EVENT_ID0);
+TSTORE(gy, ty);
+"""
+
+
+@kernel(cpp_src=DOUBLE_CXX, cpp_includes=["pto/pto-inst.hpp"])
+def double_cxx(x: In[T32], y: Out[T32]):
+    """A C++ custom kernel written against PTO-ISA: its body is the tree's AICore unit."""
+
+
 def test_cube_and_vector_tasks_go_to_cores_of_their_unit():
     """A cube kernel (AIC mailboxes) feeding a vector kernel (AIV mailboxes) with a scalar
-    and an argument block larger than 256 bytes (the mailbox fits the largest block)."""
+    and an argument block larger than 256 bytes (the mailbox fits the largest block), then a
+    C++ custom kernel."""
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal((4, 32, 32), np.float32), rng.standard_normal((32, 32), np.float32)
     TA, TB = Tensor(data=A, name="A"), Tensor(data=B, name="B")
-    TC, TD = (Tensor(data=np.zeros_like(A), name=n) for n in "CD")
+    TC, TD, TE = (Tensor(data=np.zeros_like(A), name=n) for n in "CDE")
 
     @workload
     def chain():
@@ -134,14 +157,18 @@ def test_cube_and_vector_tasks_go_to_cores_of_their_unit():
             mm[i](a=TA[i], b=TB, c=TC[i])
             scale[i](x=TC[i], p1=TB, p2=TB, p3=TB, p4=TA[i], p5=TA[i], p6=TA[i], y=TD[i],
                      k=0.5)
+            double_cxx[i](x=TD[i], y=TE[i])
 
-    arrays = {"A": A, "B": B, "C": np.zeros_like(A), "D": np.zeros_like(A)}
+    arrays = {"A": A, "B": B, "C": np.zeros_like(A), "D": np.zeros_like(A),
+              "E": np.zeros_like(A)}
     w = chain().task_graph(pools=Pools.by_exec_unit())
     asc, cpu = _run(w.compile(target="ascend_npu"), arrays), _run(w.compile(target="cpu_sim"),
                                                                   arrays)
     _same_run(asc, cpu)
     ref = 0.5 * (A @ B) + 3 * (A + B)
     assert np.allclose(asc[0]["D"], ref, rtol=1e-4, atol=1e-4)
+    assert asc[0]["E"].tobytes() == (2 * asc[0]["D"]).tobytes()
+    assert asc[1].kernels["double_cxx"].cycles > 0
 
 
 # ---------------------------------------------------------------- dynamic inputs

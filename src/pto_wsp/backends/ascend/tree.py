@@ -34,7 +34,7 @@ from ..cpu_sim.codegen import COST_MODELS, Artifact, abi_cdef, check_executable
 from ..cpu_sim.lower_kernel import args_type, kernel_fn, scalar_ctype
 from ...machine import Machine
 from ..cpu_sim.lower_orch import lower_orchestration
-from .aicore import CXX_TYPE, cxx_ident, lower_aicore, render
+from .aicore import CXX_TYPE, cxx_ident, lower_aicore, lower_custom, render, render_custom
 from .plan import compile_plan, plan_glue
 
 # (template under templates/ascend/, path in the tree); kernels add aicore/kernel_<name>.cpp
@@ -89,9 +89,14 @@ class KernelEntry:
 
 
 def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
-    vm = lower_aicore(k)
+    if k.custom is not None:  # a C++ body against PTO-ISA: runs on the unit it declares
+        vm, unit = lower_custom(k), "cube" if k.exec_unit == "cube" else "vector"
+        code = render_custom(vm)
+    else:
+        vm = lower_aicore(k)
+        unit, code = vm.unit, render(vm)
     e = KernelEntry(kid, kernel_fn(k.name), args_type(k.name), vm.entry,
-                    f"kernel_{file_stem(k.name)}.cpp", vm.unit, _UNIT[vm.unit], string(k.name),
+                    f"kernel_{file_stem(k.name)}.cpp", unit, _UNIT[unit], string(k.name),
                     vm.params, [], [], [], [])
     for p in k.params:
         c, x = ident(p.name), cxx_ident(p.name)
@@ -106,7 +111,7 @@ def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
             e.c_fields.append(f"{t} {c};")
             e.cxx_fields.append(f"{t} {x};")
             e.call.append(f"a->{x}")
-    return e, render(vm)
+    return e, code
 
 
 def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
