@@ -3,7 +3,7 @@
 
   1. compile: cold compile (empty cache dir) and warm (cache hit, fresh process) per example;
   2. kernels: tile-kernel throughput vs numpy in the same run (fused rmsnorm, softmax,
-     tiled f32 matmul GFLOP/s beside numpy.matmul);
+     tiled f32 matmul GFLOP/s beside numpy.matmul, flash attention beside numpy);
   3. tasks: end-to-end task throughput (tasks/ms, execution included) for 2^16..2^20 tiny
      tasks, against the prototype lineage's ~5,000 tasks/ms (generation only).
 
@@ -56,8 +56,8 @@ def main(argv=None) -> int:
                            "in a fresh process)", compile_times.HEADER, rows))
     if "kernels" in sections:
         import kernels_vs_numpy
-        kw = (dict(N=64, softmax_rows_n=64, mm_sizes=(64,), fast=False) if args.quick
-              else {})
+        kw = (dict(N=64, softmax_rows_n=64, mm_sizes=(64,), fast=False,
+                   flash_shapes=((1, 1, 128, 64),)) if args.quick else {})
         rows = kernels_vs_numpy.run(reps=max(reps, 5) if not args.quick else 1, **kw)
         print()
         print(common.table("2. tile kernels vs numpy (ms, median; numpy/ours > 1 means we "

@@ -5,6 +5,8 @@
   with a copy kernel (load + store only: the memory floor) and a rowsum-only kernel to show
   where the time goes;
 * row softmax (examples/softmax.py) vs numpy;
+* flash attention (examples/flash_attention.py: a kernel looping over KV blocks with an
+  online softmax) vs numpy's softmax(q k^T / sqrt(D)) v;
 * tiled f32 matmul (examples/tiled_matmul.py, 32 x 32 tiles, P(i, j) x P.seq(k)) GFLOP/s
   beside numpy.matmul (BLAS, all cores, interleaved with ours) and numpy.matmul with BLAS
   limited to one thread (measured in a separate process); the throughput column reads
@@ -199,11 +201,33 @@ def matmul_rows(sizes, reps: int, fast: bool = True) -> list[list]:
     return rows
 
 
+def flash_rows(shapes, reps: int) -> list[list]:
+    """examples/flash_attention.py (one task per (batch, head, 64-row query block), a
+    double-buffered loop over 64-row KV blocks) beside numpy's softmax(q k^T / sqrt(D)) v."""
+    ex = load_example("flash_attention")
+    rows = []
+    for nb, nh, s, d in shapes:
+        rng = np.random.default_rng(s)
+        q, k, v = (rng.standard_normal((nb, nh, s, d), np.float32) for _ in range(3))
+        out = np.zeros_like(q)
+        w = ex.build(q, k, v, out, BQ=64, BK=64)
+        p1, pn = w.compile(num_threads=1), w.compile()
+        ((e1, _), (en, wall)), t_np = side_by_side([p1, pn], lambda: ex.reference(q, k, v),
+                                                   reps)
+        assert np.abs(out - ex.reference(q, k, v)).max() < 1e-4
+        flops = 4.0 * nb * nh * s * s * d
+        rows.append([f"flash attention B={nb} H={nh} S={s} D={d} ({nb * nh * s // 64} tasks)",
+                     f"{e1:.2f}", f"{en:.2f}", f"{wall:.2f}", f"{t_np:.2f}",
+                     f"{t_np / en:.2f}x", f"{flops / (en * 1e6):.1f} GFLOP/s"])
+    return rows
+
+
 HEADER = ["kernel", "ours 1 thr ms", "ours all thr ms", "ours wall ms", "numpy ms",
           "numpy/ours", "throughput (ours all thr)"]
 
 
 def run(reps: int = 5, N: int = 4096, softmax_rows_n: int = 4096,
-        mm_sizes=(256, 512, 1024), fast: bool = True) -> list[list]:
+        mm_sizes=(256, 512, 1024), fast: bool = True,
+        flash_shapes=((1, 8, 1024, 64), (4, 8, 2048, 64))) -> list[list]:
     return (rmsnorm_rows(N, reps, fast) + softmax_rows(softmax_rows_n, reps, fast)
-            + matmul_rows(mm_sizes, reps, fast))
+            + matmul_rows(mm_sizes, reps, fast) + flash_rows(flash_shapes, reps))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["tutorial.md", "api.md", "cpu-sim.md", "../README.md"]
+PAGES = ["tutorial.md", "api.md", "cpu-sim.md", "kernels.md", "../README.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

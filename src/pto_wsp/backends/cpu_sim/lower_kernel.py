@@ -61,6 +61,7 @@ class KernelVM:
     includes: tuple[str, ...] = ()
     line: str = ""  # a custom body's or unit's file name for ``#line``, as a C string
     params: list[ir.Param] = field(default_factory=list)
+    cycles: str = "cyc"  # the C expression of its cycles: the sum, or the pipe makespan
     cxx: object = None  # a C++ custom kernel: its AICore view model (ascend.aicore.CustomVM)
     entry: dict = field(default_factory=dict)  # ... and how cpu_sim calls it (cxx_entry)
 
@@ -173,6 +174,9 @@ class _Lowerer:
         self.depth = irk.load_depth(k.ops)
         self.pp: dict[int, str] = {}
         # pipe timing (runtime_c/pto_pipes.h): buffer ids are parameters first, then buffers
+        # kernels with loops only: straight-line kernels keep the sum, as the AICore host
+        # layer does for the emitted PTO-ISA (docs/tile-library.md, "Pipe timing")
+        self.piped = any(op.opcode == "kfor" for op in k.ops)
         self.n_params = len(k.params)
         self.levels = irk.value_levels(k.ops)
 
@@ -184,9 +188,11 @@ class _Lowerer:
     def place_buffers(self) -> None:
         """Declare the buffers: stack arrays, or 64-byte aligned slices of the scratch; and
         the pipe-timing state of every parameter and buffer."""
-        n = self.n_params + len(self.buf_key)
-        self.vm.buffers += ["pto_pipes sb_ = {{0}, 0, 0};",
-                            f"uint64_t rdy_[{n}] = {{0}}, rd_[{n}] = {{0}};"]
+        if self.piped:
+            n = self.n_params + len(self.buf_key)
+            self.vm.buffers += ["pto_pipes sb_ = {{0}, 0, 0};",
+                                f"uint64_t rdy_[{n}] = {{0}}, rd_[{n}] = {{0}};"]
+            self.vm.cycles = "sb_.end"
         total = sum(-(-n // 64) * 64 for *_, n in self.bufs)
         if total <= STACK_BYTES:
             self.vm.buffers += [f"_Alignas(64) {ct} {name}[{count}];"
@@ -236,6 +242,8 @@ class _Lowerer:
         """Issue ``op`` to its pipe, reading ``srcs`` and writing its results (or the tensor
         it stores to): runtime_c/pto_pipes.h."""
         code = op.opcode
+        if not self.piped:
+            return
         if code in ("tstore", "tstore_at"):
             v = op.operands[-1].index
             pipe = "FIX" if self.levels.get(v) == "L0C" else "MTE3"

@@ -88,8 +88,9 @@ def _copy(lw, dst: int, src: int) -> None:
         return
     t = lw.types[dst]
     lw.vm.body.append(f"memcpy({lw.ref(ir.ValueRef(dst))}, {lw.ref(ir.ValueRef(src))}, "
-                      f"{t.rows * t.cols * t.dtype.itemsize});\n    "
-                      f"pto_pass(rdy_, rd_, {lw.bid(dst)}, {lw.bid(src)});")
+                      f"{t.rows * t.cols * t.dtype.itemsize});")
+    if lw.piped:
+        lw.vm.body.append(f"pto_pass(rdy_, rd_, {lw.bid(dst)}, {lw.bid(src)});")
 
 
 def _at(lw, op: ir.KernelOp, t: ir.TileType) -> str:
