@@ -24,6 +24,10 @@ typedef struct pto_inputs {
     uint32_t num_lanes;
     uint64_t *progress;            /* out, while running: tasks submitted, tasks retired  */
     const char *record_path;       /* test aid: the submitted stream is written here      */
+    /* what the plan interpreter (pto_plan.h) checks a plan against; pto_run needs none   */
+    const int64_t *shapes;         /* per tensor: extents, [num_tensors][PTO_ORCH_MAX_RANK] */
+    const int64_t *axis_len;       /* per axis: elements of axis_a[a], of axis_b[a]       */
+    uint32_t num_tensors, num_axes, num_symbols;
 } pto_inputs;
 
 typedef struct pto_outputs {

@@ -258,6 +258,8 @@ typedef struct interp {
     uint32_t nfr;
     uint64_t rr;           /* tasks submitted (ROUND_ROBIN's counter)     */
     int64_t off;           /* element offset of the view being built      */
+    uint64_t budget;       /* instructions left (pto_plan_record), 0: none */
+    int64_t *span;         /* per tensor: lowest, highest element offset, empty flag */
     /* the task being built */
     _Alignas(16) unsigned char args[ARGS_MAX];
     uint32_t kid, args_size, unit, pool, nreg, nidx, has_cost;
@@ -407,6 +409,43 @@ static int fail_site(interp *I, uint16_t site, int64_t value)
         I->st[I->sp++] = (v);                                                                \
     } while (0)
 
+/* The box of rows x cols elements at element offset off (strides rs, cs in elements) lies
+ * inside tensor t's memory. */
+static int inside(const interp *I, uint16_t t, int64_t off, int64_t rows, int64_t cols,
+                  int64_t rs, int64_t cs)
+{
+    if (rows < 0 || cols < 0) return 0;
+    if (!rows || !cols) return 1;
+    int64_t a, b, lo = off, hi = off;
+    if (__builtin_mul_overflow(rows - 1, rs, &a) || __builtin_mul_overflow(cols - 1, cs, &b) ||
+        (a < 0 ? __builtin_add_overflow(lo, a, &lo) : __builtin_add_overflow(hi, a, &hi)) ||
+        (b < 0 ? __builtin_add_overflow(lo, b, &lo) : __builtin_add_overflow(hi, b, &hi)))
+        return 0;
+    const int64_t *sp = I->span + 3 * t;
+    return !sp[2] && lo >= sp[0] && hi <= sp[1];
+}
+
+/* span[3t..3t+2]: lowest and highest element offset of tensor t, and 1 if it is empty */
+static void tensor_spans(const pto_inputs *in, uint32_t n, int64_t *span)
+{
+    for (uint32_t t = 0; t < n; ++t) {
+        int64_t lo = 0, hi = 0, empty = 0;
+        for (uint32_t d = 0; d < PTO_ORCH_MAX_RANK; ++d) {
+            const int64_t s = in->shapes[t * PTO_ORCH_MAX_RANK + d];
+            int64_t e;
+            if (s <= 0) { empty = 1; break; }
+            if (__builtin_mul_overflow(s - 1, in->strides[t * PTO_ORCH_MAX_RANK + d], &e) ||
+                (e < 0 ? __builtin_add_overflow(lo, e, &lo) : __builtin_add_overflow(hi, e, &hi))) {
+                empty = 1;
+                break;
+            }
+        }
+        span[3 * t] = lo;
+        span[3 * t + 1] = hi;
+        span[3 * t + 2] = empty;
+    }
+}
+
 static const int64_t *axis_array(const int64_t *const *arr, uint16_t a)
 {
     return arr ? arr[a] : NULL;
@@ -420,6 +459,11 @@ static int run(interp *I)
     int stack_err = 0;
     for (uint64_t pc = I->h.code; pc < I->h.end;) {
         const uint8_t op = p[pc];
+        if (I->budget && !--I->budget) {
+            snprintf(I->out->message, sizeof I->out->message, "the expansion ran out of its "
+                     "instruction budget at byte %llu", (unsigned long long)pc);
+            return PTO_PLAN_EBUDGET;
+        }
         const uint8_t *o = p + pc + 1;
         const uint64_t next = pc + 1 + op_len[op];
         uint64_t a, b;
@@ -436,7 +480,10 @@ static int run(interp *I)
             if (!arr) BAD("axis %u has no %s array (byte %llu)", rd16(o),
                           op == OP_AXIS_A ? "length/indptr" : "indices", (unsigned long long)pc);
             a = POP();
-            PUSH((uint64_t)arr[(int64_t)a]);
+            if (a >= (uint64_t)in->axis_len[2 * rd16(o) + (op == OP_AXIS_B)])
+                BAD("index %lld outside axis %u's array (byte %llu)", (long long)a, rd16(o),
+                    (unsigned long long)pc);
+            PUSH((uint64_t)arr[a]);
             break;
         }
         case OP_DUP: a = POP(); PUSH(a); PUSH(a); break;
@@ -509,15 +556,19 @@ static int run(interp *I)
         case OP_VIEW_IDX: {
             a = POP();
             if (!stack_err && a >= rd64(o + 3)) return fail_site(I, rd16(o + 11), (int64_t)a);
-            I->off += (int64_t)a * in->strides[rd16(o) * PTO_ORCH_MAX_RANK + o[2]];
+            I->off = (int64_t)((uint64_t)I->off +
+                               a * (uint64_t)in->strides[rd16(o) * PTO_ORCH_MAX_RANK + o[2]]);
             break;
         }
         case OP_SLOT_LOAD: {
             const uint16_t t = rd16(o);
             const int ct = o[2];
             const int64_t *S = in->strides + t * PTO_ORCH_MAX_RANK;
-            const int64_t e = I->off + (int64_t)rd64(o + 4) * ((int64_t)rd64(o + 20) * S[o[28]]) +
-                              (int64_t)rd64(o + 12) * ((int64_t)rd64(o + 29) * S[o[37]]);
+            const int64_t e = (int64_t)((uint64_t)I->off +
+                                        rd64(o + 4) * (rd64(o + 20) * (uint64_t)S[o[28]]) +
+                                        rd64(o + 12) * (rd64(o + 29) * (uint64_t)S[o[37]]));
+            if (!inside(I, t, e, 1, 1, 0, 0))
+                BAD("slot load outside tensor %u (byte %llu)", t, (unsigned long long)pc);
             const char *ptr = (const char *)in->tensors[t] + e * ct_size[ct];
             const pto_rt_region r = {(uintptr_t)ptr, 1, 1, ct_size[ct], ct_size[ct], ct_size[ct],
                                      t, PTO_RT_READ, in->overlap[t]};
@@ -542,10 +593,13 @@ static int run(interp *I)
             const uint16_t t = rd16(o), fo = rd16(o + 2);
             const uint32_t el = o[4];
             const int64_t *S = in->strides + t * PTO_ORCH_MAX_RANK;
-            const int64_t f[4] = {(int64_t)rd64(o + 22) * S[o[30]], (int64_t)rd64(o + 31) * S[o[39]],
+            const int64_t f[4] = {(int64_t)(rd64(o + 22) * (uint64_t)S[o[30]]),
+                                  (int64_t)(rd64(o + 31) * (uint64_t)S[o[39]]),
                                   (int64_t)rd64(o + 6), (int64_t)rd64(o + 14)};
             if (fo + 40u > I->args_size || I->nreg >= PTO_RT_MAX_REGIONS)
                 BAD("view argument outside the task at byte %llu", (unsigned long long)pc);
+            if (!inside(I, t, I->off, f[2], f[3], f[0], f[1]))
+                BAD("view outside tensor %u (byte %llu)", t, (unsigned long long)pc);
             char *ptr = (char *)in->tensors[t] + I->off * (int64_t)el;
             memcpy(I->args + fo, &ptr, sizeof ptr);
             memcpy(I->args + fo + 8, f, sizeof f);
@@ -601,8 +655,8 @@ static int run(interp *I)
 #undef POP
 #undef PUSH
 
-int pto_plan_expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
-                    uint32_t aicpu, const pto_plan_sink *sink, pto_outputs *out)
+static int expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
+                  uint32_t aicpu, const pto_plan_sink *sink, uint64_t budget, pto_outputs *out)
 {
     interp *I = calloc(1, sizeof *I);
     if (!I) return out->code = PTO_RT_ENOMEM;
@@ -610,6 +664,15 @@ int pto_plan_expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *
     if (!rc) rc = pto_plan_config(plan, plan_bytes, &I->cfg, NULL, 0);
     if (!rc) {
         parse_header(plan, plan_bytes, &I->h, NULL, 0);
+        if (I->h.tensors > in->num_tensors || I->h.axes > in->num_axes ||
+            I->h.symbols > in->num_symbols || (I->h.tensors && !in->shapes) ||
+            (I->h.axes && !in->axis_len))
+            rc = fmt_err(out->message, sizeof out->message, "it needs %u tensors, %u axes and "
+                         "%u symbols with their extents; the inputs give %u, %u and %u",
+                         I->h.tensors, I->h.axes, I->h.symbols, in->num_tensors, in->num_axes,
+                         in->num_symbols);
+    }
+    if (!rc) {
         if (aicpu != PTO_PLAN_ALL_AICPUS && I->cfg.dispatch == PTO_RT_DISPATCH_WORK_STEAL) {
             snprintf(out->message, sizeof out->message, "work_steal places tasks while they "
                      "run: a plan cannot be expanded per AICPU under it");
@@ -623,15 +686,25 @@ int pto_plan_expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *
         I->aicpu = aicpu;
         I->slots = out->slots;
         I->out = out;
+        I->budget = budget;
         I->regs = calloc(I->h.regs + 1u, sizeof *I->regs);
         I->locked = calloc(I->h.regs + 1u, 1);
-        rc = (I->regs && I->locked) ? run(I) : PTO_RT_ENOMEM;
+        I->span = calloc(3u * I->h.tensors + 1u, sizeof *I->span);
+        if (I->span) tensor_spans(in, I->h.tensors, I->span);
+        rc = (I->regs && I->locked && I->span) ? run(I) : PTO_RT_ENOMEM;
         free(I->regs);
         free(I->locked);
+        free(I->span);
     }
     free(I);
     if (rc && rc != PTO_ORCH_ESITE && rc >= PTO_PLAN_EFORMAT) out->code = rc;
     return rc;
+}
+
+int pto_plan_expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
+                    uint32_t aicpu, const pto_plan_sink *sink, pto_outputs *out)
+{
+    return expand(plan, plan_bytes, in, aicpu, sink, 0, out);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -689,7 +762,7 @@ static int rec_end(void *ctx) { pto_record_scope((FILE *)ctx, 'E', 0); return 0;
 static int rec_wait(void *ctx, const pto_rt_region *r) { pto_record_wait((FILE *)ctx, r); return 0; }
 
 int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
-                    uint32_t aicpu, const char *path, pto_outputs *out)
+                    uint32_t aicpu, const char *path, uint64_t max_steps, pto_outputs *out)
 {
     memset(out, 0, sizeof *out);
     out->site = -1;
@@ -699,7 +772,7 @@ int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *
         return out->code = PTO_RT_EIO;
     }
     const pto_plan_sink sink = {f, rec_submit, rec_begin, rec_next, rec_end, rec_wait};
-    int rc = pto_plan_expand(plan, plan_bytes, in, aicpu, &sink, out);
+    int rc = expand(plan, plan_bytes, in, aicpu, &sink, max_steps, out);
     fclose(f);
     return out->code = rc;
 }

@@ -10,6 +10,12 @@
  *
  * Kernels are named by kernel id (the index of the kernel in the module, as in cpu_sim's
  * kernel stats). The program that links the interpreter defines the kernel table below.
+ *
+ * Any plan is safe to expand: the interpreter checks the format and every operand, keeps
+ * every view it builds inside its tensor's memory (pto_inputs.shapes, strides) and every
+ * axis array read inside its length (pto_inputs.axis_len), and always terminates. What it
+ * cannot check is that a plan belongs to the program: a kernel trusts its view to be as
+ * large as its tile, as compile_plan makes it.
  */
 #ifndef PTO_PLAN_H
 #define PTO_PLAN_H
@@ -30,8 +36,9 @@ extern "C" {
 enum {
     PTO_PLAN_EFORMAT = 200,   /* malformed plan: bad magic/version, truncated, an operand out
                                  of range; out->message says what and at which byte        */
-    PTO_PLAN_EDISPATCH = 201  /* per-AICPU expansion asked of a dispatch policy that decides
+    PTO_PLAN_EDISPATCH = 201, /* per-AICPU expansion asked of a dispatch policy that decides
                                  placement only while running (work_steal)                 */
+    PTO_PLAN_EBUDGET = 202    /* pto_plan_record: more instructions than max_steps          */
 };
 
 /* One kernel of the program, indexed by kernel id. */
@@ -83,9 +90,10 @@ int pto_plan_run(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
 
 /* Expand for one AICPU (or PTO_PLAN_ALL_AICPUS) into `path` as the records of pto_record.h,
  * without running anything (a test aid: region waits are recorded, not waited for, so slot
- * loads read the tensors as they are). Returns as pto_plan_expand. */
+ * loads read the tensors as they are), executing at most max_steps instructions (0: no
+ * limit; else PTO_PLAN_EBUDGET past it). Returns as pto_plan_expand. */
 int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
-                    uint32_t aicpu, const char *path, pto_outputs *out);
+                    uint32_t aicpu, const char *path, uint64_t max_steps, pto_outputs *out);
 
 #ifdef __cplusplus
 }

@@ -575,17 +575,21 @@ class Program:
         ptrs = ffi.new("void *[]", max(1, len(arrays)))
         from .backends.cpu_sim.lower_orch import MAX_RANK
         strides = np.zeros(max(1, len(arrays)) * MAX_RANK, np.int64)
+        shapes = np.ones_like(strides)
         for i, arr in enumerate(arrays):
             ptrs[i] = ffi.cast("void *", arr.__array_interface__["data"][0])
+            shapes[i * MAX_RANK:i * MAX_RANK + arr.ndim] = arr.shape
             strides[i * MAX_RANK:i * MAX_RANK + arr.ndim] = [s // arr.itemsize
                                                               for s in arr.strides]
         n_ax = max(1, len(m.axes))
         sizes = np.zeros(n_ax, np.int64)
         ax_a = ffi.new("int64_t *[]", n_ax)
         ax_b = ffi.new("int64_t *[]", n_ax)
+        ax_len = np.zeros(2 * n_ax, np.int64)
         for i, a in enumerate(m.axes):
             sizes[i] = self._axis_size[a.name]
             aa, bb = (np.ascontiguousarray(x) for x in self._axis_arrays[a.name])
+            ax_len[2 * i:2 * i + 2] = aa.size, bb.size
             keep += [aa, bb]
             ax_a[i] = ffi.cast("int64_t *", ffi.from_buffer(aa))
             ax_b[i] = ffi.cast("int64_t *", ffi.from_buffer(bb))
@@ -610,7 +614,10 @@ class Program:
         inp.channel_latency = self._channel_latency
         overlap = np.array([t.name in self.overlap_tracked for t in m.tensors] or [0], np.uint32)
         inp.overlap = ffi.cast("uint32_t *", ffi.from_buffer(overlap))
-        keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f, overlap]
+        inp.shapes = ffi.cast("int64_t *", ffi.from_buffer(shapes))
+        inp.axis_len = ffi.cast("int64_t *", ffi.from_buffer(ax_len))
+        inp.num_tensors, inp.num_axes, inp.num_symbols = len(arrays), len(m.axes), len(m.symbols)
+        keep += [ptrs, strides, sizes, ax_a, ax_b, sym_u, sym_f, overlap, shapes, ax_len]
         if self._art.orch.trace:
             d = self._trace_directory()
             tp = ffi.new("char[]", str(d / "trace.json").encode())

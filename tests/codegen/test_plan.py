@@ -6,6 +6,7 @@ dynamic inputs through the same plan; malformed plans rejected with a clear code
 from __future__ import annotations
 
 import importlib.util
+import random
 import struct
 from pathlib import Path
 
@@ -90,13 +91,24 @@ def run_both(monkeypatch, tmp_path, w, arrays: list[np.ndarray], setup=lambda p:
     return prog, records(rp)
 
 
+def plan_of(prog) -> bytes:
+    """The plan a program built with PTO_WSP_ORCHESTRATION=plan holds."""
+    return bytes(prog._ffi.buffer(prog._lib.pto_plan_main, prog._lib.pto_plan_main_bytes))
+
+
+def record(prog, plan: bytes, inputs, aicpu, path, out, max_steps=0) -> int:
+    """pto_plan_record of ``plan`` (expansion only) into ``path``."""
+    return prog._lib.pto_plan_record(plan, len(plan), inputs, aicpu, str(path).encode(),
+                                     max_steps, out)
+
+
 def per_aicpu_streams_match(prog, full, tmp_path, num_aicpus: int) -> None:
     """Each AICPU's own expansion is the subsequence of the full stream placed on it."""
     inputs, keep = prog._inputs(prog._bound_arrays(None), None)
     out = prog._ffi.new("pto_outputs *")
     for a in range(num_aicpus):
         path = tmp_path / f"aicpu{a}.rec"
-        assert prog._lib.pto_plan_record_main(inputs, a, str(path).encode(), out) == 0
+        assert record(prog, plan_of(prog), inputs, a, path, out) == 0
         mine = [r for r in records(path.read_bytes()) if r[0] == "T"]
         assert mine == [r for r in full if r[0] == "T" and r[2] == a]
 
@@ -244,7 +256,7 @@ def test_schedules_and_expressions_expand_to_the_generated_stream(monkeypatch, t
     if name.startswith("work_steal"):
         inputs, keep = prog._inputs(prog._bound_arrays(None), None)
         out = prog._ffi.new("pto_outputs *")
-        rc = prog._lib.pto_plan_record_main(inputs, 0, str(tmp_path / "x").encode(), out)
+        rc = record(prog, plan_of(prog), inputs, 0, tmp_path / "x", out)
         assert rc == 201 and b"work_steal" in prog._ffi.string(out.message)
 
 
@@ -254,8 +266,7 @@ def test_dynamic_inputs_run_through_the_same_plan(monkeypatch, tmp_path):
     w, arrays, _ = dynamic_workload()
     init = [a.copy() for a in arrays]
     progs = {o: compile_with(monkeypatch, w, o, num_threads=2) for o in ("c", "plan")}
-    plan_bytes = bytes(progs["plan"]._ffi.buffer(progs["plan"]._lib.pto_plan_main,
-                                                 progs["plan"]._lib.pto_plan_main_bytes))
+    plan_bytes = plan_of(progs["plan"])
     for cut, lens, (indptr, indices), dyn in (
             (2, [1, 4, 2], ([0, 1, 1, 3], [2, 0, 3]), 2),
             (0, [4, 0, 3], ([0, 2, 2, 4], [0, 1, 1, 2]), 1),
@@ -276,8 +287,7 @@ def test_dynamic_inputs_run_through_the_same_plan(monkeypatch, tmp_path):
             assert a.tobytes() == b.tobytes()
         assert sum(k == "T" for k, _, _ in got["plan"][2]) == sum(lens) + len(indices) + dyn
     # nothing was rebuilt: the program holds the same plan
-    assert bytes(progs["plan"]._ffi.buffer(progs["plan"]._lib.pto_plan_main,
-                                           progs["plan"]._lib.pto_plan_main_bytes)) == plan_bytes
+    assert plan_of(progs["plan"]) == plan_bytes
 
 
 def test_errors_at_sites_are_the_generated_orchestrations(monkeypatch):
@@ -325,3 +335,53 @@ def test_unknown_orchestration_is_an_error(monkeypatch):
     w, _, _ = dynamic_workload()
     with pytest.raises(CompileError, match="PTO_WSP_ORCHESTRATION"):
         compile_with(monkeypatch, w, "bytecode")
+
+
+def test_malformed_plans_are_refused_with_a_code_never_a_crash(monkeypatch, tmp_path):
+    """Bad magic/version/size, every truncation, and random byte changes: pto_plan_check and
+    the (bounded) expansion return 0 or a clear code; none crashes or runs away."""
+    w, _, _ = dynamic_workload()
+    prog = compile_with(monkeypatch, w, "plan")
+    _set(prog)
+    good = plan_of(prog)
+    inputs, keep = prog._inputs(prog._bound_arrays(None), None)
+    out = prog._ffi.new("pto_outputs *")
+    msg = prog._ffi.new("char[320]")
+    path = tmp_path / "fuzz.rec"
+    ALL = 0xFFFFFFFF
+
+    def expand(plan: bytes) -> tuple[int, str]:
+        rc = record(prog, plan, inputs, ALL, path, out, max_steps=100_000)
+        return rc, prog._ffi.string(out.message).decode()
+
+    assert expand(good)[0] == 0 and prog._lib.pto_plan_check(good, len(good), msg, 320) == 0
+    cases = {"bad magic": b"XTOW" + good[4:], "version": good[:4] + b"\x09\x00" + good[6:],
+             "size": good + b"\x00", "opcode": good + b"\xee"}
+    for what, plan in cases.items():
+        rc, text = expand(plan)
+        assert rc == 200 and text.startswith("malformed plan: "), (what, rc, text)
+    for n in range(len(good)):
+        rc, text = expand(good[:n])
+        assert rc == 200 and "malformed plan" in text, (n, rc, text)
+    rng = random.Random(11)
+    codes = {}
+    for _ in range(3000):
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(24, len(b))  # code and configuration (the header: above)
+            b[i] = rng.randrange(256) if rng.random() < 0.7 else b[i] ^ (1 << rng.randrange(8))
+        rc, _ = expand(bytes(b))
+        assert rc in (0, 1, 2, 7, 100, 200, 202), rc
+        codes[rc] = codes.get(rc, 0) + 1
+    assert codes.get(200, 0) > 100 and codes.get(0, 0) > 10  # both refused and accepted ones
+
+
+def test_a_plan_needs_inputs_that_describe_its_tensors(monkeypatch, tmp_path):
+    w, _, _ = dynamic_workload()
+    prog = compile_with(monkeypatch, w, "plan")
+    _set(prog)
+    inputs, keep = prog._inputs(prog._bound_arrays(None), None)
+    inputs.num_tensors = 1
+    out = prog._ffi.new("pto_outputs *")
+    assert record(prog, plan_of(prog), inputs, 0xFFFFFFFF, tmp_path / "r", out) == 200
+    assert "the inputs give 1" in prog._ffi.string(out.message).decode()

@@ -33,9 +33,13 @@ from .lower_orch import MAX_RANK, OrchVM, lower_orchestration
 
 COST_MODELS = {"v9": 0, "a2a3": 1}
 # what a program built with PTO_WSP_ORCHESTRATION=plan exports beside pto_run
-PLAN_CDEF = ("int pto_plan_record_main(const pto_inputs *in, uint32_t aicpu, const char *path, "
-             "pto_outputs *out);\nextern const uint8_t pto_plan_main[];\n"
-             "extern const uint64_t pto_plan_main_bytes;")
+PLAN_CDEF = """
+extern const uint8_t pto_plan_main[];
+extern const uint64_t pto_plan_main_bytes;
+int pto_plan_check(const uint8_t *plan, uint64_t plan_bytes, char *msg, size_t msg_size);
+int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
+                    uint32_t aicpu, const char *path, uint64_t max_steps, pto_outputs *out);
+"""
 
 
 @dataclass
