@@ -3,11 +3,12 @@
 
   1. compile: cold compile (empty cache dir) and warm (cache hit, fresh process) per example;
   2. kernels: tile-kernel throughput vs numpy in the same run (fused rmsnorm, softmax,
-     tiled f32 matmul GFLOP/s beside numpy.matmul, flash attention beside numpy);
+     tiled f32 matmul GFLOP/s beside numpy.matmul);
   3. tasks: end-to-end task throughput (tasks/ms, execution included) for 2^16..2^20 tiny
-     tasks, against the prototype lineage's ~5,000 tasks/ms (generation only).
+     tasks, against the prototype lineage's ~5,000 tasks/ms (generation only);
+  4. flash: flash attention (examples/flash_attention.py) beside numpy on the same shapes.
 
-    python benchmarks/run_cpu_sim.py [--reps 3] [--sections compile,kernels,tasks] [--quick]
+    python benchmarks/run_cpu_sim.py [--reps 3] [--sections compile,kernels,tasks,flash] [--quick]
 
 Every number is a median of --reps runs measured in this invocation; compare ratios, not
 absolute times, on a shared machine. Results and commentary: docs/performance.md
@@ -32,11 +33,11 @@ import common  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=3, help="repetitions per measurement (median)")
-    ap.add_argument("--sections", default="compile,kernels,tasks")
+    ap.add_argument("--sections", default="compile,kernels,tasks,flash")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs")
     args = ap.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    unknown = set(sections) - {"compile", "kernels", "tasks"}
+    unknown = set(sections) - {"compile", "kernels", "tasks", "flash"}
     if unknown:
         ap.error(f"unknown sections: {', '.join(sorted(unknown))}")
     # a private build cache unless the caller chose one (the compile section makes its own)
@@ -56,14 +57,21 @@ def main(argv=None) -> int:
                            "in a fresh process)", compile_times.HEADER, rows))
     if "kernels" in sections:
         import kernels_vs_numpy
-        kw = (dict(N=64, softmax_rows_n=64, mm_sizes=(64,), fast=False,
-                   flash_shapes=((1, 1, 128, 64),)) if args.quick else {})
+        kw = (dict(N=64, softmax_rows_n=64, mm_sizes=(64,), fast=False) if args.quick
+              else {})
         rows = kernels_vs_numpy.run(reps=max(reps, 5) if not args.quick else 1, **kw)
         print()
         print(common.table("2. tile kernels vs numpy (ms, median; numpy/ours > 1 means we "
                            "are faster)", kernels_vs_numpy.HEADER, rows))
         print("\n* fast flags: PTO_WSP_OPT='" + kernels_vs_numpy.FAST_FLAGS + "' (AVX2/FMA "
               "everywhere and reassociation)")
+    if "flash" in sections:
+        import kernels_vs_numpy
+        shapes = ((1, 1, 128, 64),) if args.quick else ((1, 8, 1024, 64), (4, 8, 2048, 64))
+        rows = kernels_vs_numpy.flash_rows(shapes, reps=1 if args.quick else max(reps, 5))
+        print()
+        print(common.table("4. flash attention vs numpy (ms, median; numpy/ours > 1 means "
+                           "we are faster)", kernels_vs_numpy.HEADER, rows))
     if "tasks" in sections:
         import task_throughput
         sizes = range(8, 10) if args.quick else range(16, 21)

@@ -6,7 +6,7 @@
   where the time goes;
 * row softmax (examples/softmax.py) vs numpy;
 * flash attention (examples/flash_attention.py: a kernel looping over KV blocks with an
-  online softmax) vs numpy's softmax(q k^T / sqrt(D)) v;
+  online softmax) vs numpy's softmax(q k^T / sqrt(D)) v (its own section, ``flash``);
 * tiled f32 matmul (examples/tiled_matmul.py, 32 x 32 tiles, P(i, j) x P.seq(k)) GFLOP/s
   beside numpy.matmul (BLAS, all cores, interleaved with ours) and numpy.matmul with BLAS
   limited to one thread (measured in a separate process); the throughput column reads
@@ -227,7 +227,6 @@ HEADER = ["kernel", "ours 1 thr ms", "ours all thr ms", "ours wall ms", "numpy m
 
 
 def run(reps: int = 5, N: int = 4096, softmax_rows_n: int = 4096,
-        mm_sizes=(256, 512, 1024), fast: bool = True,
-        flash_shapes=((1, 8, 1024, 64), (4, 8, 2048, 64))) -> list[list]:
+        mm_sizes=(256, 512, 1024), fast: bool = True) -> list[list]:
     return (rmsnorm_rows(N, reps, fast) + softmax_rows(softmax_rows_n, reps, fast)
-            + matmul_rows(mm_sizes, reps, fast) + flash_rows(flash_shapes, reps))
+            + matmul_rows(mm_sizes, reps, fast))

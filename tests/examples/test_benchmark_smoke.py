@@ -22,3 +22,11 @@ def test_run_cpu_sim_quick_smoke():
                        env=dict(os.environ))
     assert r.returncode == 0, r.stderr
     assert "machine: nproc=" in r.stdout and "tasks/ms" in r.stdout
+
+
+def test_run_cpu_sim_flash_quick_smoke():
+    r = subprocess.run([sys.executable, str(BENCH / "run_cpu_sim.py"), "--quick",
+                        "--sections", "flash"], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ))
+    assert r.returncode == 0, r.stderr
+    assert "flash attention B=1 H=1 S=128 D=64" in r.stdout
