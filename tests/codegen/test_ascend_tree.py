@@ -304,3 +304,24 @@ def test_cli_output_needs_the_ascend_target(tmp_path):
                         str(ROOT / "tests/ir/corpus/rmsnorm.pto"), "-o", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "--target ascend_npu" in r.stderr
+
+
+# ---------------------------------------------------------------- differential workloads
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_differential_workloads_through_the_tree(seed):
+    """Random workloads of test_differential (P/P.seq/ragged/sparse loops, P.when chains,
+    symbols, slots): the tree's results equal the sequential reference and cpu_sim's run."""
+    from test_differential import Ref, gen_workload
+    w, A, B, axes, cut = gen_workload(seed)
+    ref_b = B.data.copy()
+    Ref(w.module, {"A": A.data, "B": ref_b}, axes, {"cut": cut}).run(w.module.workload.body, {})
+    runs = []
+    for target in ("ascend_npu", "cpu_sim"):
+        prog = w.compile(target=target)
+        if w.module.symbols:
+            prog.set_symbol_u64("cut", cut)
+        runs.append(_run(prog, {"A": A.data, "B": np.zeros_like(B.data)}))
+    assert runs[0][0]["B"].tobytes() == ref_b.tobytes()
+    _same_run(*runs)
