@@ -47,6 +47,13 @@ static inline void pto_issue(pto_pipes *s, uint64_t *rdy, uint64_t *rd, int pipe
 #endif
 }
 
+/* An iteration of a loop that is not pipelined: every pipe waits for all issued work. */
+static inline void pto_barrier(pto_pipes *s)
+{
+    for (int i = 0; i < PTO_NPIPES; ++i)
+        s->pipe[i] = s->end;
+}
+
 /* A copy of no cost (a loop's carried tile, a merged tile): buffer dst takes src's value. */
 static inline void pto_pass(uint64_t *rdy, uint64_t *rd, int dst, int src)
 {

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from pto_wsp import DType, Dense, In, Out, P, Scalar, Tensor, Tile, kernel, pto, workload
+from pto_wsp import DType, Dense, In, InOut, Out, P, Scalar, Tensor, Tile, kernel, pto, workload
 from pto_wsp.errors import CompileError, PtoError, TypeCheckError
 
 F32 = DType.F32
@@ -22,11 +22,11 @@ def _run(w, **options):
     return program.stats.total_cycles
 
 
-def _stream(double_buffer, n=8):
+def _stream(double_buffer, n=8, pipeline=True):
     """y = exp(x) tile by tile: a streaming kernel, load -> vector -> store."""
-    @kernel(name=f"stream_{int(double_buffer)}")
+    @kernel(name=f"stream_{int(double_buffer)}_{int(pipeline)}")
     def stream(x: In[Tensor[16, 64 * n, F32]], y: Out[Tensor[16, 64 * n, F32]]):
-        for j in pto.range(n, double_buffer=double_buffer):
+        for j in pto.range(n, double_buffer=double_buffer, pipeline=pipeline):
             t = pto.load(x, row=0, col=j * 64, shape=(16, 64))
             pto.store(y, pto.exp(t), row=0, col=j * 64)
     return stream
@@ -58,6 +58,22 @@ def test_double_buffering_lowers_a2a3_cycles_with_identical_outputs(cost_model):
         # load, then 8 x (62 + 38).
         assert single == 8 * (70 + 62) + 38
         assert double == 70 + 8 * (62 + 38)
+
+
+def test_pipeline_false_serialises_iterations_and_round_trips():
+    from pto_wsp.ir.parser import parse_module
+    x = np.random.default_rng(1).standard_normal((16, 512), np.float32)
+    y = np.zeros_like(x)
+    k, X, Y = _stream(True, pipeline=False), Tensor(data=x), Tensor(data=y)
+
+    @workload
+    def w():
+        k(x=X, y=Y)
+    assert _run(w(), cost_model="a2a3") == 8 * (70 + 62 + 38)  # no overlap at all
+    np.testing.assert_allclose(y, np.exp(x), rtol=1e-6)
+    text = w().to_pto()
+    assert "{buffers = 2, pipeline = 0}" in text
+    assert parse_module(text).kernels[0] == k.ir()
 
 
 def test_loop_carried_running_max_and_sum_with_a_scalar_bound_and_when():
@@ -201,3 +217,21 @@ def test_ascend_npu_refuses_kernel_loops_with_a_located_error():
     with pytest.raises(CompileError, match="not emitted for the AICore yet") as e:
         k.compile("ascend_npu")
     assert e.value.loc is not None
+
+
+def test_a_tile_read_in_place_is_copied_when_a_tensor_store_may_overwrite_it():
+    @kernel
+    def twice(x: In[Tile[8, 32, F32]], y: InOut[Tensor[8, 32, F32]]):
+        t = pto.load(x)
+        pto.store(y, t * 2.0, row=0, col=0)  # y is the same memory as x
+        pto.store(y, t + 1.0, row=0, col=0)
+
+    x0 = np.arange(256, dtype=np.float32).reshape(8, 32)
+    data = x0.copy()
+    X = Tensor(data=data)
+
+    @workload
+    def w():
+        twice(x=X, y=X)
+    _run(w())
+    np.testing.assert_array_equal(data, x0 + 1)

@@ -5,7 +5,8 @@ tile instructions of :mod:`pto_wsp.ir.ops` (docs/pto-format.md, "Kernel loops"):
 
 - ``%i, %c.. = kfor count, %init.. {buffers = N}`` opens a loop of ``count`` iterations
   (``%i`` = 0 .. count-1) carrying tiles ``%c..`` (first ``%init..``); ``buffers`` >= 2 gives
-  each ``tload_at`` inside it that many ping-pong buffers (double buffering).
+  each ``tload_at`` inside it that many ping-pong buffers (double buffering); ``pipeline = 0``
+  makes each iteration start only when the previous one has finished on every pipe.
 - ``%r.. = kendfor %next..`` closes it: ``%next..`` become the carried values of the next
   iteration, and ``%r..`` the values after the loop.
 - ``kif %cond`` ... ``%m.. = kendif %new, %old, ..`` a block run when ``%cond`` holds;
@@ -141,6 +142,12 @@ class KernelChecker:
             depth = op.attr("buffers", 1)
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
                 raise bad(f"kfor buffers must be a positive int, got {depth!r}")
+            if op.attr("pipeline", 1) not in (0, 1) or isinstance(op.attr("pipeline"), bool):
+                raise bad(f"kfor pipeline must be 0 or 1, got {op.attr('pipeline')!r}")
+            unknown = {a for a, _ in op.attrs} - {"buffers", "pipeline"}
+            if unknown:
+                raise bad(f"kfor has unknown attributes {sorted(unknown)}; it takes buffers, "
+                          "pipeline")
             self.stack.append((op, []))
             return (INDEX, *carried)
         if code == "kif":

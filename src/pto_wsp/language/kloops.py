@@ -108,8 +108,9 @@ class _Region:
 class _Range(_Region):
     what = "range"
 
-    def __init__(self, args, double_buffer):
+    def __init__(self, args, double_buffer, pipeline):
         self.args, self.depth, self.loc = args, double_buffer, user_location()
+        self.pipeline = pipeline
         self.started = False
 
     def __iter__(self):
@@ -133,7 +134,8 @@ class _Range(_Region):
             if step != 1:
                 count = scalar_op("floordiv", scalar_op("add", ScalarValue(count, DType.I64),
                                                         step - 1), step).operand
-        attrs = [("buffers", self.depth)] if self.depth > 1 else []
+        attrs = ([("buffers", self.depth)] if self.depth > 1 else []) + (
+            [] if self.pipeline else [("pipeline", 0)])
         self.open(tr, sys._getframe(1), "kfor", [count], [irk.INDEX], attrs, self.loc)
         i = ScalarValue(ValueRef(self.first_value), DType.I64)
         if step != 1:
@@ -183,12 +185,14 @@ class _Range(_Region):
         self.close("kendfor", [v1.ref for _, _, v1 in carried], [v1 for _, _, v1 in carried])
 
 
-def range_(*args, double_buffer=False) -> _Range:  # noqa: A001 - pto.range
+def range_(*args, double_buffer=False, pipeline=True) -> _Range:  # noqa: A001 - pto.range
     """``for k in pto.range(stop)`` / ``pto.range(start, stop, step=1)`` inside a kernel.
 
     ``start``/``stop`` are ints or integer scalars (parameters, other indices); ``step`` is a
-    positive int. ``double_buffer=2`` (or more) gives each ``pto.load`` in the body that many
-    ping-pong buffers, so the next iteration's loads can overlap this one's compute.
+    positive int. ``double_buffer=True`` (or a count >= 2) gives each ``pto.load`` in the body
+    that many ping-pong buffers, so the next iteration's loads can overlap this one's compute.
+    ``pipeline=False`` starts each iteration only when the previous one has finished on
+    every pipe (no overlap between iterations in the A2/A3 timing).
     """
     loc = user_location()
     tracer("range")
@@ -200,7 +204,9 @@ def range_(*args, double_buffer=False) -> _Range:  # noqa: A001 - pto.range
     if isinstance(double_buffer, bool) or not isinstance(double_buffer, int) or double_buffer < 1:
         raise TypeCheckError(f"double_buffer must be a bool or a buffer count >= 2, got "
                              f"{double_buffer!r}", loc)
-    return _Range((start, stop, step), double_buffer)
+    if not isinstance(pipeline, bool):
+        raise TypeCheckError(f"pipeline must be True or False, got {pipeline!r}", loc)
+    return _Range((start, stop, step), double_buffer, pipeline)
 
 
 class _When(_Region):

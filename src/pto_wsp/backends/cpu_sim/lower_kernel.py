@@ -327,7 +327,7 @@ class _Lowerer:
         v = op.results[0]
         last = self.last_use.get(v, i)
         for later in self.k.ops[i + 1:last + 1]:
-            if later.opcode == "tstore" or (later.opcode == "tmatmul_acc"
+            if later.opcode in ("tstore", "tstore_at") or (later.opcode == "tmatmul_acc"
                                             and later.operands[0] == ir.ValueRef(v)):
                 return False
         return True

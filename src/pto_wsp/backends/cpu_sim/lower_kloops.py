@@ -48,6 +48,8 @@ def lower(lw, i: int, op: ir.KernelOp) -> None:
             _copy(lw, r, init.index)
         lw.loops.append((idx, int(op.attr("buffers", 1)), []))
         body.append(f"for (int64_t s{idx} = 0; s{idx} < {index_expr(lw, ops[0])}; ++s{idx}) {{")
+        if op.attr("pipeline", 1) == 0:
+            body.append("pto_barrier(&sb_);")
         return
     if code == "kendfor":
         start = lw.open_at[i]
