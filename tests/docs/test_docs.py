@@ -28,3 +28,9 @@ def test_knob_table_is_current():
     from pto_wsp import knobs
     text = (DOCS / "knobs.md").read_text()
     assert knobs.table() in text, "regenerate docs/knobs.md: python -m pto_wsp knobs"
+
+
+def test_readme_lists_every_page():
+    readme = (DOCS.parent / "README.md").read_text()
+    missing = [p.name for p in DOCS.glob("*.md") if f"(docs/{p.name})" not in readme]
+    assert not missing, f"list these in the README's documentation table: {missing}"
