@@ -6,9 +6,11 @@
      tiled f32 matmul GFLOP/s beside numpy.matmul);
   3. tasks: end-to-end task throughput (tasks/ms, execution included) for 2^16..2^20 tiny
      tasks, against the prototype lineage's ~5,000 tasks/ms (generation only);
-  4. flash: flash attention (examples/flash_attention.py) beside numpy on the same shapes.
+  4. flash: flash attention (examples/flash_attention.py) beside numpy on the same shapes;
+  5. plan: the task-generation plan of a LLaMA-layer-shaped workload, bytes vs tasks, and
+     its interpreter's expansion speed beside the generated orchestration.
 
-    python benchmarks/run_cpu_sim.py [--reps 3] [--sections compile,kernels,tasks,flash] [--quick]
+    python benchmarks/run_cpu_sim.py [--reps 3] [--sections compile,kernels,tasks,flash,plan] [--quick]
 
 Every number is a median of --reps runs measured in this invocation; compare ratios, not
 absolute times, on a shared machine. Results and commentary: docs/performance.md
@@ -33,11 +35,11 @@ import common  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=3, help="repetitions per measurement (median)")
-    ap.add_argument("--sections", default="compile,kernels,tasks,flash")
+    ap.add_argument("--sections", default="compile,kernels,tasks,flash,plan")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs")
     args = ap.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    unknown = set(sections) - {"compile", "kernels", "tasks", "flash"}
+    unknown = set(sections) - {"compile", "kernels", "tasks", "flash", "plan"}
     if unknown:
         ap.error(f"unknown sections: {', '.join(sorted(unknown))}")
     # a private build cache unless the caller chose one (the compile section makes its own)
@@ -79,6 +81,14 @@ def main(argv=None) -> int:
         print()
         print(common.table("3. end-to-end task throughput (tiny 1x8 tasks, execution "
                            "included)", task_throughput.HEADER, rows))
+    if "plan" in sections:
+        import plan_expansion
+        shapes = ((1, 2, 2),) if args.quick else ((1, 8, 4), (4, 32, 8), (4, 64, 16))
+        rows = plan_expansion.run(reps=reps, shapes=shapes)
+        print()
+        print(common.table("5. task-generation plan of a LLaMA-shaped layer (one plan for "
+                           "every shape; via runtime: Deps.explicit, kernels not executed)",
+                           plan_expansion.HEADER, rows))
     print(f"\ntotal benchmark time: {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -612,3 +612,11 @@ def plan_glue(m: ir.Module, plan: Plan) -> str:
               "{", "    return pto_plan_run(pto_plan_main, pto_plan_main_bytes, in, out);", "}",
               ""]
     return "\n".join(lines)
+
+
+def opcode_table() -> str:
+    """The opcode table of docs/ascend.md ("Plan format"), from :data:`OPS`."""
+    rows = ["| code | opcode | operands (little-endian) | what it does |", "|---|---|---|---|"]
+    rows += [f"| `0x{code:02X}` | `{name}` | `{fmt[1:] or '-'}` | {doc} |"
+             for name, (code, fmt, doc) in OPS.items()]
+    return "\n".join(rows)
