@@ -36,6 +36,12 @@ HBM_BYTES_PER_S = 1.6e12      # 910B-class HBM2e
 CUBE_FLOP_PER_CYCLE = 2048    # a2a3 cost model, f32: 16x8x16 MACs per 2 cycles per AIC
 
 
+WALL = ["seq", "tasks", "ours 1T", "ours 2T", "numpy f32", "ours 2T / numpy", "tasks/ms 1T",
+        "tasks/ms 2T", "max rel err"]
+SIM = ["seq", "roofline compute", "roofline memory", "cube work / AICs", "simulated (K inner)",
+       "/ roofline", "cube busy", "critical path", "simulated (K outer)", "K outer / K inner"]
+
+
 def flops(sh) -> int:
     """Matmul FLOPs of the layer (the work the tasks do; causal blocks only)."""
     S, H, F, NH, D, nb = sh.seq, sh.hidden, sh.ffn, sh.heads, sh.head_dim, sh.seq // layer.TM
@@ -86,10 +92,12 @@ def run(seq: int, reps: int, quick: bool) -> tuple[list, list]:
         busy = sum(ln.busy_cycles for ln in s.lanes if "cube" in ln.name)
         ncube = m.num_aicpus * m.cube_lanes
         sim.append((s.total_cycles / m.clock_mhz, busy / (ncube * s.total_cycles),
-                    s.critical_path / m.clock_mhz))
-    simrows = [[seq, f"{comp:.0f}", f"{mem:.0f}", f"{sim[0][0]:.0f}", f"{sim[0][0] / roof:.2f}x",
-                f"{sim[0][1]:.0%}", f"{sim[0][2]:.0f}", f"{sim[1][0]:.0f}",
-                f"{sim[1][0] / sim[0][0]:.2f}x"]]
+                    s.critical_path / m.clock_mhz, busy / ncube / m.clock_mhz))
+    simrows = [[seq, f"{comp:.0f}", f"{mem:.0f}", f"{sim[0][3]:.0f}", f"{sim[0][0]:.0f}",
+                f"{sim[0][0] / roof:.2f}x", f"{sim[0][1]:.0%}", f"{sim[0][2]:.0f}",
+                f"{sim[1][0]:.0f}", f"{sim[1][0] / sim[0][0]:.2f}x"]]
+    print(f"seq {seq}: " + ", ".join(f"{h} {v}" for h, v in zip(WALL, rows[0])), flush=True)
+    print(f"seq {seq}: " + ", ".join(f"{h} {v}" for h, v in zip(SIM, simrows[0])), flush=True)
     return rows, simrows
 
 
@@ -113,15 +121,10 @@ def main(argv=None) -> int:
         rows += r
         simrows += sr
     print()
-    print(common.table(
-        "wall time (ms, median of %d; numpy float32 on the same inputs)" % reps,
-        ["seq", "tasks", "ours 1T", "ours 2T", "numpy f32", "ours 2T / numpy", "tasks/ms 1T",
-         "tasks/ms 2T", "max rel err"], rows))
+    print(common.table("wall time (ms, median of %d; numpy float32 on the same inputs)" % reps,
+                       WALL, rows))
     print()
-    print(common.table(
-        "simulated time on the A2/A3 machine (us) vs roofline",
-        ["seq", "roofline compute", "roofline memory", "simulated (K inner)", "/ roofline",
-         "cube busy", "critical path", "simulated (K outer)", "K outer / K inner"], simrows))
+    print(common.table("simulated time on the A2/A3 machine (us) vs roofline", SIM, simrows))
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
     return 0
 
