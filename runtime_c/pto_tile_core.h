@@ -434,6 +434,19 @@ static inline uint64_t pto__cost_v9_move(int rows, int cols)
 #endif
 }
 
+/* A2/A3 only: a GM transfer that splitting a mixed cube/vector kernel adds (a crossing tile's
+ * TSTORE to the workspace and TLOAD back, or a second TLOAD of a tile both units read); 0 in
+ * the v9 model, which charges its implicit TMOVs instead (docs/tile-library.md). */
+static inline uint64_t pto__cost_split_gm(int is_store, int rows, int cols, int esize)
+{
+#if PTO_COST_MODEL == 1
+    return pto__cost_gm(is_store, rows, cols, esize);
+#else
+    (void)is_store; (void)rows; (void)cols; (void)esize;
+    return 0;
+#endif
+}
+
 /* TSORT32: v9 5*n; A2/A3 estimate (no published anchor): ALU formula with 4 repeats per
  * 32-element block. */
 static inline uint64_t pto__cost_sort(int rows, int cols)

@@ -101,7 +101,183 @@ def matmul_results_read_by_vector_ops(ops) -> set[int]:
             for o in op.operands if isinstance(o, ir.ValueRef) and o.index in made}
 
 
+WS_PREFIX = "ws:"  # a workspace crossing's parameter name in a part (never a user name)
+
+
+@dataclass
+class Crossing:
+    """A tile one part writes to the GM workspace and later parts read back."""
+    value: int
+    type: ir.TileType
+    offset: int  # bytes into the workspace
+    src: int  # part index storing it
+    dsts: tuple[int, ...]  # part indices loading it
+
+    @property
+    def param(self) -> str:
+        return f"{WS_PREFIX}{self.value}"
+
+
+@dataclass
+class KernelPart:
+    """One AICore entry of a kernel: a single-unit sub-kernel (the user's ops of that part
+    plus workspace stores/loads) and its plan."""
+    name: str  # "c0", "v1", ... (unit letter, position); "" for a single-unit kernel
+    unit: str  # "cube" or "vector"
+    kernel: ir.Kernel
+    plan: KernelPlan | None = None
+
+
+@dataclass
+class KernelSplit:
+    """A kernel as an ordered list of single-unit parts. A kernel mixing cube and vector work
+    is split at the unit boundaries (A2/A3 cube and vector are separate cores: no shared
+    UB/L0C); the parts run in order, each on a core of its unit, and exchange the crossing
+    tiles through a per-task GM workspace of ``workspace_bytes``. ``reloads`` lists the
+    loaded tiles a later part loads again from their own GM view."""
+    parts: list[KernelPart]
+    crossings: list[Crossing]
+    reloads: list[tuple[int, ir.TileType]]
+    workspace_bytes: int
+
+
+def _unit(op: ir.KernelOp) -> str:
+    return "cube" if op.opcode in _MATMUL else "vector"
+
+
+def split_kernel(k: ir.Kernel) -> KernelSplit:
+    """Parts in dependency order: each op goes to the first part of its unit at or after the
+    parts of its operands (and, for GM, after earlier stores to its view and, for a store,
+    after earlier loads from it). A value read in a part other than its own crosses through
+    the workspace; a loaded tile another part reads is loaded there again when no store to
+    its view follows its load."""
+    units: list[str] = []
+    part_of: dict[int, int] = {}  # op index -> part
+    defs: dict[int, int] = {}  # value -> op index
+    home: dict[int, int] = {}  # loaded value -> first part it is loaded in
+    stored: dict[str, list[int]] = {}  # param -> op indices storing to it
+    for i, op in enumerate(k.ops):
+        for v in op.results:
+            defs[v] = i
+        if op.opcode == "tstore":
+            stored.setdefault(op.operands[0].name, []).append(i)
+
+    def place(lo: int, unit: str) -> int:
+        for q in range(lo, len(units)):
+            if units[q] == unit:
+                return q
+        units.append(unit)
+        return len(units) - 1
+
+    def gm_after(i: int, name: str) -> int:
+        """The latest part storing to ``name`` before op ``i``."""
+        return max((part_of[s] for s in stored.get(name, ()) if s < i), default=0)
+
+    for i, op in enumerate(k.ops):
+        if op.opcode == "tload":
+            continue  # placed with its readers
+        lo = 0
+        for j, o in enumerate(op.operands):
+            if isinstance(o, ir.ValueRef):
+                d = defs[o.index]
+                dop = k.ops[d]
+                if dop.opcode == "tload":
+                    lo = max(lo, gm_after(d, dop.operands[0].name))
+                elif op.opcode in _MATMUL and dop.opcode in _MATMUL and j >= len(op.operands) - 2:
+                    lo = max(lo, part_of[d] + 1)  # Acc -> Left/Right goes through GM
+                else:
+                    lo = max(lo, part_of[d])
+        unit = _unit(op)
+        if op.opcode == "tstore":
+            name = op.operands[0].name
+            src = k.ops[defs[op.operands[1].index]]
+            unit = "vector" if src.opcode == "tload" else _unit(src)
+            lo = max(lo, gm_after(i, name))
+            for d, dop in enumerate(k.ops[:i]):  # loads of this view before the store
+                if dop.opcode != "tload" or dop.operands[0].name != name:
+                    continue
+                if dop.results[0] not in home:  # read later, if at all: load it before
+                    home[dop.results[0]] = place(gm_after(d, name), "vector")
+                lo = max(lo, home[dop.results[0]])
+        part_of[i] = place(lo, unit)
+        for o in op.operands:
+            if isinstance(o, ir.ValueRef) and k.ops[defs[o.index]].opcode == "tload":
+                home.setdefault(o.index, part_of[i])
+    for d, op in enumerate(k.ops):  # loads nothing reads still run (and cost) somewhere
+        if op.opcode == "tload" and op.results[0] not in home:
+            home[op.results[0]] = place(gm_after(d, op.operands[0].name), "vector")
+    return _build_parts(k, units, part_of, defs, home, stored)
+
+
+def _build_parts(k, units, part_of, defs, home, stored) -> KernelSplit:
+    n = len(units)
+    where: dict[int, int] = {}  # value -> the part defining it
+    for i, op in enumerate(k.ops):
+        for v in op.results:
+            where[v] = home.get(v, -1) if op.opcode == "tload" else part_of[i]
+    # (sort key, op) per part: user ops at (i, 1), workspace stores (i, 2), loads (j, 0)
+    keyed: list[list[tuple[tuple[int, int], ir.KernelOp]]] = [[] for _ in range(n)]
+    crossings: dict[int, Crossing] = {}
+    reloads: list[tuple[int, ir.TileType]] = []
+    loaded: set[tuple[int, int]] = set()  # (value, part) a load materialises
+    offset = 0
+    for i, op in enumerate(k.ops):
+        if op.opcode == "tload":
+            if op.results[0] in home:
+                loaded.add((op.results[0], home[op.results[0]]))
+                keyed[home[op.results[0]]].append(((i, 1), op))
+            continue
+        q = part_of[i]
+        for o in op.operands:
+            if not isinstance(o, ir.ValueRef) or where[o.index] == q or (o.index, q) in loaded:
+                continue
+            v, d = o.index, defs[o.index]
+            dop = k.ops[d]
+            if dop.opcode == "tload" and not any(s > d for s in stored.get(dop.operands[0].name, ())):
+                keyed[q].append(((d, 1), dop))  # safe to load again from its own view
+                reloads.append((v, dop.types[0]))
+            else:
+                c = crossings.get(v)
+                if c is None:
+                    t = dop.types[0]
+                    c = crossings[v] = Crossing(v, t, offset, where[v], ())
+                    offset += _round32(t.rows * t.cols * t.dtype.itemsize)
+                    keyed[c.src].append(((d, 2), ir.KernelOp(
+                        "tstore", (ir.ParamRef(c.param), ir.ValueRef(v)), loc=dop.loc)))
+                c.dsts += (q,)
+                keyed[q].append(((i, 0), ir.KernelOp(
+                    "tload", (ir.ParamRef(c.param),), (v,), (c.type,), loc=op.loc)))
+            loaded.add((v, q))
+        keyed[q].append(((i, 1), op))
+    parts = []
+    for q, unit in enumerate(units):
+        ws = tuple(ir.Param(c.param, c.type, "inout") for c in crossings.values()
+                   if q == c.src or q in c.dsts)
+        ops = tuple(op for _, op in sorted(keyed[q], key=lambda e: e[0]))
+        sub = ir.Kernel(k.name, k.params + ws, ops, exec_unit=unit, loc=k.loc)
+        parts.append(KernelPart(f"{unit[0]}{q}" if n > 1 else "", unit, sub))
+    return KernelSplit(parts, list(crossings.values()), reloads, offset)
+
+
+def plan_parts(k: ir.Kernel) -> KernelSplit:
+    """The split of ``k`` with a plan per part (see :class:`KernelSplit`)."""
+    _check_plannable(k)
+    split = split_kernel(k)
+    for part in split.parts:
+        part.plan = _Planner(part.kernel).run()
+    return split
+
+
 def plan_kernel(k: ir.Kernel) -> KernelPlan:
+    """The plan of a single-unit kernel (a mixed one is a located error: use plan_parts)."""
+    split = plan_parts(k)
+    if len(split.parts) > 1:
+        raise CompileError(f"kernel '{k.name}' mixes cube and vector work: it runs as "
+                           f"{len(split.parts)} parts", k.loc, hint="use plan_parts")
+    return split.parts[0].plan
+
+
+def _check_plannable(k: ir.Kernel) -> None:
     if k.custom is not None:
         raise CompileError(f"kernel '{k.name}': a custom C body has no PTO-ISA form", k.loc,
                            hint="trace it with pto.* ops, or write its body in C++ against "
@@ -115,7 +291,6 @@ def plan_kernel(k: ir.Kernel) -> KernelPlan:
                            "AICore yet", looped.loc or k.loc,
                            hint="run it on cpu_sim; for ascend_npu write straight-line tile "
                                 "kernels (docs/kernels.md)")
-    return _Planner(k).run()
 
 
 class _Planner:
@@ -145,26 +320,9 @@ class _Planner:
         op = self.defs[v]
         uses = self.readers.get(v, [])
         if op.opcode in _MATMUL:
-            crossing = [u for u in uses if u.opcode not in ("tstore",) + _MATMUL
-                        or (u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:])]
-            if crossing:
-                u = crossing[0]
-                self.fail(u, f"{u.opcode} reads the matmul result %{v}: kernels mixing cube "
-                             "and vector work are not emitted for the AICore yet",
-                          hint="split the kernel at the matmul (a cube kernel storing to GM, "
-                               "then a vector kernel)")
             return "Acc"
-        as_operand = [u for u in uses if u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:]]
-        if as_operand:
-            if op.opcode != "tload":
-                self.fail(as_operand[0], f"matmul operand %{v} is computed by {op.opcode}: kernels "
-                                         "mixing cube and vector work are not emitted for the "
-                                         "AICore yet", hint="load matmul operands from GM")
-            if len(as_operand) != len(uses):
-                other = next(u for u in uses if u not in as_operand)
-                self.fail(other, f"%{v} feeds both a matmul and {other.opcode}: kernels mixing "
-                                 "cube and vector work are not emitted for the AICore yet")
-            return "Mat"
+        if any(u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:] for u in uses):
+            return "Mat"  # in a single-unit part, matmul operands are TLOADs (GM or workspace)
         if op.opcode == "tload" and any(u.opcode == "tmatmul_acc" for u in uses):
             self.fail(op, f"the accumulator %{v} is loaded from GM: TLOAD cannot fill an Acc tile",
                       hint="start with pto.matmul and add the GM tile in a vector kernel")

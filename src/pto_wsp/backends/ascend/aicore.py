@@ -18,7 +18,7 @@ from ...ir import nodes as ir
 from ...types import DType
 from ..cpu_sim.c_syntax import MANGLED, header_name_ok, ident, scalar, string
 from .. import template_env
-from ..kernel_plan import Buffer, Instr, KernelPlan, plan_kernel
+from ..kernel_plan import Buffer, Crossing, Instr, KernelPlan, plan_parts
 
 CXX_TYPE = {DType.F32: "float", DType.F64: "double", DType.F16: "half", DType.BF16: "bfloat16_t",
             DType.I8: "int8_t", DType.I16: "int16_t", DType.I32: "int32_t", DType.I64: "int64_t",
@@ -28,14 +28,22 @@ _SCALAR_PARAM = {DType.F16: "float", DType.BF16: "float"}  # as cpu_sim passes t
 
 
 @dataclass
-class AicoreVM:
-    name: str
+class EntryVM:
+    """One AICore entry: a whole single-unit kernel, or one part of a split kernel."""
     entry: str
     unit: str
+    guard: str | None = None  # the macro that excludes it from the other unit's build
     params: list[str] = field(default_factory=list)
     globals: list[str] = field(default_factory=list)
     tiles: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AicoreVM:
+    name: str
+    entries: list[EntryVM]
+    workspace_bytes: int = 0
 
 
 # C++ keywords and the names PTO-ISA code sees unqualified (``using namespace pto``)
@@ -60,8 +68,9 @@ def cxx_ident(name: str) -> str:
     return MANGLED + "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in name)
 
 
-def entry_name(kernel: str) -> str:
-    return f"kernel_{cxx_ident(kernel)}"
+def entry_name(kernel: str, part: str = "") -> str:
+    """The AICore entry of a kernel, or of one part of a split kernel (``kernel_<name>_c0``)."""
+    return f"kernel_{cxx_ident(kernel)}" + (f"_{part}" if part else "")
 
 
 def tile_type(b: Buffer, view: bool = False) -> str:
@@ -79,9 +88,21 @@ def tile_type(b: Buffer, view: bool = False) -> str:
 
 
 def lower_aicore(k: ir.Kernel) -> AicoreVM:
-    plan = plan_kernel(k)
-    vm = AicoreVM(k.name, entry_name(k.name), plan.unit)
-    _signature(k, vm)
+    split = plan_parts(k)
+    vm = AicoreVM(k.name, [], split.workspace_bytes)
+    for part in split.parts:
+        e = EntryVM(entry_name(k.name, part.name), part.unit)
+        if part.name:
+            e.guard = "__DAV_C220_VEC__" if part.unit == "cube" else "__DAV_C220_CUBE__"
+        _signature(k, e)
+        if split.workspace_bytes:
+            e.params.append("__gm__ uint8_t *pto_ws")
+        _lower_plan(part.plan, {c.param: c for c in split.crossings}, e)
+        vm.entries.append(e)
+    return vm
+
+
+def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
     gts: dict[tuple[str, str], str] = {}
     for name, b in plan.buffers.items():
         vm.tiles += [f"{tile_type(b)} pto_{name};", f"TASSIGN(pto_{name}, 0x{b.addr:x});"]
@@ -92,16 +113,15 @@ def lower_aicore(k: ir.Kernel) -> AicoreVM:
         for src, dst in ins.waits:
             vm.body.append(f"set_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
             vm.body.append(f"wait_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
-        args = [_operand(plan, ins, o, gts, vm) for o in ins.operands]
+        args = [_operand(plan, ins, o, gts, ws, vm) for o in ins.operands]
         if ins.name in ("TCMP", "TCMPS"):
             args.append(f"CmpMode::{ins.attrs['mode'].upper()}")
         elif ins.name == "TCVT":
             args.append(f"RoundMode::CAST_{ins.attrs['round'].upper()}")
         vm.body.append(f"{ins.name}({', '.join(args)});")
-    return vm
 
 
-def _signature(k: ir.Kernel, vm: AicoreVM) -> None:
+def _signature(k: ir.Kernel, vm: EntryVM) -> None:
     for p in k.params:
         c = cxx_ident(p.name)
         if isinstance(p.type, ir.TileType):
@@ -114,10 +134,13 @@ def _signature(k: ir.Kernel, vm: AicoreVM) -> None:
             vm.params.append(f"{_SCALAR_PARAM.get(dt, CXX_TYPE[dt])} {c}")
 
 
-def _operand(plan: KernelPlan, ins: Instr, o: str, gts: dict, vm: AicoreVM) -> str:
+def _operand(plan: KernelPlan, ins: Instr, o: str, gts: dict, ws: dict[str, Crossing],
+             vm: EntryVM) -> str:
     op = ins.op
     if o.startswith("param:"):
         tile = plan.buffers[next(x for x in ins.operands if not x.startswith("param:"))]
+        if o[6:] in ws:
+            return _workspace(ws[o[6:]], tile, gts, vm)
         return _global(next(p for p in plan.kernel.params if p.name == o[6:]), tile, gts, vm)
     if o.startswith("imm:"):
         x = op.operands[int(o[4:])]
@@ -128,18 +151,35 @@ def _operand(plan: KernelPlan, ins: Instr, o: str, gts: dict, vm: AicoreVM) -> s
     return "pto_" + o
 
 
-def _global(p: ir.Param, tile: Buffer, gts: dict, vm: AicoreVM) -> str:
+def _gt_type(t: str, rows: int, cols: int, dn: bool, stride: str) -> tuple[str, str, str]:
+    shape = f"Shape<1, 1, 1, {rows}, {cols}>"
+    return (f"GlobalTensor<{t}, {shape}, {stride}{', Layout::DN' if dn else ''}>", shape, stride)
+
+
+def _global(p: ir.Param, tile: Buffer, gts: dict, vm: EntryVM) -> str:
     """The GlobalTensor of a parameter (DN for a ColMajor [R, 1] tile), declared once."""
     dn = tile.layout == "ColMajor"
     c = cxx_ident(p.name)
     key = (c, dn)
     if key not in gts:
-        t, r, cols = CXX_TYPE[p.type.dtype], p.type.rows, p.type.cols
         gts[key] = f"pto_gdn_{c}" if dn else f"pto_g_{c}"
-        shape, stride = f"Shape<1, 1, 1, {r}, {cols}>", "Stride<1, 1, 1, DYNAMIC, 1>"
-        layout = ", Layout::DN" if dn else ""
-        vm.globals.append(f"GlobalTensor<{t}, {shape}, {stride}{layout}> {gts[key]}({c}, "
-                          f"{shape}(), {stride}(pto_rs_{c}));")
+        gt, shape, stride = _gt_type(CXX_TYPE[p.type.dtype], p.type.rows, p.type.cols, dn,
+                                     "Stride<1, 1, 1, DYNAMIC, 1>")
+        vm.globals.append(f"{gt} {gts[key]}({c}, {shape}(), {stride}(pto_rs_{c}));")
+    return gts[key]
+
+
+def _workspace(c: Crossing, tile: Buffer, gts: dict, vm: EntryVM) -> str:
+    """The GlobalTensor of a crossing tile in the GM workspace, stored as the tile is laid
+    out (a ColMajor [R, 1] tile as DN)."""
+    key = (c.param, "ws")
+    if key not in gts:
+        gts[key] = f"pto_gw{c.value}"
+        t, r, cols = CXX_TYPE[tile.dtype], c.type.rows, c.type.cols
+        dn = tile.layout == "ColMajor"
+        gt, shape, stride = _gt_type(t, r, cols, dn, f"Stride<1, 1, 1, {1 if dn else cols}, "
+                                                    f"{r if dn else 1}>")
+        vm.globals.append(f"{gt} {gts[key]}((__gm__ {t} *)(pto_ws + {c.offset}));")
     return gts[key]
 
 

@@ -18,7 +18,7 @@ from ...ir import kloops as irk
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
-from ..kernel_plan import matmul_results_read_by_vector_ops
+from ..kernel_plan import matmul_results_read_by_vector_ops, split_kernel
 from . import lower_kloops
 from .c_syntax import header_name_ok, ident, readable, scalar, string
 
@@ -183,7 +183,20 @@ class _Lowerer:
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
             self.op(i, op)
+        self.split_transfers()
         self.place_buffers()
+
+    def split_transfers(self) -> None:
+        """The A2/A3 model charges the GM transfers of the kernel's cube/vector split
+        (kernel_plan.split_kernel): each crossing tile's store and loads, each reload."""
+        if any(op.opcode in irk.OPCODES for op in self.k.ops):
+            return  # kernels with loops are not split (nor emitted for the AICore)
+        split = split_kernel(self.k)
+        moves = [(1, c.type) for c in split.crossings] + \
+            [(0, c.type) for c in split.crossings for _ in c.dsts] + \
+            [(0, t) for _, t in split.reloads]
+        self.vm.body += [f"cyc += pto__cost_split_gm({s}, {t.rows}, {t.cols}, "
+                         f"PTO_ES_{sfx(t.dtype)});" for s, t in moves]
 
     def place_buffers(self) -> None:
         """Declare the buffers: stack arrays, or 64-byte aligned slices of the scratch; and
