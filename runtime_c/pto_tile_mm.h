@@ -198,4 +198,29 @@ static inline uint64_t pto_tmatmul_acc_i8(int32_t *restrict c, const int8_t *res
     return pto__cost_mm(m, k, n, 1, 1);
 }
 
+/* TSTORE with AtomicAdd of an accumulator (f32, i32): dst[i*rs + j*cs] += src[i,j] (f32: one
+ * IEEE add; i32: wraps).  A read-modify-write of GM: costs a TLOAD plus a TSTORE of the tile. */
+#define PTO__DEF_TSTORE_ADD(sfx, ADD)                                                             \
+    static inline uint64_t pto_tstore_add_##sfx(PTO_T_##sfx *dst, const PTO_T_##sfx *restrict src, \
+                                                int64_t row_stride, int64_t col_stride, int rows,   \
+                                                int cols)                                           \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i) {                                                          \
+            const PTO_T_##sfx *s_ = src + (int64_t)i * cols;                                      \
+            PTO_T_##sfx *d_ = dst + (int64_t)i * row_stride;                                      \
+            for (int j = 0; j < cols; ++j) {                                                      \
+                PTO_T_##sfx *e_ = d_ + (int64_t)j * col_stride;                                   \
+                *e_ = ADD(*e_, s_[j]);                                                            \
+            }                                                                                     \
+        }                                                                                         \
+        return pto__cost_gm(0, rows, cols, PTO_ES_##sfx) + pto__cost_gm(1, rows, cols, PTO_ES_##sfx); \
+    }
+#define PTO__ADD_F32(a, b) ((a) + (b))
+#define PTO__ADD_I32(a, b) ((int32_t)((uint32_t)(a) + (uint32_t)(b)))
+PTO__DEF_TSTORE_ADD(f32, PTO__ADD_F32)
+PTO__DEF_TSTORE_ADD(i32, PTO__ADD_I32)
+#undef PTO__ADD_F32
+#undef PTO__ADD_I32
+#undef PTO__DEF_TSTORE_ADD
+
 #endif /* PTO_TILE_MM_H */

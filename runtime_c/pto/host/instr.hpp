@@ -50,6 +50,8 @@ PTO_H_ALL(trowexpandadd) PTO_H_ALL(trowexpandsub) PTO_H_ALL(trowexpandmul)
 PTO_H_ALL(trowexpanddiv) PTO_H_ALL(trowexpandmax) PTO_H_ALL(trowexpandmin)
 PTO_H_ALL(tcolexpandadd) PTO_H_ALL(tcolexpandsub) PTO_H_ALL(tcolexpandmul)
 PTO_H_ALL(tcolexpanddiv) PTO_H_ALL(tcolexpandmax) PTO_H_ALL(tcolexpandmin)
+template <class T> struct fn_tstore_add;
+PTO_H_FN(f32, tstore_add) PTO_H_FN(i32, tstore_add)
 template <class T> struct fn_tmatmul;
 template <class T> struct fn_tmatmul_acc;
 PTO_H_FN(f32, tmatmul) PTO_H_FN(f16, tmatmul) PTO_H_FN(bf16, tmatmul) PTO_H_FN(i8, tmatmul)
@@ -278,7 +280,7 @@ template <class GT> int64_t gt_rows(const GT &g)
 }
 
 /* element (r, c) of a tile's valid region <-> GM: dims 0..2 stack (dim3 x dim4) slabs */
-template <bool Load, class TileT, class GT> void transfer(TileT &t, GT &g)
+template <bool Load, class TileT, class GT, bool Add = false> void transfer(TileT &t, GT &g)
 {
     using T = typename TileT::DType;
     const int64_t *n = g.shape.v, *s = g.stride.v;
@@ -297,6 +299,8 @@ template <bool Load, class TileT, class GT> void transfer(TileT &t, GT &g)
                         }
                     } else if constexpr (Load) {
                         (void)fn_tload<T>::f(raw(t.host_data + (size_t)row * TileT::Cols), raw(gr), 0, s[4], 1, vc);
+                    } else if constexpr (Add) {
+                        (void)fn_tstore_add<T>::f(raw(gr), raw(t.host_data + (size_t)row * TileT::Cols), 0, s[4], 1, vc);
                     } else {
                         (void)fn_tstore<T>::f(raw(gr), raw(t.host_data + (size_t)row * TileT::Cols), 0, s[4], 1, vc);
                     }
@@ -352,16 +356,24 @@ template <class TileT, class GT> void TLOAD(TileT &dst, GT &src, PTO_H_LOC)
     cpu_sim::add_cycles(pto__cost_gm(0, dst.GetValidRow(), dst.GetValidCol(),
                                      detail::Sfx<typename TileT::DType>::es));
 }
-template <class GT, class TileT> void TSTORE(GT &dst, TileT &src, PTO_H_LOC)
+/* TSTORE<TileData, GlobalData, AtomicType>: AtomicAdd adds an f32/i32 Acc tile into GM (a
+ * read-modify-write of GM: it costs a TLOAD plus a TSTORE of the tile) */
+template <class TileT, class GT, AtomicType Atomic = AtomicType::AtomicNone>
+void TSTORE(GT &dst, TileT &src, PTO_H_LOC)
 {
     static_assert(TileT::Loc == TileType::Vec || TileT::Loc == TileType::Acc || TileT::Loc == TileType::Mat,
                   "PTO-ISA tile role: TSTORE reads a Vec, Acc or Mat tile");
+    constexpr bool add = Atomic == AtomicType::AtomicAdd;
+    static_assert(!add || (TileT::Loc == TileType::Acc && (std::is_same_v<typename TileT::DType, float>
+                                                           || std::is_same_v<typename TileT::DType, int32_t>)),
+                  "TSTORE with AtomicAdd stores an f32 or i32 Acc tile here");
     detail::check_view(src, dst, "TSTORE", loc);
     const int pipe = TileT::Loc == TileType::Acc ? PIPE_FIX : PIPE_MTE3;
     detail::core().issue("TSTORE", pipe, {detail::ref(src, "TSTORE", loc)}, {}, loc);
-    detail::transfer<false>(src, dst);
-    cpu_sim::add_cycles(pto__cost_gm(1, src.GetValidRow(), src.GetValidCol(),
-                                     detail::Sfx<typename TileT::DType>::es));
+    detail::transfer<false, TileT, GT, add>(src, dst);
+    const int es = detail::Sfx<typename TileT::DType>::es;
+    cpu_sim::add_cycles(pto__cost_gm(1, src.GetValidRow(), src.GetValidCol(), es)
+                        + (add ? pto__cost_gm(0, src.GetValidRow(), src.GetValidCol(), es) : 0));
 }
 
 /* ---- moves ------------------------------------------------------------------------------------ */

@@ -52,6 +52,7 @@ enum class SLayout { NoneBox, RowMajor, ColMajor };
 enum class PadValue { Null, Zero, Max, Min };
 enum class Layout { ND, DN, NZ };
 enum class CmpMode { EQ, NE, LT, LE, GT, GE };
+enum class AtomicType { AtomicNone, AtomicAdd };
 enum class RoundMode { CAST_NONE, CAST_RINT, CAST_ROUND, CAST_FLOOR, CAST_CEIL, CAST_TRUNC, CAST_ODD };
 
 namespace detail {

@@ -101,6 +101,35 @@ def matmul_results_read_by_vector_ops(ops) -> set[int]:
             for o in op.operands if isinstance(o, ir.ValueRef) and o.index in made}
 
 
+def gm_accumulations(ops) -> dict[int, tuple[int, int]]:
+    """``C += A @ B`` on a GM tile: a ``tmatmul_acc`` (op index) whose accumulator is loaded
+    from a view only it reads, and whose result only a store back to that same view reads,
+    with no other store to the view in between -> (load index, store index). TLOAD cannot fill
+    an Acc tile; PTO-ISA accumulates into GM with ``TSTORE<..., AtomicType::AtomicAdd>`` of a
+    fresh ``TMATMUL``, so the result is ``c + (a @ b)`` (docs/tile-library.md)."""
+    readers: dict[int, list[int]] = {}
+    defs: dict[int, int] = {}
+    for i, op in enumerate(ops):
+        defs.update((v, i) for v in op.results)
+        for o in op.operands:
+            if isinstance(o, ir.ValueRef):
+                readers.setdefault(o.index, []).append(i)
+    found = {}
+    for i, op in enumerate(ops):
+        if op.opcode != "tmatmul_acc":
+            continue
+        acc = op.operands[0].index
+        ld, out = defs[acc], readers.get(op.results[0], [])
+        if ops[ld].opcode != "tload" or readers[acc] != [i] or len(out) != 1:
+            continue
+        st, view = out[0], ops[ld].operands[0].name
+        if (ops[st].opcode == "tstore" and ops[st].operands[0].name == view
+                and not any(o.opcode == "tstore" and o.operands[0].name == view
+                            for o in ops[ld + 1:st])):
+            found[i] = (ld, st)
+    return found
+
+
 WS_PREFIX = "ws:"  # a workspace crossing's parameter name in a part (never a user name)
 
 
@@ -324,8 +353,11 @@ class _Planner:
         if any(u.opcode in _MATMUL and ir.ValueRef(v) in u.operands[-2:] for u in uses):
             return "Mat"  # in a single-unit part, matmul operands are TLOADs (GM or workspace)
         if op.opcode == "tload" and any(u.opcode == "tmatmul_acc" for u in uses):
-            self.fail(op, f"the accumulator %{v} is loaded from GM: TLOAD cannot fill an Acc tile",
-                      hint="start with pto.matmul and add the GM tile in a vector kernel")
+            self.fail(op, f"the accumulator %{v} is loaded from GM: TLOAD cannot fill an Acc "
+                          "tile, and it is not accumulated back into its own view",
+                      hint="accumulate into the view it comes from, pto.store(c, pto.matmul(a, "
+                           "b, acc=c)) (a TSTORE with AtomicAdd), or add the loaded tile with "
+                           "pto.add after a plain pto.matmul")
         if op.opcode not in _VECTOR and op.opcode != "tload":
             self.fail(op, f"{op.opcode} has no PTO-ISA instruction in the AICore emitter yet")
         return "Vec"
@@ -381,6 +413,9 @@ class _Planner:
     # -- instructions --------------------------------------------------------------------
     def run(self) -> KernelPlan:
         last = last_uses(self.k.ops)
+        self.gm_acc = gm_accumulations(self.k.ops)
+        self.gm_loads = {ld for ld, _ in self.gm_acc.values()}
+        self.gm_stores = {st for _, st in self.gm_acc.values()}
         for i, op in enumerate(self.k.ops):
             self.lower(i, op, last)
         unit = "cube" if any(b.role == "Acc" for b in self.buffers.values()) else "vector"
@@ -394,16 +429,20 @@ class _Planner:
 
     def lower(self, i: int, op: ir.KernelOp, last: dict[int, int]) -> None:
         code = op.opcode
-        vals = [self.value_buffer(o.index).name if isinstance(o, ir.ValueRef) else None
-                for o in op.operands]
+        if i in self.gm_loads:  # the accumulator stays in GM (TSTORE with AtomicAdd)
+            return
+        vals = [self.value_buffer(o.index).name
+                if isinstance(o, ir.ValueRef) and not (i in self.gm_acc and j == 0) else None
+                for j, o in enumerate(op.operands)]
         if code == "tload":
             d = self.value_buffer(op.results[0])
             self.emit("TLOAD", "MTE2", [d.name, "param:" + op.operands[0].name], [], [d.name], op)
             return
         if code == "tstore":
             s = self.buffers[vals[1]]
+            attrs = {"atomic": "AtomicAdd"} if i in self.gm_stores else {}
             self.emit("TSTORE", "FIX" if s.role == "Acc" else "MTE3",
-                      ["param:" + op.operands[0].name, s.name], [s.name], [], op)
+                      ["param:" + op.operands[0].name, s.name], [s.name], [], op, **attrs)
             return
         if code in _MATMUL:
             moved = []
@@ -413,7 +452,7 @@ class _Planner:
                 self.buffers[name] = Buffer(name, role, m.dtype, m.rows, m.cols)
                 self.emit("TMOV", "MTE1", [name, src], [src], [name], op)
                 moved.append(name)
-            if code == "tmatmul":
+            if code == "tmatmul" or i in self.gm_acc:
                 d = self.value_buffer(op.results[0])
                 self.emit("TMATMUL", "M", [d.name] + moved, moved, [d.name], op)
                 return

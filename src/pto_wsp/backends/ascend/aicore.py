@@ -54,7 +54,7 @@ _CXX_TAKEN = frozenset("""
     operator or or_eq private protected public reinterpret_cast requires static_assert
     static_cast template this thread_local throw true try typeid typename using virtual
     wchar_t xor xor_eq half bfloat16_t pto std detail cpu_sim Tile TileLeft TileRight TileAcc
-    Shape Stride GlobalTensor TileType BLayout SLayout PadValue Layout CmpMode RoundMode
+    Shape Stride GlobalTensor TileType BLayout SLayout PadValue Layout CmpMode RoundMode AtomicType
     set_flag wait_flag pipe_barrier get_block_idx get_block_num pipe_t event_t
 """.split())
 
@@ -118,7 +118,11 @@ def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
             args.append(f"CmpMode::{ins.attrs['mode'].upper()}")
         elif ins.name == "TCVT":
             args.append(f"RoundMode::CAST_{ins.attrs['round'].upper()}")
-        vm.body.append(f"{ins.name}({', '.join(args)});")
+        name = ins.name
+        if "atomic" in ins.attrs:  # TSTORE<TileData, GlobalData, AtomicType>(dst, src)
+            name += (f"<decltype({args[1]}), decltype({args[0]}), "
+                     f"AtomicType::{ins.attrs['atomic']}>")
+        vm.body.append(f"{name}({', '.join(args)});")
 
 
 def _signature(k: ir.Kernel, vm: EntryVM) -> None:

@@ -18,7 +18,7 @@ from ...ir import kloops as irk
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
-from ..kernel_plan import matmul_results_read_by_vector_ops, split_kernel
+from ..kernel_plan import gm_accumulations, matmul_results_read_by_vector_ops, split_kernel
 from . import lower_kloops
 from .c_syntax import header_name_ok, ident, readable, scalar, string
 
@@ -179,6 +179,11 @@ class _Lowerer:
         self.piped = any(op.opcode == "kfor" for op in k.ops)
         self.n_params = len(k.params)
         self.levels = irk.value_levels(k.ops)
+        # C += A @ B into GM (TMATMUL + atomic add store); kernels with loops never split
+        self.looped = any(op.opcode in irk.OPCODES for op in k.ops)
+        self.gm_acc = {} if self.looped else gm_accumulations(k.ops)
+        self.gm_loads = {ld for ld, _ in self.gm_acc.values()}
+        self.gm_stores = {st for _, st in self.gm_acc.values()}
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
@@ -189,7 +194,7 @@ class _Lowerer:
     def split_transfers(self) -> None:
         """The A2/A3 model charges the GM transfers of the kernel's cube/vector split
         (kernel_plan.split_kernel): each crossing tile's store and loads, each reload."""
-        if any(op.opcode in irk.OPCODES for op in self.k.ops):
+        if self.looped:
             return  # kernels with loops are not split (nor emitted for the AICore)
         split = split_kernel(self.k)
         moves = [(1, c.type) for c in split.crossings] + \
@@ -283,6 +288,8 @@ class _Lowerer:
     # -- instructions -----------------------------------------------------------------
     def op(self, i: int, op: ir.KernelOp) -> None:
         self.loc = op.loc
+        if i in self.gm_loads:  # read by the store's atomic add
+            return
         if op.opcode in irk.CONTROL_OPS or op.opcode in irk.SCALAR_OPS + ("scmp",):
             lower_kloops.lower(self, i, op)
             self.release_dead(i)
@@ -302,11 +309,17 @@ class _Lowerer:
     def tile_op(self, i: int, op: ir.KernelOp) -> None:
         code, body = op.opcode, self.vm.body
         ops = op.operands
+        if i in self.gm_acc:
+            t = op.types[0]
+            body.append(self._matmul(op, self.alloc(op.results[0], t),
+                                     [self.ref(o) for o in ops[1:]], "tmatmul"))
+            return
         if code == "tstore":
             p, v = ops
             t = self.types[v.index]
             p = ident(p.name)
-            body.append(f"cyc += pto_tstore_{sfx(t.dtype)}(a->{p}, {self.ref(v)}, "
+            fn = "tstore_add" if i in self.gm_stores else "tstore"
+            body.append(f"cyc += pto_{fn}_{sfx(t.dtype)}(a->{p}, {self.ref(v)}, "
                         f"a->{p}_rs, a->{p}_cs, {t.rows}, {t.cols});")
             return
         if code == "tload" and self._can_read_in_place(i, op):
@@ -345,7 +358,7 @@ class _Lowerer:
                 return False
         return True
 
-    def _matmul(self, op: ir.KernelOp, dst: str, srcs: list[str]) -> str:
+    def _matmul(self, op: ir.KernelOp, dst: str, srcs: list[str], fn: str = "") -> str:
         """The matmul plus the v9 model's implicit moves (docs/tile-library.md): one per
         computed (not loaded) operand, one for a result that vector ops read."""
         a, b = (self.types[o.index] for o in op.operands[-2:])
@@ -353,7 +366,7 @@ class _Lowerer:
         if op.results[0] in self.to_vector:
             moved.append(op.types[0])
         return "\n    ".join(
-            [f"cyc += pto_{op.opcode}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
+            [f"cyc += pto_{fn or op.opcode}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
              f"{a.rows}, {a.cols}, {b.cols});"] +
             [f"cyc += pto__cost_v9_move({t.rows}, {t.cols});" for t in moved])
 
