@@ -111,8 +111,19 @@ def mm_i8(a: In[Tile[16, 32, I8]], b: In[Tile[32, 32, I8]], c: Out[Tile[16, 32, 
     pto.store(d, pto.matmul(a, b, acc=p))
 
 
+@kernel
+def rsub_ops(x: In[Tile[16, 64, F32]], h: In[Tile[16, 64, F16]], i: In[Tile[8, 32, I32]],
+             o: Out[Tile[16, 64, F32]], oh: Out[Tile[16, 64, F16]], oi: Out[Tile[8, 32, I32]],
+             r: Out[Tile[16, 1, F32]]):
+    """s - x (no PTO-ISA instruction: TNEG + TADDS, bit-equal), also on a [R,1] row sum."""
+    pto.store(o, pto.sub(0.3, x))
+    pto.store(oh, pto.sub(1.5, h))
+    pto.store(oi, pto.sub(7, i))
+    pto.store(r, pto.sub(2.0, pto.rowsum(x)))
+
+
 KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_ops, cvt_ops,
-                                                    int_bits, mm_i8)}
+                                                    int_bits, mm_i8, rsub_ops)}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "float_ops": "no PTO-ISA instruction",

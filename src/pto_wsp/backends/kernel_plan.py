@@ -27,16 +27,16 @@ PIPES = ("S", "V", "M", "MTE1", "MTE2", "MTE3", "FIX")
 
 _VECTOR = {"tadd", "tsub", "tmul", "tdiv", "tmax", "tmin", "tand", "tor", "txor", "tshl", "tshr",
            "tadds", "tsubs", "tmuls", "tdivs", "tmaxs", "tmins", "tands", "tors", "txors",
-           "tshls", "tshrs", "trdivs", "texp", "tlog", "tsqrt", "trsqrt", "trecip", "tabs",
-           "tneg", "trelu", "tnot", "tmov", "texpands", "tcvt", "tcmp", "tcmps", "tsel",
+           "tshls", "tshrs", "trdivs", "trsubs", "texp", "tlog", "tsqrt", "trsqrt", "trecip",
+           "tabs", "tneg", "trelu", "tnot", "tmov", "texpands", "tcvt", "tcmp", "tcmps", "tsel",
            "trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin", "trowexpand",
            "tcolexpand"} | {f"t{k}expand{o}" for k in ("row", "col")
                             for o in ("add", "sub", "mul", "div", "max", "min")}
 _MATMUL = ("tmatmul", "tmatmul_acc")
 # ops whose operands PTO-ISA wants RowMajor (scalar operand, unary, convert, fill)
 ROWMAJOR_ONLY = {"tadds", "tsubs", "tmuls", "tdivs", "tmaxs", "tmins", "tands", "tors", "txors",
-                 "tshls", "tshrs", "trdivs", "texp", "tlog", "tsqrt", "trsqrt", "trecip", "tabs",
-                 "tneg", "trelu", "tnot", "texpands", "tcvt", "tcmps"}
+                 "tshls", "tshrs", "trdivs", "trsubs", "texp", "tlog", "tsqrt", "trsqrt",
+                 "trecip", "tabs", "tneg", "trelu", "tnot", "texpands", "tcvt", "tcmps"}
 
 
 @dataclass
@@ -481,6 +481,10 @@ class _Planner:
             writes.append(tmp)
         elif code == "trdivs":  # s / x: TDIVS(dst, s, src)
             srcs = srcs[::-1]
+        elif code == "trsubs":  # no reverse subtract in PTO-ISA: s - x = (-x) + s, exactly
+            self.emit("TNEG", "V", [dst, srcs[0]], reads, writes, op)
+            self.emit("TADDS", "V", [dst, dst, srcs[1]], writes, writes, op)
+            return
         self.emit(name, "V", [dst] + srcs, reads, writes, op, **attrs)
 
 

@@ -413,8 +413,11 @@ class _Lowerer:
                     f"{idx}[r * {C} + c] = (uint32_t)c;\n    "
                     f"cyc += pto_tsort32_{s0}({d}, (uint32_t *){dsts[1]}, {srcs[0]}, {idx}, "
                     f"{R}, {C});")
-        if code in ("trsubs", "trdivs"):  # s - x, s / x take (dst, s, src)
+        if code == "trdivs":  # s / x takes (dst, s, src)
             return f"cyc += pto_{code}_{s0}({d}, {srcs[1]}, {srcs[0]}, {R}, {C});"
+        if code == "trsubs":  # as the AICore computes it (no reverse subtract): (-x) + s
+            return (f"cyc += pto_tneg_{s0}({d}, {srcs[0]}, {R}, {C});\n    "
+                    f"cyc += pto_tadds_{s0}({d}, {d}, {srcs[1]}, {R}, {C});")
         if code == "tsel":
             return f"cyc += pto_tsel_{sfx(t.dtype)}({d}, {', '.join(srcs)}, {R}, {C});"
         # element-wise, scalar forms, unary, mov: (dst, srcs..., R, C)
