@@ -163,11 +163,13 @@ class KernelSplit:
     is split at the unit boundaries (A2/A3 cube and vector are separate cores: no shared
     UB/L0C); the parts run in order, each on a core of its unit, and exchange the crossing
     tiles through a per-task GM workspace of ``workspace_bytes``. ``reloads`` lists the
-    loaded tiles a later part loads again from their own GM view."""
+    loaded tiles a later part loads again from their own GM view; ``loads_before`` maps an op
+    (index in the kernel) to the values its part loads just before it (workspace or reload)."""
     parts: list[KernelPart]
     crossings: list[Crossing]
     reloads: list[tuple[int, ir.TileType]]
     workspace_bytes: int
+    loads_before: dict[int, list[int]]
 
 
 def _unit(op: ir.KernelOp) -> str:
@@ -248,6 +250,7 @@ def _build_parts(k, units, part_of, defs, home, stored) -> KernelSplit:
     keyed: list[list[tuple[tuple[int, int], ir.KernelOp]]] = [[] for _ in range(n)]
     crossings: dict[int, Crossing] = {}
     reloads: list[tuple[int, ir.TileType]] = []
+    loads_before: dict[int, list[int]] = {}
     loaded: set[tuple[int, int]] = set()  # (value, part) a load materialises
     offset = 0
     for i, op in enumerate(k.ops):
@@ -277,6 +280,7 @@ def _build_parts(k, units, part_of, defs, home, stored) -> KernelSplit:
                 keyed[q].append(((i, 0), ir.KernelOp(
                     "tload", (ir.ParamRef(c.param),), (v,), (c.type,), loc=op.loc)))
             loaded.add((v, q))
+            loads_before.setdefault(i, []).append(v)
         keyed[q].append(((i, 1), op))
     parts = []
     for q, unit in enumerate(units):
@@ -285,7 +289,7 @@ def _build_parts(k, units, part_of, defs, home, stored) -> KernelSplit:
         ops = tuple(op for _, op in sorted(keyed[q], key=lambda e: e[0]))
         sub = ir.Kernel(k.name, k.params + ws, ops, exec_unit=unit, loc=k.loc)
         parts.append(KernelPart(f"{unit[0]}{q}" if n > 1 else "", unit, sub))
-    return KernelSplit(parts, list(crossings.values()), reloads, offset)
+    return KernelSplit(parts, list(crossings.values()), reloads, offset, loads_before)
 
 
 def plan_parts(k: ir.Kernel) -> KernelSplit:

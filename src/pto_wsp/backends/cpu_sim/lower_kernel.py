@@ -184,24 +184,18 @@ class _Lowerer:
         self.gm_acc = {} if self.looped else gm_accumulations(k.ops)
         self.gm_loads = {ld for ld, _ in self.gm_acc.values()}
         self.gm_stores = {st for _, st in self.gm_acc.values()}
+        # the GM transfers of the cube/vector split (kernel_plan.split_kernel), charged by the
+        # A2/A3 model only: each crossing's store after its producer, its loads before readers
+        self.split = None if self.looped else split_kernel(k)
+        self.ws_store_after: dict[int, int] = {}
+        if self.split:
+            defs = {v: j for j, o in enumerate(k.ops) for v in o.results}
+            self.ws_store_after = {defs[c.value]: c.value for c in self.split.crossings}
 
     def run(self) -> None:
         for i, op in enumerate(self.k.ops):
             self.op(i, op)
-        self.split_transfers()
         self.place_buffers()
-
-    def split_transfers(self) -> None:
-        """The A2/A3 model charges the GM transfers of the kernel's cube/vector split
-        (kernel_plan.split_kernel): each crossing tile's store and loads, each reload."""
-        if self.looped:
-            return  # kernels with loops are not split (nor emitted for the AICore)
-        split = split_kernel(self.k)
-        moves = [(1, c.type) for c in split.crossings] + \
-            [(0, c.type) for c in split.crossings for _ in c.dsts] + \
-            [(0, t) for _, t in split.reloads]
-        self.vm.body += [f"cyc += pto__cost_split_gm({s}, {t.rows}, {t.cols}, "
-                         f"PTO_ES_{sfx(t.dtype)});" for s, t in moves]
 
     def place_buffers(self) -> None:
         """Declare the buffers: stack arrays, or 64-byte aligned slices of the scratch; and
@@ -271,6 +265,7 @@ class _Lowerer:
                     "tmatmul_acc": "M"}.get(code, "V")
             dsts = [self.bid(r) for r in op.results]
 
+
         def arr(xs):
             return f"(const int[]){{{', '.join(xs)}}}, {len(xs)}" if xs else "NULL, 0"
         self.vm.body.append(f"pto_issue(&sb_, rdy_, rd_, PTO_PIPE_{pipe}, cyc - sb_.charged, "
@@ -302,9 +297,21 @@ class _Lowerer:
         if op.opcode == "tload_at" or op.opcode == "tstore_at":
             lower_kloops.lower(self, i, op)
         else:
+            for v in self.split.loads_before.get(i, ()) if self.split else ():
+                self.split_transfer(v, store=False)
             self.tile_op(i, op)
         self.issue(op, srcs)
+        if i in self.ws_store_after:
+            self.split_transfer(self.ws_store_after[i], store=True)
         self.release_dead(i)
+
+    def split_transfer(self, v: int, store: bool) -> None:
+        """A crossing tile's TSTORE to the workspace, or a TLOAD of it (or a reload) in a
+        later part, priced by pto__cost_split_gm (0 under v9). Split kernels have no loops,
+        so their cycles are the plain sum (no pipe timing)."""
+        t = self.types[v]
+        self.vm.body.append(f"cyc += pto__cost_split_gm({int(store)}, {t.rows}, {t.cols}, "
+                            f"PTO_ES_{sfx(t.dtype)});")
 
     def tile_op(self, i: int, op: ir.KernelOp) -> None:
         code, body = op.opcode, self.vm.body
