@@ -761,11 +761,25 @@ static int rec_next(void *ctx) { pto_record_scope((FILE *)ctx, 'N', 0); return 0
 static int rec_end(void *ctx) { pto_record_scope((FILE *)ctx, 'E', 0); return 0; }
 static int rec_wait(void *ctx, const pto_rt_region *r) { pto_record_wait((FILE *)ctx, r); return 0; }
 
+static int64_t null_submit(void *ctx, const pto_rt_task *t, uint32_t aicpu)
+{
+    (void)t, (void)aicpu;
+    return (int64_t)(*(uint64_t *)ctx)++;
+}
+static int null_begin(void *ctx, int kind) { (void)ctx, (void)kind; return 0; }
+static int null_op(void *ctx) { (void)ctx; return 0; }
+static int null_wait(void *ctx, const pto_rt_region *r) { (void)ctx, (void)r; return 0; }
+
 int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
                     uint32_t aicpu, const char *path, uint64_t max_steps, pto_outputs *out)
 {
     memset(out, 0, sizeof *out);
     out->site = -1;
+    if (!path) { /* expansion alone: tasks counted in out->task_count */
+        const pto_plan_sink sink = {&out->task_count, null_submit, null_begin, null_op, null_op,
+                                    null_wait};
+        return out->code = expand(plan, plan_bytes, in, aicpu, &sink, max_steps, out);
+    }
     FILE *f = fopen(path, "wb");
     if (!f) {
         snprintf(out->message, sizeof out->message, "cannot open %s", path);

@@ -91,7 +91,8 @@ int pto_plan_run(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
 /* Expand for one AICPU (or PTO_PLAN_ALL_AICPUS) into `path` as the records of pto_record.h,
  * without running anything (a test aid: region waits are recorded, not waited for, so slot
  * loads read the tensors as they are), executing at most max_steps instructions (0: no
- * limit; else PTO_PLAN_EBUDGET past it). Returns as pto_plan_expand. */
+ * limit; else PTO_PLAN_EBUDGET past it). path NULL: nothing is written, out->task_count
+ * counts the tasks (the expansion alone, for measurements). Returns as pto_plan_expand. */
 int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
                     uint32_t aicpu, const char *path, uint64_t max_steps, pto_outputs *out);
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import re
 import struct
 from pathlib import Path
 
@@ -385,3 +386,42 @@ def test_a_plan_needs_inputs_that_describe_its_tensors(monkeypatch, tmp_path):
     out = prog._ffi.new("pto_outputs *")
     assert record(prog, plan_of(prog), inputs, 0xFFFFFFFF, tmp_path / "r", out) == 200
     assert "the inputs give 1" in prog._ffi.string(out.message).decode()
+
+
+def test_the_format_is_documented_and_the_interpreter_agrees():
+    """docs/ascend.md lists every opcode as OPS does; pto_plan.c's opcode enum, operand sizes,
+    binary operators and configuration fields follow plan.py's."""
+    from pto_wsp.resources import runtime_dir
+    assert planmod.opcode_table() in (ROOT / "docs/ascend.md").read_text()
+    c = (runtime_dir() / "pto_plan.c").read_text()
+    enum = re.search(r"enum \{ /\* opcodes.*?\*/(.*?)\};", c, re.S)[1]
+    names = re.findall(r"OP_(\w+)", enum)
+    assert names[:-1] == list(planmod.OPS) and names[-1] == "COUNT"
+    sizes = [int(x, 0) for x in re.search(r"op_len\[OP_COUNT\] = \{(.*?)\};", c, re.S)[1]
+             .replace("\n", " ").split(",")]
+    assert sizes[1:] == [struct.calcsize(fmt) if fmt else 0 for _, fmt, _ in planmod.OPS.values()]
+    bins = re.findall(r"B_(\w+)", re.search(r"enum \{ B_ADD.*?\};", c, re.S)[0])
+    assert [b.lower() for b in bins[:-1]] == list(planmod.OPCODES_BIN)
+    fields = re.findall(r"F(?:32|64)\((\w+(?:\[\d\])?)\)", re.search(
+        r"cfg_fields\[\] = \{(.*?)\};", c, re.S)[1])
+    assert fields == list(planmod.CONFIG_FIELDS)
+
+
+def test_plan_size_does_not_grow_with_the_task_count(monkeypatch):
+    """One plan for every size: bytes fixed while the task count grows (the benchmark's
+    LLaMA-shaped layer, tiny)."""
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks/cpu_sim"))
+    import plan_expansion as pe
+    prog = compile_with(monkeypatch, pe.build(2, 4), "plan", num_threads=1)
+    data = plan_of(prog)
+    assert len(data) < 4096
+    inputs, keep = prog._inputs(prog._bound_arrays(None), None)
+    out = prog._ffi.new("pto_outputs *")
+    for b, s, kv in ((1, 1, 1), (2, 4, 3)):
+        prog.set_axis_sizes(batch=b, seq=s)
+        prog.set_axis_data("kv", lengths=[kv] * 2)
+        inputs, keep = prog._inputs(prog._bound_arrays(None), None)
+        assert prog._lib.pto_plan_record(data, len(data), inputs, 0xFFFFFFFF, prog._ffi.NULL,
+                                         0, out) == 0
+        assert out.task_count == pe.tasks(b, s, kv)

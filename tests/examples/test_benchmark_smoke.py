@@ -30,3 +30,11 @@ def test_run_cpu_sim_flash_quick_smoke():
                        env=dict(os.environ))
     assert r.returncode == 0, r.stderr
     assert "flash attention B=1 H=1 S=128 D=64" in r.stdout
+
+
+def test_run_cpu_sim_plan_quick_smoke():
+    r = subprocess.run([sys.executable, str(BENCH / "run_cpu_sim.py"), "--quick",
+                        "--sections", "plan"], capture_output=True, text=True, timeout=180,
+                       env=dict(os.environ))
+    assert r.returncode == 0, r.stderr
+    assert "task-generation plan" in r.stdout and "| 1 x 2 x 2" in r.stdout
