@@ -98,6 +98,14 @@ def test_example_tree_runs_bit_equal_to_cpu_sim(name):
     assert "pto_plan_run(" in (tree / "aicpu/plan.c").read_text()
 
 
+def test_split_kernels_are_refused_by_the_tree_until_it_dispatches_parts():
+    w, _ = _setup("attention_tile")
+    with pytest.raises(CompileError, match="its 3 AICore parts .* not dispatched by the "
+                                            "ascend_npu tree yet") as e:
+        w.compile(target="ascend_npu")
+    assert e.value.loc.line == 18 and e.value.loc.file.endswith("attention_tile.py")
+
+
 def test_at_least_the_vector_examples_run():
     for name in ("rmsnorm", "softmax"):
         w, _ = _setup(name)

@@ -217,7 +217,7 @@ def lower_custom(k: ir.Kernel) -> CustomVM:
     if bad is not None:
         raise CompileError(f"kernel '{k.name}': include {bad!r} is not a header name", k.loc,
                            hint="give a file name such as \"pto/pto-inst.hpp\"")
-    vm = AicoreVM(k.name, entry_name(k.name), "custom")
+    vm = EntryVM(entry_name(k.name), "custom")
     _signature(k, vm)
     line = string(c.path or f"custom {c.kind} of kernel '{k.name}'")
     src = c.source if c.source.endswith("\n") else c.source + "\n"
