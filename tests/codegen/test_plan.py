@@ -120,12 +120,8 @@ def _example_workloads():
                                          "pto_wsp_test_plan_examples")._example_workloads()]
     rng = np.random.default_rng(1)
     fa = _load(ROOT / "examples/flash_attention.py", "pto_wsp_test_plan_fa")
-    q = rng.standard_normal((fa.B, fa.H, fa.S // fa.BQ, fa.BQ, fa.D), np.float32)
-    kt = rng.standard_normal((fa.B, fa.H, fa.D, fa.S), np.float32)
-    v = rng.standard_normal((fa.B, fa.H, fa.S, fa.D), np.float32)
-    out.append(("flash_attention", fa.build(Tensor(data=q), Tensor(data=kt), Tensor(data=v),
-                                            Tensor(data=np.zeros_like(q))),
-                {"cost_model": "a2a3"}))
+    q, k, v = (rng.standard_normal((fa.B, fa.H, fa.S, fa.D), np.float32) for _ in range(3))
+    out.append(("flash_attention", fa.build(q, k, v, np.zeros_like(q)), {"cost_model": "a2a3"}))
     gk = _load(ROOT / "examples/gemm_kloop.py", "pto_wsp_test_plan_gemm")
     a = rng.standard_normal((gk.M, gk.K), np.float32)
     b = rng.standard_normal((gk.K, gk.N), np.float32)
@@ -135,11 +131,14 @@ def _example_workloads():
     rl = _load(ROOT / "examples/rmsnorm_long.py", "pto_wsp_test_plan_rmsnorm_long")
     x = rng.standard_normal((rl.ROWS // rl.BR, rl.BR, rl.COLS), np.float32)
     out.append(("rmsnorm_long", rl.build(Tensor(data=x), Tensor(data=np.zeros_like(x))), {}))
+    ll = _load(ROOT / "examples/llama_layer.py", "pto_wsp_test_plan_llama")
+    sh = ll.Shape(64, hidden=128, heads=2, ffn=192)
+    out.append(("llama_layer", ll.build(sh, ll.weights(sh))[0], {}))
     return out
 
 
 EXAMPLES = ["rmsnorm", "softmax", "tiled_matmul", "attention_tile", "moe_routing",
-            "flash_attention", "gemm_kloop", "rmsnorm_long"]
+            "flash_attention", "gemm_kloop", "rmsnorm_long", "llama_layer"]
 
 
 def test_every_example_is_covered():

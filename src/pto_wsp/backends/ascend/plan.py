@@ -28,7 +28,7 @@ from ...types import DType
 from ..cpu_sim.c_syntax import ident, integer, string
 from ..cpu_sim.lower_kernel import args_type, kernel_fn, scalar_ctype
 from ...machine import Machine
-from ..cpu_sim.lower_orch import MAX_INDICES, OrchLowerer, Site, _cost_wrapper
+from ..cpu_sim.lower_orch import MAX_INDICES, OrchLowerer, Site, _cost_wrapper, kernel_view
 
 MAGIC = 0x574F5450  # "PTOW"
 VERSION = 1
@@ -484,13 +484,7 @@ class PlanCompiler:
                 continue
             t = self.m.tensor(a.tensor)
             ti, strides, sizes = self.view(a, call.loc, f"call of '{k.name}'", c)
-            while len(sizes) > 2 and sizes[0] == 1:
-                sizes, strides = sizes[1:], strides[1:]
-            if len(sizes) > 2:
-                raise CompileError(f"argument '{p.name}' of '{k.name}' is a {len(sizes)}-D view; "
-                                   "kernels take views of rank <= 2", a.loc or call.loc,
-                                   hint="index the leading dimensions")
-            rows, cols = (sizes if len(sizes) == 2 else [1, sizes[0]])
+            rows, cols, strides = kernel_view(sizes, strides, p.name, k.name, a.loc or call.loc)
             if len(strides) == 2:
                 (rm, rd), (cm, cd) = strides
             else:

@@ -459,13 +459,7 @@ class OrchLowerer:
                 continue
             t = self.m.tensor(a.tensor)
             vlines, off, strides, sizes = self.view(a, c.loc, f"call of '{k.name}'")
-            while len(sizes) > 2 and sizes[0] == 1:
-                sizes, strides = sizes[1:], strides[1:]
-            if len(sizes) > 2:
-                raise CompileError(f"argument '{p.name}' of '{k.name}' is a {len(sizes)}-D view; "
-                                   "kernels take views of rank <= 2", a.loc or c.loc,
-                                   hint="index the leading dimensions")
-            rows, cols = (sizes if len(sizes) == 2 else [1, sizes[0]])
+            rows, cols, strides = kernel_view(sizes, strides, p.name, k.name, a.loc or c.loc)
             rs, cs = (strides if len(strides) == 2 else [f"{cols} * {strides[0]}", strides[0]])
             el = t.dtype.itemsize
             mode = {"in": "PTO_RT_READ", "out": "PTO_RT_WRITE", "inout": "PTO_RT_READWRITE"}[
@@ -627,6 +621,19 @@ class OrchLowerer:
             raise ScheduleError("v9 compatibility timing supports task windows only",
                                 tg.window.loc, hint="use TaskWindow(n, 'tasks') or drop "
                                                     "v9_compat")
+
+
+def kernel_view(sizes: list, strides: list, param: str, kernel: str, loc):
+    """A view's kept dimensions as a kernel takes them: leading 1s dropped, rank <= 2 (else
+    a located CompileError). Returns rows, cols and the kept dimensions' strides."""
+    while len(sizes) > 2 and sizes[0] == 1:
+        sizes, strides = sizes[1:], strides[1:]
+    if len(sizes) > 2:
+        raise CompileError(f"argument '{param}' of '{kernel}' is a {len(sizes)}-D view; "
+                           "kernels take views of rank <= 2", loc,
+                           hint="index the leading dimensions")
+    rows, cols = (sizes if len(sizes) == 2 else [1, sizes[0]])
+    return rows, cols, strides
 
 
 def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> OrchVM:
