@@ -603,8 +603,10 @@ static int run(interp *I)
             char *ptr = (char *)in->tensors[t] + I->off * (int64_t)el;
             memcpy(I->args + fo, &ptr, sizeof ptr);
             memcpy(I->args + fo + 8, f, sizeof f);
-            I->reg[I->nreg++] = (pto_rt_region){(uintptr_t)ptr, f[2], f[3], f[0] * (int64_t)el,
-                                               f[1] * (int64_t)el, el, t, o[5], in->overlap[t]};
+            I->reg[I->nreg++] = (pto_rt_region){(uintptr_t)ptr, f[2], f[3],
+                                               (int64_t)((uint64_t)f[0] * el),
+                                               (int64_t)((uint64_t)f[1] * el), el, t, o[5],
+                                               in->overlap[t]};
             break;
         }
         case OP_TASK_KEYS:

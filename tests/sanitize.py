@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ["tests/runtime", "tests/codegen/test_differential.py", "tests/codegen/test_csp_e2e.py",
          "tests/codegen/test_cpu_sim.py", "tests/codegen/test_region_reclaim.py",
-         "tests/examples/test_examples.py"]
+         "tests/examples/test_examples.py", "tests/codegen/test_plan.py"]
 SANITIZERS = {
     "address": ("-fsanitize=address,undefined -fno-sanitize-recover=undefined "
                 "-fno-omit-frame-pointer -g", "libasan.so",
