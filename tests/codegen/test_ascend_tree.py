@@ -19,7 +19,7 @@ from pto_wsp import (CompileError, Dense, DType, In, KernelError, Out, P, Pools,
                      Tile,
                      TypeCheckError, WindowMode, kernel, pto, workload)
 from pto_wsp import compile as pto_compile
-from pto_wsp.backends.ascend.tree import MANIFEST, _load
+from pto_wsp.backends.ascend.tree import MANIFEST
 from pto_wsp.ir.parser import parse_module
 from pto_wsp.schedule import TracePolicy
 
@@ -204,11 +204,39 @@ def _dyn_arrays(rng):
             "Counts": rng.integers(0, 3, (4, 8)).astype(np.int32)}
 
 
+def _shim(prog):
+    """The tree's Python shim (host/pto_wsp_host.py: cffi ABI mode, no pto-wsp needed)."""
+    spec = importlib.util.spec_from_file_location(
+        "pto_wsp_host", Path(prog.codegen_artifact_dir) / "host/pto_wsp_host.py")
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+    return shim.Host(prog.host_library)
+
+
+def _host_run(host, arrays):
+    copies = {k: v.copy() for k, v in arrays.items()}
+    for k, v in copies.items():
+        host.set_tensor(k, v)
+    return copies, host.run()
+
+
+def _same_as_host(run, host_run):
+    for k in run[0]:
+        assert run[0][k].tobytes() == host_run[0][k].tobytes(), k
+    assert (run[1].task_count, run[1].total_cycles) == \
+        (host_run[1].task_count, host_run[1].total_cycles)
+
+
 def test_dynamic_inputs_change_without_rebuilding(dynamic):
+    """Program and the C API (through the shim) on the same built tree, before and after new
+    sizes, ragged lengths, CSR arrays and symbols."""
     asc, cpu = dynamic
+    host = _shim(asc)
     rng = np.random.default_rng(2)
     arrays = _dyn_arrays(rng)
-    _same_run(_run(asc, arrays), _run(cpu, arrays))
+    first = _run(asc, arrays)
+    _same_run(first, _run(cpu, arrays))
+    _same_as_host(first, _host_run(host, arrays))  # the C API's defaults are the program's
     lib = asc._lib
     for p in (asc, cpu):
         p.set_axis_sizes(batch=3)
@@ -217,11 +245,19 @@ def test_dynamic_inputs_change_without_rebuilding(dynamic):
         p.set_symbol_u64("cut", 0)
         p.set_symbol_f32("scale", 0.5)
         p.set_symbol_i64("limit", 2)
+    host.set_axis_size("batch", 3)
+    host.set_axis_data("kv", [2, 0, 4, 1])
+    host.set_axis_data("routing", [0, 1, 1, 4, 5], [7, 0, 3, 5, 2])
+    host.set_symbol("cut", 0)
+    host.set_symbol("scale", 0.5)
+    host.set_symbol("limit", 2)
     arrays = _dyn_arrays(rng)
     new = _run(asc, arrays)
     _same_run(new, _run(cpu, arrays))
+    _same_as_host(new, _host_run(host, arrays))
+    host.close()
     assert asc._lib is lib  # the same loaded library: nothing regenerated or rebuilt
-    assert new[1].task_count != 0
+    assert new[1].task_count not in (0, first[1].task_count)
 
 
 # ---------------------------------------------------------------- host C API, misuse
@@ -234,28 +270,26 @@ def rmsnorm_tree():
 
 
 def test_host_c_api_binds_tensors_by_name(rmsnorm_tree):
+    """Through the tree's Python shim (host/pto_wsp_host.py: cffi ABI mode, no pto-wsp)."""
     prog, arrays = rmsnorm_tree
-    mod = _load(Path(prog.host_library))
-    ffi, dl = mod.ffi, mod.dl
-    h = dl.pto_wsp_host_open()
-    assert h != ffi.NULL
+    host = _shim(prog)
     try:
         X, Y = arrays["X"], np.zeros_like(arrays["Y"])
-        assert dl.pto_wsp_host_set_tensor(h, b"X", ffi.from_buffer(X), ffi.NULL) == 0
-        out = ffi.new("pto_outputs *")
-        assert dl.pto_wsp_host_run(h, out) == 302  # PTO_WSP_EUNBOUND: Y has no data
-        assert b"'Y' has no data" in ffi.string(out.message)
-        assert dl.pto_wsp_host_set_tensor(h, b"Z", ffi.from_buffer(Y), ffi.NULL) == 301
-        assert b"no tensor named 'Z'" in ffi.string(dl.pto_wsp_host_error(h))
-        assert dl.pto_wsp_host_set_axis_size(h, b"batch", 2) == 301  # dense: not settable
-        assert dl.pto_wsp_host_set_tensor(h, b"Y", ffi.from_buffer(Y), ffi.NULL) == 0
-        assert dl.pto_wsp_host_run(h, out) == 0, ffi.string(out.message)
+        host.set_tensor("X", X)
+        with pytest.raises(RuntimeError, match="code 302.*'Y' has no data"):
+            host.run()
+        with pytest.raises(RuntimeError, match="no tensor named 'Z'"):
+            host.set_tensor("Z", Y)
+        with pytest.raises(RuntimeError, match="no DenseDyn axis named 'batch'"):
+            host.set_axis_size("batch", 2)  # a dense axis is not a run input
+        host.set_tensor("Y", Y)
+        out = host.run(num_threads=2)
         ref = np.zeros_like(Y)
         stats = prog.run(X=X, Y=ref)
         assert Y.tobytes() == ref.tobytes()
         assert out.total_cycles == stats.total_cycles and out.task_count == 32
     finally:
-        dl.pto_wsp_host_close(h)
+        host.close()
 
 
 def test_arrays_sharing_memory_are_refused(rmsnorm_tree):

@@ -43,13 +43,19 @@ MANIFEST = [(f, f) for f in (
     "aicore/entry.cpp", "aicore/aicore_dispatch.h", "aicore/dispatch.cpp",
     "aicpu/pto_aicpu.h", "aicpu/kernels.h", "aicpu/kernel_table.c", "aicpu/scheduler.c",
     "host/pto_wsp_host.h", "host/pto_device.h", "host/runner.c", "host/api.c",
-    "host/program_info.c", "host/acl_stub/acl/acl.h", "host/acl_stub/acl_stub.c",
+    "host/program_info.c", "host/pto_wsp_host.py", "host/acl_stub/acl/acl.h",
+    "host/acl_stub/acl_stub.c",
     "emulation/device.c")]
 RUNTIME = ("pto_rt.c", "pto_rt_trace.c", "pto_rt.h", "pto_rt_internal.h", "pto_orch.h",
            "pto_orch_abi.h", "pto_plan.c", "pto_plan.h", "pto_record.h")
 LIBRARY = "libpto_wsp_host.so"
 _AXIS_KIND = {"dense": 0, "dense_dyn": 1, "ragged": 2, "sparse": 3}
 _UNIT = {"vector": "PTO_HS_UNIT_VECTOR", "cube": "PTO_HS_UNIT_CUBE"}
+
+def host_cdef() -> str:
+    """The cffi cdef of the host library: the run ABI and the host C API."""
+    return abi_cdef() + HOST_CDEF
+
 
 #: the host C API, as cffi declares it (host/pto_wsp_host.h)
 HOST_CDEF = """
@@ -141,14 +147,16 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
     written = _written(m)
     overlap = overlap_tensors(m)
     ctx = dict(
-        name=m.name, kernels=kernels, args_bytes=_args_bytes(m), num_kernels=len(kernels), num_lanes=len(orch.lanes),
+        name=m.name, kernels=kernels, args_bytes=_args_bytes(m), cdef=host_cdef(), num_kernels=len(kernels), num_lanes=len(orch.lanes),
         cost_model=COST_MODELS[cost_model],
         vector=[e.file for e in kernels if e.unit_name == "vector"],
         cube=[e.file for e in kernels if e.unit_name == "cube"],
         tensors=[dict(name=string(t.name), rank=len(t.shape), elem=t.dtype.itemsize,
                       written=int(t.name in written), overlap=int(t.name in overlap),
                       shape=", ".join(map(str, t.shape)) or "0") for t in m.tensors],
-        axes=[dict(name=string(a.name), kind=_AXIS_KIND[a.kind], size=a.size) for a in m.axes],
+        axes=[dict(name=string(a.name), kind=_AXIS_KIND[a.kind], size=a.size,
+                   a=", ".join(map(str, a.lengths or a.indptr)) or "0",
+                   b=", ".join(map(str, a.indices)) or "0") for a in m.axes],
         symbols=[dict(name=string(s.name), is_float=int(s.dtype.is_float),
                       u=0 if s.dtype.is_float else int(s.default) & (2**64 - 1),
                       f=scalar(float(s.default) if s.dtype.is_float else 0.0, DType.F64))
@@ -229,12 +237,13 @@ _handles: dict[Path, SimpleNamespace] = {}
 
 
 def _load(path: Path) -> SimpleNamespace:
-    """The host library through cffi (ABI mode): ``.ffi``, and ``.lib.pto_run(in, out)``
-    running the device on one open handle (as the cpu_sim module's ``pto_run``)."""
+    """The host library through cffi (ABI mode, the tree's cdef): ``.ffi``, and
+    ``.lib.pto_run(in, out)`` running the device on one open handle (as the cpu_sim module's
+    ``pto_run``)."""
     if path in _handles:
         return _handles[path]
     ffi = cffi.FFI()
-    ffi.cdef(abi_cdef() + HOST_CDEF)
+    ffi.cdef(host_cdef())
     dl = ffi.dlopen(str(path))
     h = dl.pto_wsp_host_open()
     if h == ffi.NULL:
