@@ -772,7 +772,8 @@ class AscendProgram(Program):
         101: "no kernel of that id on the AICore's unit (a pto-wsp bug)",
         102: "a view's shape or column stride does not fit the PTO-ISA kernel: its GlobalTensor "
              "needs contiguous columns (element stride 1)",
-        103: "a PTO-ISA check failed (the message is on stderr)"}
+        103: "a PTO-ISA check failed (the message is on stderr)",
+        104: "the AICPU could not allocate the kernel's GM workspace"}
 
     def _error(self, out) -> PtoError:
         rc = int(out.kernel_rc)

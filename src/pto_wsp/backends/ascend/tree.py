@@ -78,39 +78,32 @@ int pto_wsp_host_run_inputs(pto_wsp_host *h, const pto_inputs *in, pto_outputs *
 
 @dataclass
 class KernelEntry:
-    """One kernel as the tree sees it: its task-table entry, argument block and AICore call."""
+    """One kernel as the tree sees it: its task-table entry, argument block and AICore
+    entries (one part per entry: several when the kernel mixes cube and vector work)."""
     id: int
     fn: str
     args: str
-    entry: str
     file: str
-    unit_name: str
-    unit: str
     name_str: str
-    params: list[str]
+    parts: list[dict]
+    ws_bytes: int
     c_fields: list[str]
     cxx_fields: list[str]
     checks: list[str]
-    call: list[str]
 
 
 def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
     if k.custom is not None:  # a C++ body against PTO-ISA: runs on the unit it declares
-        vm, unit = lower_custom(k), "cube" if k.exec_unit == "cube" else "vector"
-        code = render_custom(vm)
+        vm = lower_custom(k)
+        entries = [(vm.entry, "cube" if k.exec_unit == "cube" else "vector", None, vm.params)]
+        code, ws = render_custom(vm), 0
     else:
-        aic = lower_aicore(k)
-        if len(aic.entries) > 1:
-            raise CompileError(f"kernel '{k.name}' mixes cube and vector work: its "
-                               f"{len(aic.entries)} AICore parts (docs/ascend.md) are not "
-                               "dispatched by the ascend_npu tree yet", k.loc,
-                               hint="run it on cpu_sim, or split it into a cube kernel and a "
-                                    "vector kernel")
-        vm, code = aic.entries[0], render(aic)
-        unit = vm.unit
-    e = KernelEntry(kid, kernel_fn(k.name), args_type(k.name), vm.entry,
-                    f"kernel_{file_stem(k.name)}.cpp", unit, _UNIT[unit], string(k.name),
-                    vm.params, [], [], [], [])
+        vm = lower_aicore(k)
+        entries = [(e.entry, e.unit, e.guard, e.params) for e in vm.entries]
+        code, ws = render(vm), vm.workspace_bytes
+    e = KernelEntry(kid, kernel_fn(k.name), args_type(k.name), f"kernel_{file_stem(k.name)}.cpp",
+                    string(k.name), [], ws, [], [], [])
+    call = []
     for p in k.params:
         c, x = ident(p.name), cxx_ident(p.name)
         if isinstance(p.type, ir.TileType):
@@ -118,12 +111,15 @@ def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
             e.cxx_fields += [f"void *{x};", f"int64_t {x}_rs, {x}_cs, {x}_rows, {x}_cols;"]
             e.checks.append(f"a->{x}_cs != 1 || a->{x}_rows != {p.type.rows} || "
                             f"a->{x}_cols != {p.type.cols}")
-            e.call += [f"(__gm__ {CXX_TYPE[p.type.dtype]} *)a->{x}", f"a->{x}_rs"]
+            call += [f"(__gm__ {CXX_TYPE[p.type.dtype]} *)a->{x}", f"a->{x}_rs"]
         else:
             t = scalar_ctype(p.type.dtype)
             e.c_fields.append(f"{t} {c};")
             e.cxx_fields.append(f"{t} {x};")
-            e.call.append(f"a->{x}")
+            call.append(f"a->{x}")
+    for entry, unit, guard, params in entries:
+        e.parts.append(dict(entry=entry, unit_name=unit, unit=_UNIT[unit], guard=guard,
+                            params=params, call=call + (["(__gm__ uint8_t *)ws"] if ws else [])))
     return e, code
 
 
@@ -149,8 +145,8 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
     ctx = dict(
         name=m.name, kernels=kernels, args_bytes=_args_bytes(m), cdef=host_cdef(), num_kernels=len(kernels), num_lanes=len(orch.lanes),
         cost_model=COST_MODELS[cost_model],
-        vector=[e.file for e in kernels if e.unit_name == "vector"],
-        cube=[e.file for e in kernels if e.unit_name == "cube"],
+        vector=[e.file for e in kernels if any(p["unit_name"] == "vector" for p in e.parts)],
+        cube=[e.file for e in kernels if any(p["unit_name"] == "cube" for p in e.parts)],
         tensors=[dict(name=string(t.name), rank=len(t.shape), elem=t.dtype.itemsize,
                       written=int(t.name in written), overlap=int(t.name in overlap),
                       shape=", ".join(map(str, t.shape)) or "0") for t in m.tensors],
