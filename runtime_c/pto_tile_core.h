@@ -459,4 +459,16 @@ static inline uint64_t pto__cost_sort(int rows, int cols)
 #endif
 }
 
+/* TMRGSORT of n (value, index) pairs (our estimate; no published anchor): v9 5 x n, A2/A3 one
+ * ALU pass over the pairs' bytes */
+static inline uint64_t pto__cost_mrgsort(int pairs)
+{
+#if PTO_COST_MODEL == 1
+    const uint64_t rep = ((uint64_t)(int64_t)pairs * 8u + 255u) / 256u;
+    return (211u * 2u * rep + 50u) / 100u + 24u;
+#else
+    return 5u * (uint64_t)(int64_t)pairs;
+#endif
+}
+
 #endif /* PTO_TILE_CORE_H */

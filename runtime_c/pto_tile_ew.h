@@ -601,6 +601,16 @@ PTO__ALL(PTO__DEF_CMPSEL, _)
         memcpy(dst, src, (size_t)((int64_t)rows * cols) * sizeof(PTO_T_##sfx));                  \
         return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
     }                                                                                             \
+    /* TEXTRACT: dst (rows x cols) = the window of src (src_cols wide) at (row, col) */         \
+    static inline uint64_t pto_textract_##sfx(PTO_T_##sfx *restrict dst,                          \
+                                              const PTO_T_##sfx *restrict src, int src_cols,      \
+                                              int row, int col, int rows, int cols)               \
+    {                                                                                             \
+        for (int i = 0; i < rows; ++i)                                                            \
+            memcpy(dst + (int64_t)i * cols, src + (int64_t)(row + i) * src_cols + col,            \
+                   (size_t)cols * sizeof(PTO_T_##sfx));                                           \
+        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+    }                                                                                             \
     /* (rows, cols) = SOURCE shape (cols even); dst is rows x cols/2 */                         \
     static inline uint64_t pto_tslice_even_##sfx(PTO_T_##sfx *restrict dst,                       \
                                                  const PTO_T_##sfx *restrict src, int rows,       \

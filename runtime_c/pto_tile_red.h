@@ -299,4 +299,52 @@ PTO__UINTS(PTO__DEF_EXPANDOPS, PTO__I, PTO__U_DIV)
 PTO__FLOATS(PTO__DEF_SORT, PTO__SORT_GT_F)
 PTO__INTS(PTO__DEF_SORT, PTO__SORT_GT_I)
 
+/* ---- PTO-ISA (value, index) pairs: TSORT32 into pairs, TMRGSORT ------------------------------
+ * A pair is two f32 slots: the value, then the u32 index's bits (PTO-ISA's packing).
+ * pto_tsort32_pairs_f32: dst (rows x 2*cols) holds each 32-column block of src sorted as
+ * pto_tsort32_f32 sorts it (descending, stable, NaN first), paired with idx.
+ * pto_tmrgsort_f32: one row of `cols` floats holding sorted lists of block_len floats
+ * (block_len/2 pairs); each group of 4 consecutive lists is merged into one descending list
+ * (cols must be a multiple of 4*block_len); equal values keep list order (the earlier list
+ * first), so the merge is stable like the sort. */
+static inline uint64_t pto_tsort32_pairs_f32(float *restrict dst, const float *restrict src,
+                                             const uint32_t *restrict idx, int rows, int cols)
+{
+    for (int i = 0; i < rows; ++i)
+        for (int j0 = 0; j0 < cols; j0 += 32) {
+            const int w = cols - j0 < 32 ? cols - j0 : 32;
+            const int64_t o = (int64_t)i * cols + j0;
+            float v[32];
+            uint32_t ix[32];
+            (void)pto_tsort32_f32(v, ix, src + o, idx + o, 1, w);
+            for (int j = 0; j < w; ++j) {
+                dst[2 * o + 2 * j] = v[j];
+                memcpy(&dst[2 * o + 2 * j + 1], &ix[j], sizeof(uint32_t));
+            }
+        }
+    return pto__cost_sort(rows, cols);
+}
+
+static inline uint64_t pto_tmrgsort_f32(float *restrict dst, const float *restrict src,
+                                        int block_len, int cols)
+{
+    const int n = block_len / 2; /* pairs per list */
+    for (int g = 0; g + 4 * block_len <= cols; g += 4 * block_len) {
+        int pos[4] = {0, 0, 0, 0};
+        for (int k = 0; k < 4 * n; ++k) {
+            int best = -1;
+            for (int l = 0; l < 4; ++l) {
+                if (pos[l] == n)
+                    continue;
+                const float x = src[g + l * block_len + 2 * pos[l]];
+                if (best < 0 || PTO__SORT_GT_F(f32, x, src[g + best * block_len + 2 * pos[best]]))
+                    best = l;
+            }
+            memcpy(&dst[g + 2 * k], &src[g + best * block_len + 2 * pos[best]], 2 * sizeof(float));
+            ++pos[best];
+        }
+    }
+    return pto__cost_mrgsort(cols / 2);
+}
+
 #endif /* PTO_TILE_RED_H */

@@ -149,3 +149,23 @@ def test_transposed_view_is_refused_at_run_time():
             add_exp_cxx[i](x=X, y=Y, o=O)
     with pytest.raises(KernelError, match="non-contiguous columns"):
         w().compile().run()
+
+
+def test_topk_instructions_check_their_shapes():
+    """The C++ TopK of examples/topk.py with a TMRGSORT blockLen PTO-ISA refuses."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "examples/topk.py"
+    spec = importlib.util.spec_from_file_location("topk_example_for_check", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+
+    @kernel(cpp_src=ex.TOPK_CPP.replace("TMRGSORT(merged, sorted, 64);",
+                                        "TMRGSORT(merged, sorted, 32);"),
+            cpp_includes=["pto/pto-inst.hpp"])
+    def topk_bad(x: In[Tile[1, ex.N, F32]], out: Out[Tile[1, 2 * ex.K, F32]]):
+        pass
+    X = np.zeros((1, ex.N), np.float32)
+    with pytest.raises(KernelError, match=r"TMRGSORT at .*\[shape\] blockLen must be a "
+                                          r"multiple of 64"):
+        ex.build(topk_bad, X, np.zeros((1, 2 * ex.K), np.float32)).compile().run()

@@ -248,27 +248,55 @@ def test_matmul_dtypes_with_accumulator(dt, tol):
         np.testing.assert_allclose(O, ref, rtol=tol, atol=tol)
 
 
-def test_sort32_descending_stable_with_indices():
+def _pairs(out):
+    """PTO-ISA (value, index) pairs -> values, u32 indices."""
+    return out[..., 0::2], out.view(np.uint32)[..., 1::2]
+
+
+def test_sort32_descending_stable_pairs():
     @kernel
-    def srt(x: In[Tile[2, 64, DType.F32]], v: Out[Tile[2, 64, DType.F32]],
-            i: Out[Tile[2, 64, DType.I32]]):
-        vals, idx = pto.sort32(x)
-        pto.store(v, vals)
-        pto.store(i, idx)
+    def srt(x: In[Tile[2, 64, DType.F32]], p: Out[Tile[2, 128, DType.F32]]):
+        pto.store(p, pto.sort32(x, pto.iota((2, 64), DType.U32, start=7)))
 
     x = rng.integers(0, 5, (2, 64)).astype(np.float32)  # many ties
-    V, I = np.zeros_like(x), np.zeros((2, 64), np.int32)
-    TX, TV, TI = Tensor(data=x), Tensor(data=V), Tensor(data=I)
-    one = Dense[1]
+    x[1, 3] = np.nan  # NaN sorts first
+    TX, TP = Tensor(data=x), Tensor(data=np.zeros((2, 128), np.float32))
 
     @workload
     def w():
-        for z in P(one):
-            srt[z](x=TX, v=TV, i=TI)
+        for z in P(Dense[1]):
+            srt[z](x=TX, p=TP)
     w().compile().run()
+    V, I = _pairs(TP.data)
     for r in range(2):
         for blk in range(2):
             seg = x[r, blk * 32:(blk + 1) * 32]
-            order = np.argsort(-seg, kind="stable")
+            order = np.lexsort((np.arange(32), -np.nan_to_num(seg, nan=np.inf)))
             np.testing.assert_array_equal(V[r, blk * 32:(blk + 1) * 32], seg[order])
-            np.testing.assert_array_equal(I[r, blk * 32:(blk + 1) * 32], order + blk * 32)
+            np.testing.assert_array_equal(I[r, blk * 32:(blk + 1) * 32],
+                                          7 + r * 64 + blk * 32 + order)
+
+
+def test_topk_by_two_merge_levels():
+    """TSORT32 then TMRGSORT over 4 lists of 32 and 4 lists of 128 pairs: a sorted row of 512;
+    the first k pairs are numpy's top k (ties: lower index first)."""
+    K = 10
+
+    @kernel
+    def topk(x: In[Tile[1, 512, DType.F32]], p: Out[Tile[1, 2 * K, DType.F32]]):
+        s = pto.sort32(x, pto.iota((1, 512), DType.U32))
+        s = pto.mrgsort(pto.mrgsort(s, block_len=64), block_len=256)
+        pto.store(p, pto.extract(s, 1, 2 * K))
+
+    x = rng.integers(0, 40, (3, 1, 512)).astype(np.float32)
+    TX, TP = Tensor(data=x), Tensor(data=np.zeros((3, 1, 2 * K), np.float32))
+
+    @workload
+    def w():
+        for z in P(Dense[3]):
+            topk[z](x=TX[z], p=TP[z])
+    w().compile().run()
+    V, I = _pairs(TP.data[:, 0])
+    order = np.argsort(-x[:, 0], axis=1, kind="stable")[:, :K]
+    np.testing.assert_array_equal(I, order)
+    np.testing.assert_array_equal(V, np.take_along_axis(x[:, 0], order, 1))

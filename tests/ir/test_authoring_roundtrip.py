@@ -34,7 +34,9 @@ def ops(x: In[Tile[16, 64, F32]], y: InOut[Tile[16, 64, F32]], s: Scalar[F32] = 
     m = pto.cmp(a, b, "lt")
     c = pto.select(m, a, b)
     d = pto.cast(pto.cast(c, DType.F16, round="floor"), F32)
-    v, i = pto.sort32(d)
+    row = pto.interleave(pto.extract(d, 1, 64), pto.extract(d, 1, 64, row=1))
+    pairs = pto.mrgsort(pto.sort32(row, pto.iota((1, 128), DType.U32)), block_len=64)
+    v = pto.broadcast(pto.extract(pto.slice_even(pairs), 1, 64), (16, 64))
     e = pto.interleave(pto.slice_even(v), pto.slice_odd(v))
     f = pto.rowmul(e, pto.rowsum(e)) + pto.colmul(e, pto.colmax(e))
     g = pto.broadcast(pto.rowmax(f), (16, 64)) - 1.0

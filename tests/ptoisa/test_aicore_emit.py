@@ -42,7 +42,9 @@ def all_kernels() -> dict[str, ir.Kernel]:
     ks: dict[str, ir.Kernel] = {}
     for f in sorted((ROOT / "examples").glob("*.py")):
         for v in vars(example(f)).values():
-            if isinstance(v, KernelRef):
+            # C++ custom kernels have no C twin here; examples/topk.py runs its C++ kernel
+            # bit-equal to the traced one, tests/codegen/test_cxx_kernels.py the rest
+            if isinstance(v, KernelRef) and (v.custom is None or v.custom.language == "c"):
                 ks.setdefault(v.name, v.ir())
     for f in sorted((ROOT / "tests/ir/corpus").glob("*.pto")):
         for k in parse_module(f.read_text(), str(f)).kernels:
@@ -127,7 +129,7 @@ KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "float_ops": "no PTO-ISA instruction",
-    "int_ops": "no PTO-ISA instruction",
+    "int_ops": "TCI fills one row",
     "scale": "custom C body", "whole": "tensor parameter 'x' has no tile shape",
     "windows_text": "custom C body",
     "empty_body": "custom C body",

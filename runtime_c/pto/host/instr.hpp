@@ -34,7 +34,8 @@ namespace detail {
 #define PTO_H_ALL(name) template <class T> struct fn_##name; PTO__ALL(PTO_H_FN, name)
 #define PTO_H_FLOATS(name) template <class T> struct fn_##name; PTO__FLOATS(PTO_H_FN, name)
 #define PTO_H_INTS(name) template <class T> struct fn_##name; PTO__INTS(PTO_H_FN, name)
-PTO_H_ALL(tload) PTO_H_ALL(tstore) PTO_H_ALL(tmov) PTO_H_ALL(texpands)
+PTO_H_ALL(tload) PTO_H_ALL(tstore) PTO_H_ALL(tmov) PTO_H_ALL(texpands) PTO_H_ALL(textract)
+PTO_H_ALL(tci)
 PTO_H_ALL(tadd) PTO_H_ALL(tsub) PTO_H_ALL(tmul) PTO_H_ALL(tdiv) PTO_H_ALL(tmax) PTO_H_ALL(tmin)
 PTO_H_ALL(tadds) PTO_H_ALL(tsubs) PTO_H_ALL(tmuls) PTO_H_ALL(tdivs) PTO_H_ALL(tmaxs)
 PTO_H_ALL(tmins) PTO_H_ALL(trdivs)
@@ -379,6 +380,23 @@ void TSTORE(GT &dst, TileT &src, PTO_H_LOC)
 /* ---- moves ------------------------------------------------------------------------------------ */
 /* TMOV Mat -> Left/Right (MTE1) or Vec -> Vec (V).  L1 -> L0 moves cost nothing here: the cost
  * models charge the cube's operand traffic in TMATMUL (docs/tile-library.md). */
+namespace detail {
+/* TMOV Vec->Vec iterates over dst's valid region: a dst smaller than src receives src's
+ * top-left window (how a first-k column slice is written in PTO-ISA) */
+template <class TD, class TS> void window_mov(TD &dst, TS &src, const Loc &loc)
+{
+    const int r = dst.GetValidRow(), c = dst.GetValidCol();
+    if (r > src.GetValidRow() || c > src.GetValidCol())
+        core().fail("TMOV", loc, "valid region", "the destination's valid region is larger than the source's");
+    (void)flat(dst, "TMOV", loc);
+    (void)flat(src, "TMOV", loc);
+    core().issue("TMOV", PIPE_V, {ref(src, "TMOV", loc)}, {ref(dst, "TMOV", loc)}, loc);
+    into(dst, {src.host_data}, [&](auto *dp) {
+        return fn_textract<typename TD::DType>::f(dp, raw(src.host_data), TS::Cols, 0, 0, r, c);
+    });
+}
+} // namespace detail
+
 template <class TD, class TS> void TMOV(TD &dst, TS &src, PTO_H_LOC)
 {
     static_assert(std::is_same_v<typename TD::DType, typename TS::DType>, "TMOV does not convert (use TCVT)");
@@ -388,6 +406,9 @@ template <class TD, class TS> void TMOV(TD &dst, TS &src, PTO_H_LOC)
                   "PTO-ISA tile role: TMOV here is Mat->Left, Mat->Right or Vec->Vec (on A2/A3 the cube "
                   "and vector units are separate cores: an Acc result goes to GM by TSTORE)");
     static_assert(!vec || detail::same_storage<TD, TS>, "TMOV Vec->Vec keeps the layout");
+    if constexpr (vec && !detail::col_storage<TD>) /* a smaller dst: the window at (0, 0) */
+        if (dst.GetValidRow() != src.GetValidRow() || dst.GetValidCol() != src.GetValidCol())
+            return detail::window_mov(dst, src, loc);
     detail::same_region(dst, src, "TMOV", loc);
     const auto [r, c] = detail::flat(dst, "TMOV", loc);
     detail::core().issue("TMOV", cube ? PIPE_MTE1 : PIPE_V, {detail::ref(src, "TMOV", loc)},
@@ -639,6 +660,75 @@ PTO_H_EXPOP(TCOLEXPANDADD, fn_tcolexpandadd, false) PTO_H_EXPOP(TCOLEXPANDSUB, f
 PTO_H_EXPOP(TCOLEXPANDMUL, fn_tcolexpandmul, false) PTO_H_EXPOP(TCOLEXPANDDIV, fn_tcolexpanddiv, false)
 PTO_H_EXPOP(TCOLEXPANDMAX, fn_tcolexpandmax, false) PTO_H_EXPOP(TCOLEXPANDMIN, fn_tcolexpandmin, false)
 #undef PTO_H_EXPOP
+
+/* ---- iota and sorting: (value, index) pairs are two f32 slots, the value then the u32 index's
+ * bits (PTO-ISA's packing) -------------------------------------------------------------------- */
+/* TCI<TileT, T, descending>(dst, S): dst[0, k] = S + k (S - k descending) for k < valid cols */
+template <class TD, class T, int descending> void TCI(TD &dst, T start, PTO_H_LOC)
+{
+    static_assert(TD::Loc == TileType::Vec && TD::BFractal == BLayout::RowMajor,
+                  "PTO-ISA tile role: TCI fills a RowMajor Vec tile");
+    static_assert(std::is_same_v<typename TD::DType, T>, "TCI: the scalar type is the tile's element type");
+    static_assert(sizeof(T) == 2 || sizeof(T) == 4, "TCI: 2- or 4-byte elements");
+    static_assert(TD::Cols != 1, "TCI: Cols != 1");
+    const int n = dst.GetValidCol();
+    detail::core().issue("TCI", PIPE_V, {}, {detail::ref(dst, "TCI", loc)}, loc);
+    const T step = descending ? T(T(0) - T(1)) : T(1);
+    cpu_sim::add_cycles(detail::fn_tci<T>::f(detail::raw(dst.host_data), detail::Sfx<T>::scalar(start),
+                                             detail::Sfx<T>::scalar(step), 1, n));
+}
+
+namespace detail {
+template <class... TT> constexpr bool sort_tiles =
+    all_vec<TT...> && ((TT::BFractal == BLayout::RowMajor) && ...);
+} // namespace detail
+
+/* TSORT32(dst, src, idx[, tmp]): each 32-element block of every row of src sorted descending
+ * (stable: equal values keep column order; NaN first), paired with idx, into dst [R, 2C] */
+template <class TD, class TS, class TI> void TSORT32(TD &dst, TS &src, TI &idx, PTO_H_LOC)
+{
+    static_assert(detail::sort_tiles<TD, TS, TI>, "PTO-ISA: TSORT32 takes RowMajor Vec tiles");
+    static_assert(std::is_same_v<typename TD::DType, float> && std::is_same_v<typename TS::DType, float>,
+                  "the host layer's TSORT32 sorts float tiles into (f32 value, u32 index) pairs");
+    static_assert(std::is_same_v<typename TI::DType, uint32_t>, "PTO-ISA: the TSORT32 index tile is uint32_t");
+    const auto [r, c] = detail::flat(src, "TSORT32", loc);
+    detail::same_region(src, idx, "TSORT32", loc);
+    if (c % 32 || dst.GetValidRow() != r || dst.GetValidCol() != 2 * c)
+        detail::core().fail("TSORT32", loc, "shape",
+                            "sorts whole 32-element blocks of an R x C source into an R x 2C pair tile");
+    detail::core().issue("TSORT32", PIPE_V, {detail::ref(src, "TSORT32", loc), detail::ref(idx, "TSORT32", loc)},
+                         {detail::ref(dst, "TSORT32", loc)}, loc);
+    detail::into(dst, {src.host_data, idx.host_data}, [&](float *dp) {
+        return pto_tsort32_pairs_f32(dp, src.host_data, idx.host_data, r, c);
+    });
+}
+template <class TD, class TS, class TI, class TT> void TSORT32(TD &dst, TS &src, TI &idx, TT &tmp, PTO_H_LOC)
+{
+    static_assert(TT::Loc == TileType::Vec, "TSORT32: the scratch tile is a Vec tile");
+    detail::core().issue("TSORT32", PIPE_V, {}, {detail::ref(tmp, "TSORT32", loc)}, loc);
+    TSORT32(dst, src, idx, loc);
+}
+
+/* TMRGSORT(dst, src, blockLen): one row of pairs holding sorted lists of blockLen floats
+ * (blockLen/2 pairs); each group of 4 lists is merged descending (equal values: the earlier
+ * list first).  The multi-source form (executedNumList, tmp, src0..src3) is not provided. */
+template <class TD, class TS> void TMRGSORT(TD &dst, TS &src, uint32_t blockLen, PTO_H_LOC)
+{
+    static_assert(detail::sort_tiles<TD, TS> && TD::Rows == 1 && TS::Rows == 1,
+                  "PTO-ISA: TMRGSORT takes one-row RowMajor Vec tiles");
+    static_assert(std::is_same_v<typename TD::DType, float> && std::is_same_v<typename TS::DType, float>,
+                  "the host layer's TMRGSORT merges (f32 value, u32 index) pairs");
+    detail::same_region(dst, src, "TMRGSORT", loc);
+    const int c = src.GetValidCol();
+    if (blockLen == 0 || blockLen % 64 || c % (4 * blockLen) || c / (4 * blockLen) > 255)
+        detail::core().fail("TMRGSORT", loc, "shape",
+                            "blockLen must be a multiple of 64 and the valid columns 1 to 255 times 4 * blockLen");
+    detail::core().issue("TMRGSORT", PIPE_V, {detail::ref(src, "TMRGSORT", loc)},
+                         {detail::ref(dst, "TMRGSORT", loc)}, loc);
+    detail::into(dst, {src.host_data}, [&](float *dp) {
+        return pto_tmrgsort_f32(dp, src.host_data, (int)blockLen, c);
+    });
+}
 
 #undef PTO_H_LOC
 } // namespace pto

@@ -30,7 +30,8 @@ _VECTOR = {"tadd", "tsub", "tmul", "tdiv", "tmax", "tmin", "tand", "tor", "txor"
            "tshls", "tshrs", "trdivs", "trsubs", "texp", "tlog", "tsqrt", "trsqrt", "trecip",
            "tabs", "tneg", "trelu", "tnot", "tmov", "texpands", "tcvt", "tcmp", "tcmps", "tsel",
            "trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin", "trowexpand",
-           "tcolexpand"} | {f"t{k}expand{o}" for k in ("row", "col")
+           "tcolexpand", "tci", "tsort32", "tmrgsort", "textract"} | {
+               f"t{k}expand{o}" for k in ("row", "col")
                             for o in ("add", "sub", "mul", "div", "max", "min")}
 _MATMUL = ("tmatmul", "tmatmul_acc")
 # ops whose operands PTO-ISA wants RowMajor (scalar operand, unary, convert, fill)
@@ -469,6 +470,8 @@ class _Planner:
             self.emit("TMATMUL_ACC", "M", [d.name, acc] + moved, [acc] + moved, [d.name], op)
             return
         d = self.value_buffer(op.results[0])
+        if code in ("tci", "textract"):
+            self.check_window_or_iota(op)
         name = _INSTR.get(code, code.upper())
         srcs = [v if v is not None else f"imm:{k}" for k, v in enumerate(vals)]
         reads = [v for v in vals if v is not None]
@@ -492,7 +495,22 @@ class _Planner:
         self.emit(name, "V", [dst] + srcs, reads, writes, op, **attrs)
 
 
-_INSTR = {"trdivs": "TDIVS"}
+    def check_window_or_iota(self, op: ir.KernelOp) -> None:
+        """TCI makes one ascending/descending row; a TEXTRACT window of a Vec tile is a TMOV
+        into a smaller tile (PTO-ISA's TEXTRACT moves L1 to L0A/L0B only), so at (0, 0)."""
+        a = dict(op.attrs)
+        if op.opcode == "tci" and (a["rows"] != 1 or a["step"] not in (1, -1) or a["cols"] == 1
+                                   or DType(a["dtype"]).itemsize not in (2, 4)):
+            self.fail(op, "PTO-ISA's TCI fills one row of 2- or 4-byte elements counting up or "
+                          f"down by 1; this iota is {a['rows']}x{a['cols']} {a['dtype']} with "
+                          f"step {a['step']}", hint="use pto.iota((1, n), dtype, start, step=±1)")
+        if op.opcode == "textract" and (a["row"], a["col"]) != (0, 0):
+            self.fail(op, f"a vector tile's window at ({a['row']}, {a['col']}) has no A2/A3 "
+                          "instruction (TEXTRACT moves L1 to L0A/L0B; a window at (0, 0) is a "
+                          "TMOV into the smaller tile)", hint="extract from row 0, column 0")
+
+
+_INSTR = {"trdivs": "TDIVS", "textract": "TMOV"}
 
 
 def _round32(n: int) -> int:

@@ -41,7 +41,9 @@ OPS: dict[str, OpSpec] = {
     "tsel": OpSpec("ttt", "select"),
     "tmatmul": OpSpec("tt", "matmul"),
     "tmatmul_acc": OpSpec("ttt", "matmul_acc"),
-    "tsort32": OpSpec("t", "sort"),
+    "tsort32": OpSpec("tt", "sort"),
+    "tmrgsort": OpSpec("t", "mrgsort", attrs=("block_len",)),
+    "textract": OpSpec("t", "extract", attrs=("col", "cols", "row", "rows")),
     "tslice_even": OpSpec("t", "half_cols"),
     "tslice_odd": OpSpec("t", "half_cols"),
     "tinterleave": OpSpec("tt", "double_cols"),
@@ -127,10 +129,32 @@ def result_types(op: str, operands: list, attrs: dict):
         if rule == "matmul_acc" and operands[0] != out:
             return f"tmatmul_acc accumulator is {operands[0]}, expected {out}"
         return (out,)
-    if rule == "sort":
+    if rule == "sort":  # PTO-ISA: (f32 value, u32 index) pairs
+        idx = operands[1]
+        if first.dtype is not DType.F32:
+            return f"tsort32 sorts f32 tiles into (value, index) pairs, got {first}"
         if first.cols % 32:
             return f"tsort32 needs a multiple of 32 columns, got {first}"
-        return (first, TileType(first.rows, first.cols, DType.I32))
+        if (idx.rows, idx.cols, idx.dtype) != (first.rows, first.cols, DType.U32):
+            return f"tsort32 needs a u32 index tile of the source's shape, got {idx}"
+        return (TileType(first.rows, 2 * first.cols, first.dtype),)
+    if rule == "mrgsort":
+        bl = attrs.get("block_len")
+        if first.dtype is not DType.F32 or first.rows != 1:
+            return f"tmrgsort merges one row of f32 (value, index) pairs, got {first}"
+        if not isinstance(bl, int) or isinstance(bl, bool) or bl <= 0 or bl % 64:
+            return f"tmrgsort block_len must be a positive multiple of 64, got {bl!r}"
+        if first.cols % (4 * bl) or not 1 <= first.cols // (4 * bl) <= 255:
+            return (f"tmrgsort merges groups of 4 lists of block_len {bl}: the row's "
+                    f"{first.cols} columns must be 1 to 255 times {4 * bl}")
+        return (first,)
+    if rule == "extract":
+        r0, c0, R, C = (attrs.get(k) for k in ("row", "col", "rows", "cols"))
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (r0, c0, R, C)) \
+                or min(r0, c0) < 0 or min(R, C) < 1 or r0 + R > first.rows \
+                or c0 + C > first.cols:
+            return (f"textract window ({r0}, {c0}) of {R}x{C} does not fit in {first}")
+        return (TileType(R, C, first.dtype),)
     if rule == "half_cols":
         if first.cols % 2:
             return f"{op} needs an even number of columns, got {first}"

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import TypeCheckError, user_location
 from ..ir.nodes import TensorType, TileType
-from ..ir.ops import CMP_MODES, ROUND_MODES
+from ..ir.ops import CMP_MODES, ROUND_MODES, result_types
 from ..types import DType
 from . import hints, kloops
 from .kloops import range_ as range  # noqa: A001 - pto.range
@@ -36,8 +36,8 @@ __all__ = [
     "silu", "neg", "abs", "rowsum", "rowmax", "rowmin", "rowmean", "colsum", "colmax",
     "colmin", "colmean", "rowmul", "rowadd", "rowsub", "rowdiv", "colmul", "coladd", "colsub",
     "coldiv", "broadcast", "matmul", "constant", "slice_even", "slice_odd", "interleave",
-    "cast", "cmp", "select", "iota", "sort32", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "shl", "shr", "softmax", "mov", "range", "when",
+    "cast", "cmp", "select", "iota", "sort32", "mrgsort", "extract", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "shl", "shr", "softmax", "mov", "range", "when",
 ]
 
 _COMMUTATIVE = {"add", "mul", "max", "min", "and", "or", "xor"}
@@ -426,19 +426,38 @@ def iota(shape: Shape, dtype: DTypeLike = DType.I32, start: int | float = 0,
                     ("step", step)])[0]
 
 
-def sort32(x: TileArg) -> tuple[Value, Value]:
-    """Sort each 32-element block of every row descending (stable): (values, i32 indices).
+def _checked(tr, opcode: str, operands: list[Value], attrs: dict) -> Value:
+    """Emit ``opcode`` after its typing rule (ir/ops.py) accepts the operands."""
+    got = result_types(opcode, [o.type for o in operands], attrs)
+    if isinstance(got, str):
+        raise TypeCheckError(got, user_location())
+    return tr.emit(opcode, [o.ref for o in operands], list(got), sorted(attrs.items()))[0]
 
-    Indices are column positions in the original row.
-    """
+
+def sort32(x: TileArg, idx: TileArg) -> Value:
+    """PTO-ISA TSORT32: each 32-element block of every row of the f32 tile ``x`` sorted
+    descending, as (value, index) pairs: a [R, 2C] f32 tile where column 2k holds a value and
+    column 2k+1 the bits of its u32 index from ``idx`` (a [R, C] u32 tile, e.g.
+    ``iota((1, C), DType.U32)``). Equal values keep their order (lower column first); NaN
+    sorts first."""
     tr = tracer("sort32")
-    x = tr.tile(x, "pto.sort32")
-    r, c = x.shape
-    if c % 32:
-        raise TypeCheckError(f"pto.sort32 needs a multiple of 32 columns, got {c}",
-                             user_location())
-    v, i = tr.emit("tsort32", [x.ref], [x.type, TileType(r, c, DType.I32)])
-    return v, i
+    return _checked(tr, "tsort32", [tr.tile(x, "pto.sort32"), tr.tile(idx, "pto.sort32")], {})
+
+
+def mrgsort(pairs: TileArg, block_len: int) -> Value:
+    """PTO-ISA TMRGSORT (single-list form): one row of (value, index) pairs holding sorted
+    lists of ``block_len`` floats (``block_len/2`` pairs; a multiple of 64); each group of 4
+    consecutive lists becomes one list sorted descending (equal values: earlier list first)."""
+    tr = tracer("mrgsort")
+    return _checked(tr, "tmrgsort", [tr.tile(pairs, "pto.mrgsort")], {"block_len": block_len})
+
+
+def extract(x: TileArg, rows: int, cols: int, row: int = 0, col: int = 0) -> Value:
+    """PTO-ISA TEXTRACT: the [rows, cols] window of ``x`` at (``row``, ``col``), e.g. the
+    first k pairs of a sorted row: ``extract(pairs, 1, 2 * k)``."""
+    tr = tracer("extract")
+    return _checked(tr, "textract", [tr.tile(x, "pto.extract")],
+                    {"row": row, "col": col, "rows": rows, "cols": cols})
 
 
 if not TYPE_CHECKING:  # type checkers report unknown names themselves

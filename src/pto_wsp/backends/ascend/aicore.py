@@ -114,7 +114,15 @@ def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
             vm.body.append(f"set_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
             vm.body.append(f"wait_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
         args = [_operand(plan, ins, o, gts, ws, vm) for o in ins.operands]
-        if ins.name in ("TCMP", "TCMPS"):
+        if ins.name == "TCI":  # TCI<TileT, T, descending>(dst, S)
+            b, a = plan.buffers[ins.writes[0]], ins.attrs
+            t = CXX_TYPE[b.dtype]
+            vm.body.append(f"TCI<{tile_type(b)}, {t}, {int(a['step'] < 0)}>({args[0]}, "
+                           f"{t}({scalar(a['start'], b.dtype, ins.op.loc)}));")
+            continue
+        if ins.name == "TMRGSORT":
+            args.append(str(ins.attrs["block_len"]))
+        elif ins.name in ("TCMP", "TCMPS"):
             args.append(f"CmpMode::{ins.attrs['mode'].upper()}")
         elif ins.name == "TCVT":
             args.append(f"RoundMode::CAST_{ins.attrs['round'].upper()}")

@@ -413,13 +413,15 @@ class _Lowerer:
             dt = t.dtype
             return (f"cyc += pto_tci_{sfx(dt)}({d}, {scalar(attrs['start'], dt, op.loc)}, "
                     f"{scalar(attrs['step'], dt, op.loc)}, {R}, {C});")
-        if code == "tsort32":
-            idx = f"ix{len(self.vm.body)}"
-            self.buffer("uint32_t", idx, R * C, 4)
-            return (f"for (int r = 0; r < {R}; ++r) for (int c = 0; c < {C}; ++c) "
-                    f"{idx}[r * {C} + c] = (uint32_t)c;\n    "
-                    f"cyc += pto_tsort32_{s0}({d}, (uint32_t *){dsts[1]}, {srcs[0]}, {idx}, "
-                    f"{R}, {C});")
+        if code == "tsort32":  # source shape
+            st = src_t[0]
+            return (f"cyc += pto_tsort32_pairs_f32({d}, {srcs[0]}, {srcs[1]}, {st.rows}, "
+                    f"{st.cols});")
+        if code == "tmrgsort":
+            return f"cyc += pto_tmrgsort_f32({d}, {srcs[0]}, {attrs['block_len']}, {C});"
+        if code == "textract":
+            return (f"cyc += pto_textract_{s0}({d}, {srcs[0]}, {src_t[0].cols}, "
+                    f"{attrs['row']}, {attrs['col']}, {R}, {C});")
         if code == "trdivs":  # s / x takes (dst, s, src)
             return f"cyc += pto_{code}_{s0}({d}, {srcs[1]}, {srcs[0]}, {R}, {C});"
         if code == "trsubs":  # as the AICore computes it (no reverse subtract): (-x) + s
