@@ -134,11 +134,15 @@ def _example_workloads():
     ll = _load(ROOT / "examples/llama_layer.py", "pto_wsp_test_plan_llama")
     sh = ll.Shape(64, hidden=128, heads=2, ffn=192)
     out.append(("llama_layer", ll.build(sh, ll.weights(sh))[0], {}))
+    tk = _load(ROOT / "examples/topk.py", "pto_wsp_test_plan_topk")  # its C++ kernel
+    s = rng.standard_normal((8, tk.N)).astype(np.float32)
+    out.append(("topk", tk.build(tk.topk_cpp, s, np.zeros((8, 2 * tk.K), np.float32)), {}))
     return out
 
 
 EXAMPLES = ["rmsnorm", "softmax", "tiled_matmul", "attention_tile", "moe_routing",
-            "flash_attention", "gemm_kloop", "rmsnorm_long", "llama_layer"]
+            "flash_attention", "gemm_kloop", "rmsnorm_long", "llama_layer",
+            "topk"]
 
 
 def test_every_example_is_covered():
