@@ -25,7 +25,7 @@ enum { /* opcodes: src/pto_wsp/backends/ascend/plan.py OPS */
 /* operand bytes per opcode (0xFF: no such opcode) */
 static const uint8_t op_len[OP_COUNT] = {
     0xFF, 8, 2, 2, 2, 1, 2, 2, 2, 0, 0, 10, 3, 4, 1, 1, 1, 1, 4, 4, 4, 4, 2, 6, 0, 0, 1, 0, 0,
-    1, 0, 13, 38, 6, 4, 40, 0, 0, 0, 0};
+    1, 0, 13, 38, 10, 4, 40, 0, 0, 0, 0};
 
 enum { K_I64 = 0, K_U64 = 1, K_F64 = 2 };                 /* value kinds            */
 enum { C_I8, C_I16, C_I32, C_I64, C_U8, C_U16, C_U32, C_U64, C_F32, C_F64, C_NONE };
@@ -213,24 +213,55 @@ static int check_insn(const plan_hdr *h, uint64_t pc, const uint8_t *o, uint8_t 
 #undef NEED
 }
 
+/* Where a jump or skip at pc (operands o) lands, or 0 for other instructions. */
+static uint64_t jump_target(uint8_t op, const uint8_t *o, uint64_t next)
+{
+    switch (op) {
+    case OP_JZ: case OP_JMP: case OP_AND_JZ: case OP_OR_JNZ: return next + rd32(o);
+    case OP_FOR: return next + rd32(o + 2);
+    case OP_TASK: return next + rd32(o + 6);
+    default: return 0;
+    }
+}
+
 int pto_plan_check(const uint8_t *plan, uint64_t plan_bytes, char *msg, size_t msg_size)
 {
     plan_hdr h;
     pto_rt_config cfg;
     int rc = parse_header(plan, plan_bytes, &h, msg, msg_size);
     if (!rc) rc = parse_config(plan, &h, &cfg, msg, msg_size);
+    if (rc) return rc;
+    /* pass 1: instructions and their operands; which bytes start an instruction */
+    uint8_t *start = calloc(h.end - h.code + 1, 1);
+    if (!start) return PTO_RT_ENOMEM;
     for (uint64_t pc = h.code; !rc && pc < h.end;) {
         const uint8_t op = plan[pc];
-        if (op >= OP_COUNT || op_len[op] == 0xFF)
-            return fmt_err(msg, msg_size, "unknown opcode 0x%02x at byte %llu", op,
-                           (unsigned long long)pc);
+        if (op >= OP_COUNT || op_len[op] == 0xFF) {
+            rc = fmt_err(msg, msg_size, "unknown opcode 0x%02x at byte %llu", op,
+                         (unsigned long long)pc);
+            break;
+        }
         const uint64_t next = pc + 1 + op_len[op];
-        if (next > h.end)
-            return fmt_err(msg, msg_size, "instruction 0x%02x at byte %llu is truncated", op,
-                           (unsigned long long)pc);
+        if (next > h.end) {
+            rc = fmt_err(msg, msg_size, "instruction 0x%02x at byte %llu is truncated", op,
+                         (unsigned long long)pc);
+            break;
+        }
+        start[pc - h.code] = 1;
         rc = check_insn(&h, pc, plan + pc + 1, op, next, msg, msg_size);
         pc = next;
     }
+    start[h.end - h.code] = 1; /* the end */
+    /* pass 2: every jump lands on an instruction (or the end); a task's skip on its SUBMIT */
+    for (uint64_t pc = h.code; !rc && pc < h.end; pc += 1 + op_len[plan[pc]]) {
+        const uint64_t to = jump_target(plan[pc], plan + pc + 1, pc + 1 + op_len[plan[pc]]);
+        if (to && (to > h.end || !start[to - h.code] ||
+                   (plan[pc] == OP_TASK && (to == h.end || plan[to] != OP_SUBMIT))))
+            rc = fmt_err(msg, msg_size, "the jump at byte %llu does not land on %s",
+                         (unsigned long long)pc,
+                         plan[pc] == OP_TASK ? "its task's SUBMIT" : "an instruction");
+    }
+    free(start);
     return rc;
 }
 
@@ -577,6 +608,13 @@ static int run(interp *I)
             break;
         }
         case OP_TASK:
+            if (I->aicpu != PTO_PLAN_ALL_AICPUS &&
+                I->cfg.dispatch == PTO_RT_DISPATCH_ROUND_ROBIN &&
+                I->rr % (I->cfg.num_aicpus ? I->cfg.num_aicpus : 1) != I->aicpu) {
+                I->rr++; /* another AICPU's task: not built here (past its SUBMIT) */
+                pc = next + rd32(o + 6) + 1;
+                continue;
+            }
             I->kid = rd16(o);
             I->args_size = rd16(o + 2);
             I->unit = o[4];

@@ -81,8 +81,9 @@ OPS: dict[str, tuple[int, str, str]] = {
     "SLOT_LOAD": (0x20, "<HBBqqqBqB", "tensor t, element C type, slot s, row, col, row stride "
                                       "(mult, dim), col stride (mult, dim): wait for the "
                                       "element's writers, then slot s = (uint64_t)element"),
-    "TASK": (0x21, "<HHBB", "begin a task of kernel k: args block of n bytes (zeroed), exec "
-                            "unit, pool"),
+    "TASK": (0x21, "<HHBBI", "begin a task of kernel k: args block of n bytes (zeroed), exec "
+                             "unit, pool, d = bytes to its SUBMIT (an expansion for one AICPU "
+                             "under round_robin skips the tasks of the others)"),
     "ARG": (0x22, "<HBB", "pop a word of kind k into the args block at offset o as C type c"),
     "ARG_VIEW": (0x23, "<HHBBqqqBqB", "tensor t, field offset o, element bytes, access mode, "
                                       "rows, cols, row stride (mult, dim), col stride (mult, "
@@ -471,7 +472,7 @@ class PlanCompiler:
         unit = _const("PTO_RT_UNIT_CUBE" if k.exec_unit == "cube" else "PTO_RT_UNIT_VECTOR")
         pool = 1 if (k.exec_unit == "cube" and self.orch.tg.pools.kind == "custom") else 0
         c = _Code()
-        c.op("TASK", kid, size, unit, pool)
+        skip = c.jump("TASK", kid, size, unit, pool)
         nreg = 0
         for p in k.params:
             a = args.get(p.name)
@@ -525,6 +526,7 @@ class PlanCompiler:
         for e in call.axes:
             self.cvt(self.expr(e, c), I64, c)
             c.op("TASK_INDEX")
+        c.land(skip)
         c.op("SUBMIT")
         return c
 
