@@ -15,7 +15,8 @@ import pytest
 
 from pto_wsp import (Constexpr, DType, In, InOut, Out, Scalar, Tile, kernel, pto, ptoisa,
                      ptoisa_kernel)
-from pto_wsp.backends.ascend.aicore import CXX_TYPE, cxx_ident, emit_kernel, entry_name
+from pto_wsp.backends.ascend.aicore import (CXX_TYPE, cxx_ident, emit_kernel, entry_name,
+                                           lower_aicore)
 from pto_wsp.backends.kernel_plan import matmul_results_read_by_vector_ops, plan_parts
 from pto_wsp.backends.cpu_sim.c_syntax import ident, scalar
 from pto_wsp.backends.cpu_sim.codegen import render_kernels
@@ -163,6 +164,7 @@ def _call_lines(k: ir.Kernel, scalars: list[str], cxx: bool) -> str:
     """Fill the kernel's arguments from buf[i] (tile parameter i) and call it."""
     out, ti, si = [], 0, 0
     args = []
+    strided = set(lower_aicore(k).entries[0].strided) if cxx else set()
     for p in k.params:
         c = ident(p.name)
         if isinstance(p.type, ir.TileType):
@@ -170,8 +172,8 @@ def _call_lines(k: ir.Kernel, scalars: list[str], cxx: bool) -> str:
             t = (CXX_TYPE[dt] if cxx else
                  ("pto_bf16_t" if dt is DType.BF16 else dt.c_type))
             r, cols = p.type.rows, p.type.cols
-            if cxx:
-                args += [f"({t} *)buf[{ti}]", str(cols)]
+            if cxx:  # matmul operands also take a column stride (DN views)
+                args += [f"({t} *)buf[{ti}]", str(cols)] + (["1"] if p.name in strided else [])
             else:
                 out.append(f"a.{c} = ({t} *)buf[{ti}]; a.{c}_rs = {cols}; a.{c}_cs = 1; "
                            f"a.{c}_rows = {r}; a.{c}_cols = {cols};")
@@ -410,7 +412,7 @@ PUBLIC = set("""
     Tile TileType Vec Mat Left Right Acc BLayout RowMajor ColMajor SLayout TileLeft TileRight
     TileAcc GlobalTensor Shape Stride DYNAMIC Layout DN TASSIGN TLOAD TSTORE TMOV TMATMUL
     TMATMUL_ACC set_flag wait_flag PIPE_MTE1 PIPE_MTE2 PIPE_MTE3 PIPE_V PIPE_M PIPE_FIX
-    EVENT_ID0 ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__ CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
+    EVENT_ID0 if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__ CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
     CAST_TRUNC CAST_ODD INT64_C UINT64_C INT64_MIN NAN INFINITY
 """.split()) | {op.upper() for op in OPS
                 if op not in EXTENSION_OPS | {"tslice_even", "tslice_odd", "tinterleave"}}
@@ -426,3 +428,67 @@ def test_emitted_kernels_use_only_public_names():
         params = {cxx_ident(p.name) for p in k.params}
         for word in set(re.findall(r"\b[A-Za-z_]\w*\b", body)) - PUBLIC - params:
             assert word.startswith(("pto_", "kernel_")), (name, word)
+
+
+@kernel
+def mm_dn(a: In[Tile[16, 32, F32]], bt: In[Tile[32, 16, F32]], c: Out[Tile[16, 16, F32]]):
+    """A matmul operand that tasks may pass as a transposed (column-contiguous) view."""
+    pto.store(c, pto.matmul(a, bt))
+
+
+DN_MAIN = """
+#include <stdio.h>
+#include <string.h>
+{head}
+int main(void)
+{{
+    static float a[16 * 32], b[16 * 32], c[16 * 16];   /* bt = b^T: rs 1, cs 32 */
+    for (int i = 0; i < 16 * 32; ++i) {{ a[i] = (float)((i * 7) % 13) / 8.0f - 0.5f;
+                                          b[i] = (float)((i * 5) % 11) / 4.0f - 1.0f; }}
+    unsigned long long cyc = 0;
+    {call}
+    for (int i = 0; i < 16 * 16; ++i) printf("%a\\n", c[i]);
+    printf("%llu\\n", cyc);
+    return 0;
+}}
+"""
+
+
+def test_transposed_matmul_operand_is_a_dn_global_tensor(tmp_path):
+    """bt is a DN GlobalTensor with a runtime column stride, loaded into a ZN Mat tile (the
+    ND path keeps the NZ tile): bit-equal to cpu_sim reading the same transposed view."""
+    k = mm_dn.ir()
+    code = emit_kernel(k)
+    assert "int64_t pto_rs_bt, int64_t pto_cs_bt" in code and "pto_cs_a" in code
+    assert ("GlobalTensor<float, Shape<1, 1, 1, 32, 16>, Stride<1, 1, 1, 1, DYNAMIC>, "
+            "Layout::DN> pto_gt_bt(bt, Shape<1, 1, 1, 32, 16>(), Stride<1, 1, 1, 1, "
+            "DYNAMIC>(pto_cs_bt));") in code
+    assert "BLayout::RowMajor, 32, 16, SLayout::ColMajor, 512> pto_t1zn;" in code
+    assert "if (pto_cs_bt == 1) TLOAD(pto_t1, pto_g_bt); else TLOAD(pto_t1zn, pto_gt_bt);" in code
+    h, c = render_kernels([lower_kernel(k)])
+    (tmp_path / "kernels.h").write_text(h)
+    (tmp_path / "kernels.c").write_text(c)
+    (tmp_path / "k.cpp").write_text(code)
+    sim_call = (f"{args_type('mm_dn')} s; memset(&s, 0, sizeof s);\n"
+                "s.a = a; s.a_rs = 32; s.a_cs = 1; s.a_rows = 16; s.a_cols = 32;\n"
+                "s.bt = b; s.bt_rs = 1; s.bt_cs = 32; s.bt_rows = 32; s.bt_cols = 16;\n"
+                "s.c = c; s.c_rs = 16; s.c_cs = 1; s.c_rows = 16; s.c_cols = 16;\n"
+                f"{kernel_fn('mm_dn')}(&s, &cyc);")
+    cxx_call = ('pto::cpu_sim::begin_kernel("mm_dn");\n'
+                f"{entry_name('mm_dn')}(a, 32, 1, b, 1, 32, c, 16);\n"
+                "cyc = pto::cpu_sim::read_cycles();")
+    (tmp_path / "s.c").write_text(DN_MAIN.format(head='#include "kernels.h"', call=sim_call))
+    (tmp_path / "x.cpp").write_text(DN_MAIN.format(head='#include "k.cpp"', call=cxx_call))
+    rt = f"-I{runtime_dir()}"
+    outs = []
+    for cc, src in (("gcc", ["s.c", "kernels.c", "-lm"]), ("g++", ["x.cpp"])):
+        std = "-std=gnu11" if cc == "gcc" else "-std=c++20"
+        subprocess.run([cc, std, "-O1", "-DPTO_COST_MODEL=1", rt, f"-I{tmp_path}", *src,
+                        "-o", f"{cc}.out"], cwd=tmp_path, check=True)
+        outs.append(subprocess.run([tmp_path / f"{cc}.out"], capture_output=True, text=True,
+                                   check=True).stdout)
+    assert outs[0] == outs[1]
+    a = np.array([((i * 7) % 13) / 8 - 0.5 for i in range(512)], np.float32).reshape(16, 32)
+    b = np.array([((i * 5) % 11) / 4 - 1.0 for i in range(512)], np.float32).reshape(16, 32)
+    got = np.array([float.fromhex(x) for x in outs[1].split()[:-1]]).reshape(16, 16)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b.T, rtol=1e-5, atol=1e-5)

@@ -317,6 +317,11 @@ template <class TileT, class GT> void check_view(TileT &t, GT &g, const char *na
         static_assert(col_storage<TileT> ? GT::layout == Layout::DN : GT::layout == Layout::ND,
                       "PTO-ISA: a RowMajor Vec tile moves to/from an ND GlobalTensor, a ColMajor "
                       "one to/from DN");
+    constexpr bool nz = TileT::BFractal == BLayout::ColMajor && TileT::SFractal == SLayout::RowMajor;
+    constexpr bool zn = TileT::BFractal == BLayout::RowMajor && TileT::SFractal == SLayout::ColMajor;
+    if constexpr (TileT::Loc == TileType::Mat && TileT::SFractal != SLayout::NoneBox)
+        static_assert(GT::layout == Layout::DN ? zn : (GT::layout != Layout::ND || nz),
+                      "PTO-ISA: a fractal Mat tile loads ND -> NZ or DN -> ZN");
     if (!g.ptr)
         core().fail(name, loc, "GlobalTensor", "the GlobalTensor has no address");
     if (gt_rows(g) != t.GetValidRow() || g.shape.v[4] != t.GetValidCol())

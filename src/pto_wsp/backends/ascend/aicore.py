@@ -3,8 +3,10 @@ the public PTO-ISA API (``templates/ascend/aicore/kernel.cpp.j2``).
 
 The entry is ``extern "C" __global__ AICORE void kernel_<name>(...)`` taking, per tile
 parameter, its GM pointer (``__gm__ T *``, the task's view base) and the view's row stride in
-elements (``int64_t pto_rs_<name>``; columns are contiguous), and each scalar parameter by
-value. User names go through :func:`cxx_ident`; generated locals start with ``pto_`` (a prefix
+elements (``int64_t pto_rs_<name>``; a matmul operand also takes its column stride,
+``pto_cs_<name>``, so a transposed view loads as DN), and each scalar parameter by value. A
+kernel mixing cube and vector work has one entry per part (``kernel_<name>_c0`` ...), each
+also taking the GM workspace ``pto_ws``. User names go through :func:`cxx_ident`; generated locals start with ``pto_`` (a prefix
 user names never keep).
 The same source builds against the real library or pto-wsp's host layer (``runtime_c/pto/``).
 """
@@ -18,7 +20,7 @@ from ...ir import nodes as ir
 from ...types import DType
 from ..cpu_sim.c_syntax import MANGLED, header_name_ok, ident, scalar, string
 from .. import template_env
-from ..kernel_plan import Buffer, Crossing, Instr, KernelPlan, plan_parts
+from ..kernel_plan import WS_PREFIX, Buffer, Crossing, Instr, KernelPlan, plan_parts
 
 CXX_TYPE = {DType.F32: "float", DType.F64: "double", DType.F16: "half", DType.BF16: "bfloat16_t",
             DType.I8: "int8_t", DType.I16: "int16_t", DType.I32: "int32_t", DType.I64: "int64_t",
@@ -33,6 +35,7 @@ class EntryVM:
     entry: str
     unit: str
     guard: str | None = None  # the macro that excludes it from the other unit's build
+    strided: list[str] = field(default_factory=list)  # tile params also taking a column stride
     params: list[str] = field(default_factory=list)
     globals: list[str] = field(default_factory=list)
     tiles: list[str] = field(default_factory=list)
@@ -81,20 +84,29 @@ def tile_type(b: Buffer, view: bool = False) -> str:
         if b.layout == "ColMajor":
             return f"Tile<TileType::Vec, {t}, {b.rows}, 1, BLayout::ColMajor>"
         return f"Tile<TileType::Vec, {t}, {b.rows}, {b.cols}>"
-    if b.role == "Mat":  # NZ
-        return (f"Tile<TileType::Mat, {t}, {b.rows}, {b.cols}, BLayout::ColMajor, {b.rows}, "
-                f"{b.cols}, SLayout::RowMajor, 512>")
+    if b.role == "Mat":  # NZ (from an ND view); the ZN view of the same bytes takes a DN view
+        outer, inner = ("RowMajor", "ColMajor") if view else ("ColMajor", "RowMajor")
+        return (f"Tile<TileType::Mat, {t}, {b.rows}, {b.cols}, BLayout::{outer}, {b.rows}, "
+                f"{b.cols}, SLayout::{inner}, 512>")
     return f"Tile{b.role}<{t}, {b.rows}, {b.cols}>"
+
+
+def _mat_views(plan: KernelPlan) -> dict[str, str]:
+    """Mat buffers loaded from a user's view -> that parameter: they also take DN views."""
+    return {ins.operands[0]: ins.operands[1][6:] for ins in plan.instrs
+            if ins.name == "TLOAD" and plan.buffers[ins.operands[0]].role == "Mat"
+            and not ins.operands[1].startswith("param:" + WS_PREFIX)}
 
 
 def lower_aicore(k: ir.Kernel) -> AicoreVM:
     split = plan_parts(k)
     vm = AicoreVM(k.name, [], split.workspace_bytes)
+    strided = {p for part in split.parts for p in _mat_views(part.plan).values()}
     for part in split.parts:
         e = EntryVM(entry_name(k.name, part.name), part.unit)
         if part.name:
             e.guard = "__DAV_C220_VEC__" if part.unit == "cube" else "__DAV_C220_CUBE__"
-        _signature(k, e)
+        _signature(k, e, strided)
         if split.workspace_bytes:
             e.params.append("__gm__ uint8_t *pto_ws")
         _lower_plan(part.plan, {c.param: c for c in split.crossings}, e)
@@ -104,15 +116,36 @@ def lower_aicore(k: ir.Kernel) -> AicoreVM:
 
 def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
     gts: dict[tuple[str, str], str] = {}
+    dn = _mat_views(plan)
     for name, b in plan.buffers.items():
         vm.tiles += [f"{tile_type(b)} pto_{name};", f"TASSIGN(pto_{name}, 0x{b.addr:x});"]
         if name in plan.views:
             v = plan.views[name]
             vm.tiles += [f"{tile_type(b, view=True)} pto_{v};", f"TASSIGN(pto_{v}, 0x{b.addr:x});"]
+        if name in dn:
+            vm.tiles += [f"{tile_type(b, view=True)} pto_{name}zn;",
+                         f"TASSIGN(pto_{name}zn, 0x{b.addr:x});"]
     for ins in plan.instrs:
         for src, dst in ins.waits:
             vm.body.append(f"set_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
             vm.body.append(f"wait_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
+        mat = next((o for o in ins.operands if o in dn), None)
+        if mat is not None:  # ND view -> NZ tile, or DN (transposed) view -> ZN tile
+            c = cxx_ident(dn[mat])
+            if ins.name == "TLOAD":
+                p = next(p for p in plan.kernel.params if p.name == dn[mat])
+                t, r, cols = CXX_TYPE[p.type.dtype], p.type.rows, p.type.cols
+                gt, shape, stride = _gt_type(t, r, cols, True, "Stride<1, 1, 1, 1, DYNAMIC>")
+                if (c, "dn") not in gts:
+                    gts[(c, "dn")] = f"pto_gt_{c}"
+                    vm.globals.append(f"{gt} pto_gt_{c}({c}, {shape}(), {stride}(pto_cs_{c}));")
+                nd = f"TLOAD(pto_{mat}, {_operand(plan, ins, ins.operands[1], gts, ws, vm)});"
+                vm.body.append(f"if (pto_cs_{c} == 1) {nd} else TLOAD(pto_{mat}zn, pto_gt_{c});")
+            else:  # TMOV to L0A/L0B from whichever tile the load filled
+                d = ins.operands[0]
+                vm.body.append(f"if (pto_cs_{c} == 1) TMOV(pto_{d}, pto_{mat}); "
+                               f"else TMOV(pto_{d}, pto_{mat}zn);")
+            continue
         args = [_operand(plan, ins, o, gts, ws, vm) for o in ins.operands]
         if ins.name == "TCI":  # TCI<TileT, T, descending>(dst, S)
             b, a = plan.buffers[ins.writes[0]], ins.attrs
@@ -133,11 +166,16 @@ def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
         vm.body.append(f"{name}({', '.join(args)});")
 
 
-def _signature(k: ir.Kernel, vm: EntryVM) -> None:
+def _signature(k: ir.Kernel, vm: EntryVM, strided=frozenset()) -> None:
+    """Per tile parameter its pointer and row stride (and column stride for the ``strided``
+    ones: matmul operands, which also take transposed views); scalars by value."""
     for p in k.params:
         c = cxx_ident(p.name)
         if isinstance(p.type, ir.TileType):
             vm.params += [f"__gm__ {CXX_TYPE[p.type.dtype]} *{c}", f"int64_t pto_rs_{c}"]
+            if p.name in strided:
+                vm.params.append(f"int64_t pto_cs_{c}")
+                vm.strided.append(p.name)
         elif isinstance(p.type, ir.TensorType):
             raise CompileError(f"kernel '{k.name}': tensor parameter '{p.name}' has no tile "
                                "shape for PTO-ISA", k.loc)

@@ -104,14 +104,19 @@ def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
     e = KernelEntry(kid, kernel_fn(k.name), args_type(k.name), f"kernel_{file_stem(k.name)}.cpp",
                     string(k.name), [], ws, [], [], [])
     call = []
+    strided = set() if k.custom is not None else set(vm.entries[0].strided)  # DN views
     for p in k.params:
         c, x = ident(p.name), cxx_ident(p.name)
         if isinstance(p.type, ir.TileType):
             e.c_fields += [f"void *{c};", f"int64_t {c}_rs, {c}_cs, {c}_rows, {c}_cols;"]
             e.cxx_fields += [f"void *{x};", f"int64_t {x}_rs, {x}_cs, {x}_rows, {x}_cols;"]
-            e.checks.append(f"a->{x}_cs != 1 || a->{x}_rows != {p.type.rows} || "
+            layout = (f"(a->{x}_cs != 1 && a->{x}_rs != 1)" if p.name in strided
+                      else f"a->{x}_cs != 1")
+            e.checks.append(f"{layout} || a->{x}_rows != {p.type.rows} || "
                             f"a->{x}_cols != {p.type.cols}")
             call += [f"(__gm__ {CXX_TYPE[p.type.dtype]} *)a->{x}", f"a->{x}_rs"]
+            if p.name in strided:
+                call.append(f"a->{x}_cs")
         else:
             t = scalar_ctype(p.type.dtype)
             e.c_fields.append(f"{t} {c};")
