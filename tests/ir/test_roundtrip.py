@@ -67,7 +67,8 @@ def test_corpus_covers_every_node_and_kind():
         sch.Schedule, sch.TaskGraph, sch.DispatchPolicy, sch.TimingPolicy, sch.TaskWindow,
         sch.Deps, sch.Pools, sch.ReadyPolicy, sch.StartPolicy, sch.TracePolicy}
     assert exprs | nodes <= {x for x in seen if isinstance(x, type)}
-    kinds = {("KernelOp", "opcode", op) for op in OPS}
+    from pto_wsp.ir.kloops import OPCODES as LOOP_OPS
+    kinds = {("KernelOp", "opcode", op) for op in set(OPS) | LOOP_OPS}
     kinds |= {("Binary", "op", op) for op in irx.BINARY_OPS}
     kinds |= {("Unary", "op", op) for op in irx.UNARY_OPS}
     kinds |= {("For", "kind", k) for k in ("par", "seq", "sel")}

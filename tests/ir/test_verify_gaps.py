@@ -88,3 +88,24 @@ def test_schedule_key_cannot_read_a_channel():
     with pytest.raises(TypeCheckError, match="cannot read channel"):
         verify_module(replace(m, schedule=Schedule(stream_by=irx.ChannelPending("ch"),
                                                    streams=2)))
+
+
+def test_kernel_loop_ops_take_tile_values_not_parameters():
+    """Malformed loop instructions in .pto text are located errors (not crashes later)."""
+    import pytest
+    from pto_wsp.errors import PtoError
+    from pto_wsp.ir.parser import parse_module
+    head = "module @m\n\nkernel @k(%x: in tile<8x8xf32>, %A: inout tensor<8x8xf32>) vector {\n"
+    ok = ("  %0 = tload %x : tile<8x8xf32>\n"
+          "  %1, %2 = kfor i64(2), %0 : scalar<i64>, tile<8x8xf32>\n"
+          "  %3 = kendfor %2 : tile<8x8xf32>\n"
+          "  tstore_at %A, i64(0), i64(0), %3\n")
+    tail = "}\n\nworkload @m {\n}\n"
+    parse_module(head + ok + tail)
+    for bad in (ok.replace("kfor i64(2), %0", "kfor i64(2), %x"),
+                ok.replace("kendfor %2", "kendfor %x"),
+                ok.replace("%A, i64(0), i64(0), %3", "%A, i64(0), i64(0), %x"),
+                ok.replace("i64(2), %0 :", "i64(2), %0 {pipeline = 3} :"),
+                ok.replace("  %3 = kendfor %2 : tile<8x8xf32>\n", "")):
+        with pytest.raises(PtoError):
+            parse_module(head + bad + tail)

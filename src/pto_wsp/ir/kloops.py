@@ -11,7 +11,7 @@ tile instructions of :mod:`pto_wsp.ir.ops` (docs/pto-format.md, "Kernel loops"):
   iteration, and ``%r..`` the values after the loop.
 - ``kif %cond`` ... ``%m.. = kendif %new, %old, ..`` a block run when ``%cond`` holds;
   ``%m`` is ``%new`` if it ran, else ``%old``.
-- ``sadd ssub smul sdiv smod smin smax`` (i64) and ``scmp {mode}`` (bool) on integer scalars.
+- ``sadd ssub smul sdiv smod`` (i64) and ``scmp {mode}`` (bool) on integer scalars.
 - ``tload_at %A, row, col {rows, cols[, level]}`` / ``tstore_at %A, row, col, %v``: a tile
   of a shaped ``tensor<RxCxdt>`` parameter at a computed offset.
 
@@ -27,7 +27,7 @@ from ..types import DType
 from . import nodes as ir
 from .ops import CMP_MODES
 
-SCALAR_OPS = ("sadd", "ssub", "smul", "sdiv", "smod", "smin", "smax")
+SCALAR_OPS = ("sadd", "ssub", "smul", "sdiv", "smod")
 CONTROL_OPS = ("kfor", "kendfor", "kif", "kendif")
 MEMORY_OPS = ("tload_at", "tstore_at")
 OPCODES = frozenset(SCALAR_OPS + CONTROL_OPS + MEMORY_OPS + ("scmp",))
@@ -137,8 +137,9 @@ class KernelChecker:
                 raise bad("kfor needs a trip count")
             self.index(ops[0], "the trip count of kfor", bad)
             carried = [self.operand(o, bad) for o in ops[1:]]
-            if not all(isinstance(t, ir.TileType) for t in carried):
-                raise bad("kfor carries tiles only")
+            if not all(isinstance(o, ir.ValueRef) and isinstance(t, ir.TileType)
+                       for o, t in zip(ops[1:], carried)):
+                raise bad("kfor carries tile values (%n) only")
             depth = op.attr("buffers", 1)
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
                 raise bad(f"kfor buffers must be a positive int, got {depth!r}")
@@ -159,6 +160,9 @@ class KernelChecker:
         if not self.stack or OPENERS[self.stack[-1][0].opcode] != code:
             raise bad(f"{code} closes no open {'kfor' if code == 'kendfor' else 'kif'}")
         types = [self.operand(o, bad) for o in ops]
+        if not all(isinstance(o, ir.ValueRef) and isinstance(t, ir.TileType)
+                   for o, t in zip(ops, types)):
+            raise bad(f"{code} takes tile values (%n) only")
         opener, inner = self.stack.pop()
         for v in inner:
             self.values.pop(v, None)
@@ -196,7 +200,8 @@ class KernelChecker:
             t = ir.TileType(rows, cols, p.type.dtype)
         else:
             t = self.operand(ops[3], bad)
-            if not isinstance(t, ir.TileType) or t.dtype is not p.type.dtype:
+            if not isinstance(ops[3], ir.ValueRef) or not isinstance(t, ir.TileType) \
+                    or t.dtype is not p.type.dtype:
                 raise bad(f"tstore_at stores a {t} to '{p.name}' of type {p.type}")
         for o, extent, size, what in ((ops[1], t.rows, p.type.shape[0], "rows"),
                                       (ops[2], t.cols, p.type.shape[1], "columns")):
