@@ -114,7 +114,8 @@ def test_dynamic_offset_outside_the_tensor_is_an_error_not_a_crash():
     @workload
     def w():
         shifted(x=X, y=Y, c=40)
-    with pytest.raises(PtoError, match="34"):
+    with pytest.raises(PtoError, match=r"returned 34.*a 8x32 tile at a computed offset lies "
+                                        r"outside 'x' \(8x64\)"):
         _run(w())
 
 
@@ -235,3 +236,18 @@ def test_a_tile_read_in_place_is_copied_when_a_tensor_store_may_overwrite_it():
         twice(x=X, y=X)
     _run(w())
     np.testing.assert_array_equal(data, x0 + 1)
+
+
+def test_extreme_index_arithmetic_fails_the_task_instead_of_trapping():
+    @kernel
+    def wild(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]], c: Scalar[DType.I64],
+             d: Scalar[DType.I64]):
+        pto.store(y, pto.load(x, row=0, col=c // d, shape=(8, 32)))
+
+    X, Y = Tensor(data=np.ones((8, 64), np.float32)), Tensor(data=np.zeros((8, 32), np.float32))
+    for d in (-1, 0):
+        @workload
+        def w():
+            wild(x=X, y=Y, c=-2 ** 63, d=d)
+        with pytest.raises(PtoError, match="divided by zero" if d == 0 else "outside 'x'"):
+            _run(w())

@@ -11,7 +11,7 @@ with an error (``PTO_KERNEL_EDIV`` / ``PTO_KERNEL_ERANGE`` in ``kernels.c``).
 from __future__ import annotations
 
 from ...ir import nodes as ir
-from .c_syntax import ident
+from .c_syntax import ident, string
 
 _C_OPS = {"sadd": "+", "ssub": "-", "smul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -32,13 +32,15 @@ def lower(lw, i: int, op: ir.KernelOp) -> None:
     if code in ("sadd", "ssub", "smul", "sdiv", "smod", "scmp"):
         x, y = (index_expr(lw, o) for o in ops)
         r = op.results[0]
-        if code in _C_OPS:
-            body.append(f"const int64_t s{r} = {x} {_C_OPS[code]} {y};")
+        if code in _C_OPS:  # wrapping (no undefined signed overflow); offsets are checked
+            body.append(f"const int64_t s{r} = (int64_t)((uint64_t){x} {_C_OPS[code]} "
+                        f"(uint64_t){y});")
         elif code == "scmp":
             body.append(f"const int s{r} = {x} {_CMP[op.attr('mode')]} {y};")
         else:
             fn = "pto__floordiv" if code == "sdiv" else "pto__floormod"
-            body.append(f"if ({y} == 0) return PTO_KERNEL_EDIV;\n    "
+            why = string("an index was divided by zero (// or %)")
+            body.append(f"if ({y} == 0) return pto_rt_kernel_fail(PTO_KERNEL_EDIV, {why});\n    "
                         f"const int64_t s{r} = {fn}({x}, {y});")
         return
     if code == "kfor":
@@ -106,7 +108,10 @@ def _at(lw, op: ir.KernelOp, t: ir.TileType) -> str:
               ((op.operands[1], r0, rows, R), (op.operands[2], c0, cols, C))
               if not isinstance(o, ir.Imm)]
     if checks:
-        lw.vm.body.append(f"if ({' || '.join(checks)}) return PTO_KERNEL_ERANGE;")
+        why = string(f"a {R}x{C} tile at a computed offset lies outside '{p.name}' "
+                     f"({rows}x{cols})")
+        lw.vm.body.append(f"if ({' || '.join(checks)}) "
+                          f"return pto_rt_kernel_fail(PTO_KERNEL_ERANGE, {why});")
     return f"a->{c} + {r0} * a->{c}_rs + {c0} * a->{c}_cs"
 
 
