@@ -147,8 +147,7 @@ def compile_module(m: ir.Module, tensors: dict, target: str, loc: SourceLoc | No
         from .backends.cpu_sim.codegen import build
     t0 = time.perf_counter()
     art = build(m, machine=mc, v9_compat=v9_compat, cost_model=cost_model)
-    prog = (AscendProgram if target == "ascend_npu" else Program)(m, art, tensors, num_threads,
-                                                                   mc)
+    prog = (AscendProgram if target == "ascend_npu" else Program)(m, art, tensors, num_threads)
     prog._compile_ms = ms = (time.perf_counter() - t0) * 1e3
     if art.build.compiled:
         logs.info("compiled %s for %s in %.1f s", m.name, target, ms / 1e3)
@@ -236,10 +235,9 @@ class Program:
 
     target = "cpu_sim"
 
-    def __init__(self, m: ir.Module, artifact, tensors: dict, num_threads: int = 0,
-                 machine: Machine = Machine()):
+    def __init__(self, m: ir.Module, artifact, tensors: dict, num_threads: int = 0):
         self.module = m
-        self.machine = machine  # the simulated target it was compiled for
+        self.machine: Machine = artifact.orch.machine  # the simulated target compiled for
         self._art = artifact
         self._lib = artifact.build.lib
         self._ffi = artifact.build.ffi
@@ -281,7 +279,7 @@ class Program:
                if s.num_workers else "not run yet")
         return (f"<Program '{m.name}' {self._target_text()}: {len(m.kernels)} kernel(s) ({names}); "
                 f"tensors {tensors}{', ...' if len(m.tensors) > 4 else ''}; "
-                f"{len(self._art.orch.lanes)} simulated lane(s); {run}>")
+                f"{self.machine}: {len(self._art.orch.lanes)} simulated lane(s); {run}>")
 
     def _target_text(self) -> str:
         return self.target

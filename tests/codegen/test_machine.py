@@ -29,6 +29,15 @@ def test_machine_sets_lanes_per_aicpu():
     assert [ln.name for ln in s.lanes][:5] == [f"aicpu 0 vector {i}" for i in range(4)] + \
         ["aicpu 0 cube 0"]
     assert len(s.lanes) == 6 and s.total_cycles == 20  # 8 tasks of 10 cycles on 4 lanes
+    assert ("Machine(num_aicpus=1, vector_lanes=4, cube_lanes=2, clock_mhz=1000): 6 simulated "
+            "lane(s)") in repr(prog)
+
+
+def test_default_machine_resolves_aicpus_from_the_dispatch_policy():
+    from pto_wsp import DispatchPolicy
+    assert _independent().compile(num_threads=1).machine == Machine(4, 1, 1, 1000)
+    prog = _independent().dispatch(DispatchPolicy.round_robin(3)).compile(num_threads=1)
+    assert prog.machine == Machine(3, 1, 1, 1000) and len(prog.run().lanes) == 6
 
 
 def test_a2a3_preset_and_overrides():

@@ -13,7 +13,7 @@ The view model is a tree of nodes ``{"open": str, "body": [...], "close": str}``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...errors import CompileError, ScheduleError, SourceLoc
 from ...ir import expr as irx
@@ -72,6 +72,7 @@ class OrchVM:
     max_rank: int = MAX_RANK
     trace: bool = False
     lanes: tuple[str, ...] = ()  # simulated lanes in the runtime's numbering (pto_rt.h)
+    machine: Machine = Machine()  # the simulated machine, its AICPU count resolved
 
 
 def var(name: str) -> str:
@@ -643,7 +644,8 @@ def lower_orchestration(m: ir.Module, machine: Machine, v9_compat: bool) -> Orch
     body = [{"toplevel": f} for f in low.toplevel] + body
     tg = m.schedule.task_graph or TaskGraph()
     return OrchVM(low.config(), body, [{"name": k.name} for k in m.kernels], low.sites,
-                  len(m.tensors), trace=tg.trace.sim or tg.trace.wall, lanes=low.lanes())
+                  len(m.tensors), trace=tg.trace.sim or tg.trace.wall, lanes=low.lanes(),
+                  machine=replace(machine, num_aicpus=low.num_aicpus()))
 
 
 def _cost_wrapper(kernel: str, kid: int) -> str:
