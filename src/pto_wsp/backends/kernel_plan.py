@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 
 from ..errors import CompileError
 from ..ir import nodes as ir
-from ..ir.kloops import OPCODES
+from ..ir.kloops import LEVEL_BYTES, OPCODES
 from ..types import DType
 
-# level -> (capacity for kernels, description); UB keeps its last 8 KB for instruction scratch
-BUDGET = {"UB": (184 << 10, "UB (192 KB, the last 8 KB kept for instruction scratch)"),
-          "L1": (512 << 10, "L1 (512 KB)"), "L0A": (64 << 10, "L0A (64 KB)"),
-          "L0B": (64 << 10, "L0B (64 KB)"), "L0C": (128 << 10, "L0C (128 KB)")}
+# level -> (capacity for kernels, description): the IR's figures (ir/kloops.LEVEL_BYTES)
+BUDGET = {lv: (n, "UB (192 KB, the last 8 KB kept for instruction scratch)" if lv == "UB"
+               else f"{lv} ({n >> 10} KB)") for lv, n in LEVEL_BYTES.items()}
 LEVEL = {"Vec": "UB", "Mat": "L1", "Left": "L0A", "Right": "L0B", "Acc": "L0C"}
 ALIGN = 32
 PIPES = ("S", "V", "M", "MTE1", "MTE2", "MTE3", "FIX")

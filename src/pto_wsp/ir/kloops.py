@@ -34,7 +34,7 @@ OPCODES = frozenset(SCALAR_OPS + CONTROL_OPS + MEMORY_OPS + ("scmp",))
 OPENERS = {"kfor": "kendfor", "kif": "kendif"}
 
 # on-chip memory levels of an A2/A3 AICore and their bytes for kernel tiles (UB keeps its last
-# 8 KB for instruction scratch; the same figures as backends/kernel_plan.BUDGET)
+# 8 KB for instruction scratch); the AICore buffer planner (backends/kernel_plan) uses them too
 LEVEL_BYTES = {"UB": 184 << 10, "L1": 512 << 10, "L0A": 64 << 10, "L0B": 64 << 10,
                "L0C": 128 << 10}
 INDEX = ir.ScalarType(DType.I64)
