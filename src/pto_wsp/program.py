@@ -30,7 +30,7 @@ from .errors import (ChannelClosed, ChannelFull, CompileError, DeadlockError, Ex
                      WindowOverflowError, user_location)
 from . import knobs, logs
 from .ir import nodes as ir
-from .ir.tracking import overlap_tensors
+from .ir.tracking import overlap_tensors, written_tensors
 from .machine import Machine
 from .stats import KernelStats, LaneStats, ProgramStats
 from .types import INT64_MAX, as_array, check_csr, index_array
@@ -277,7 +277,8 @@ class Program:
         tensors = ", ".join(f"{t.name}{list(t.shape)} {t.dtype.value}" for t in m.tensors[:4])
         run = (f"last run {s.task_count:,} tasks in {s.total_cycles:,} cycles"
                if s.num_workers else "not run yet")
-        return (f"<Program '{m.name}' {self._target_text()}: {len(m.kernels)} kernel(s) ({names}); "
+        return (f"<Program '{m.name}' {self._target_text()}: {len(m.kernels)} kernel(s) "
+                f"({names}); "
                 f"tensors {tensors}{', ...' if len(m.tensors) > 4 else ''}; "
                 f"{self.machine}: {len(self._art.orch.lanes)} simulated lane(s); {run}>")
 
@@ -535,15 +536,7 @@ class Program:
 
     def written_tensors(self) -> set[str]:
         """Names of the tensors some task writes (Out or InOut)."""
-        out = set()
-        kernels = {k.name: k for k in self.module.kernels}
-        for s in ir.walk_stmts(self.module.workload.body):
-            if isinstance(s, ir.Call):
-                for name, a in s.args:
-                    p = kernels[s.kernel].param(name)
-                    if p.direction in ("out", "inout"):
-                        out.add(a.tensor)
-        return out
+        return written_tensors(self.module)
 
     def _bound_arrays(self, loc) -> list[np.ndarray]:
         """The arrays of every tensor, checked against their declarations."""

@@ -31,7 +31,8 @@ pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("g
 
 
 def _example(name: str):
-    spec = importlib.util.spec_from_file_location(f"asc_ex_{name}", ROOT / "examples" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"asc_ex_{name}",
+                                                  ROOT / "examples" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

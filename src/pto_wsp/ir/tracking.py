@@ -20,6 +20,13 @@ from . import nodes as ir
 from .printer import format_view
 
 
+def written_tensors(m: ir.Module) -> set[str]:
+    """Names of the tensors some task writes (Out or InOut)."""
+    kernels = {k.name: k for k in m.kernels}
+    return {a.tensor for s in ir.walk_stmts(m.workload.body) if isinstance(s, ir.Call)
+            for name, a in s.args if kernels[s.kernel].param(name).direction in ("out", "inout")}
+
+
 def overlap_tensors(m: ir.Module) -> dict[str, str]:
     """Tensors that need byte-overlap tracking, each with the reason (two conflicting views,
     or a view whose slices may not tile the tensor)."""

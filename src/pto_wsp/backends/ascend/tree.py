@@ -24,7 +24,8 @@ import cffi
 from ... import knobs, logs
 from ...errors import CompileError
 from ...ir import nodes as ir
-from ...ir.tracking import overlap_tensors
+from ...ir.tracking import overlap_tensors, written_tensors
+from ...machine import Machine
 from ...resources import runtime_dir
 from ...types import DType
 from .. import template_env
@@ -32,7 +33,6 @@ from ..cpu_sim.build import BuildResult, _cached, _key, _run_cc, runtime_library
 from ..cpu_sim.c_syntax import file_stem, ident, scalar, string
 from ..cpu_sim.codegen import COST_MODELS, Artifact, abi_cdef, check_executable
 from ..cpu_sim.lower_kernel import args_type, kernel_fn, scalar_ctype
-from ...machine import Machine
 from ..cpu_sim.lower_orch import lower_orchestration
 from .aicore import CXX_TYPE, cxx_ident, lower_aicore, lower_custom, render, render_custom
 from .plan import compile_plan, plan_glue
@@ -51,6 +51,7 @@ RUNTIME = ("pto_rt.c", "pto_rt_trace.c", "pto_rt.h", "pto_rt_internal.h", "pto_o
 LIBRARY = "libpto_wsp_host.so"
 _AXIS_KIND = {"dense": 0, "dense_dyn": 1, "ragged": 2, "sparse": 3}
 _UNIT = {"vector": "PTO_HS_UNIT_VECTOR", "cube": "PTO_HS_UNIT_CUBE"}
+
 
 def host_cdef() -> str:
     """The cffi cdef of the host library: the run ABI and the host C API."""
@@ -145,11 +146,11 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
     orch.sites = plan.sites  # the plan's error sites (numbered as the orchestration's)
     files["aicpu/plan.c"] = plan_glue(m, plan)
     files["aicpu/plan.bin"] = plan.data
-    written = _written(m)
+    written = written_tensors(m)
     overlap = overlap_tensors(m)
     ctx = dict(
-        name=m.name, kernels=kernels, args_bytes=_args_bytes(m), cdef=host_cdef(), num_kernels=len(kernels), num_lanes=len(orch.lanes),
-        cost_model=COST_MODELS[cost_model],
+        name=m.name, kernels=kernels, args_bytes=_args_bytes(m), cdef=host_cdef(),
+        num_kernels=len(kernels), num_lanes=len(orch.lanes), cost_model=COST_MODELS[cost_model],
         vector=[e.file for e in kernels if any(p["unit_name"] == "vector" for p in e.parts)],
         cube=[e.file for e in kernels if any(p["unit_name"] == "cube" for p in e.parts)],
         tensors=[dict(name=string(t.name), rank=len(t.shape), elem=t.dtype.itemsize,
@@ -179,12 +180,6 @@ def _args_bytes(m: ir.Module) -> int:
     most = max((sum(40 if isinstance(p.type, ir.TileType) else 8 for p in k.params)
                 for k in m.kernels), default=0)
     return max(64, -(-most // 64) * 64)
-
-
-def _written(m: ir.Module) -> set[str]:
-    kernels = {k.name: k for k in m.kernels}
-    return {a.tensor for s in ir.walk_stmts(m.workload.body) if isinstance(s, ir.Call)
-            for name, a in s.args if kernels[s.kernel].param(name).direction in ("out", "inout")}
 
 
 def write_tree(files: dict[str, str | bytes], out: Path) -> None:
@@ -222,7 +217,8 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
         gen = ["-G", "Ninja"] if shutil.which("ninja") else []
         _run_cc([_cmake(), "-S", str(tree), "-B", str(b), *gen, f"-DCMAKE_C_COMPILER={cc}",
                  f"-DCMAKE_C_FLAGS={opt}", f"-DCMAKE_CXX_FLAGS={knobs.OPT.get()}",
-                 "-DCMAKE_BUILD_TYPE=None", f"-DPTO_WSP_RUNTIME_LIBRARY={rt}"], stage, f"ascend-{build_key[:16]}")
+                 "-DCMAKE_BUILD_TYPE=None", f"-DPTO_WSP_RUNTIME_LIBRARY={rt}"],
+                stage, f"ascend-{build_key[:16]}")
         _run_cc([_cmake(), "--build", str(b)], stage, f"ascend-{build_key[:16]}")
         shutil.copy(b / LIBRARY, stage / LIBRARY)
         shutil.rmtree(b)  # its CMake cache names this staging directory
