@@ -1,123 +1,134 @@
 /* pto_tile_mm.h -- TMATMUL / TMATMUL_ACC.  Included by pto_tile.h.
  *
  * C[M,N] (=|+=) A[M,K] . B[K,N], all row-major contiguous.  Every C element is accumulated in
- * the accumulator type in sequential k order: c = ((c0 + a0*b0) + a1*b1) + ...  (c0 = 0 for
- * TMATMUL, the old C for TMATMUL_ACC).  f16/bf16 products are exact in f32, so the f16/bf16
- * paths widen the operands once and reuse the f32 kernel with identical numerics. */
+ * the accumulator type in sequential k order, each step one fused multiply-add for floats:
+ * c = fma(a1, b1, fma(a0, b0, c0)) ...  (c0 = 0 for TMATMUL, the old C for TMATMUL_ACC).
+ * f16/bf16 products are exact in f32, so the f16/bf16 paths widen the operands once and reuse
+ * the f32 kernel with identical numerics. */
 #ifndef PTO_TILE_MM_H
 #define PTO_TILE_MM_H
 
 #include "pto_tile_core.h"
 
-typedef float pto__v4f __attribute__((vector_size(16)));
+/* Every f32 accumulation step is one fused multiply-add, c = fma(a_p, b_p, c) rounded once,
+ * whichever kernel below runs: the AVX-512 and AVX2+FMA clones use the FMA instructions and the
+ * portable kernel fmaf (correctly rounded everywhere), so results are the same bits on any host.
+ * Operands are row-major with row strides (in elements) lda, ldb, ldc, so a tile can be read
+ * where it lies in a larger tensor. */
 
-
-/* Register-blocked micro-kernel: 4 rows x (2 vectors of W floats) of C held in registers over
- * the whole k range (so every c[i,j] still accumulates in k order), scalar column edge,
- * row edge in i-k-j order.  VT is a gcc vector type of W floats. */
-#define PTO__MM_F32_BODY(VT, W)                                                                   \
-    int i = 0;                                                                                    \
-    for (; i + 4 <= m; i += 4) {                                                                  \
-        const float *a0 = a + (int64_t)i * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;           \
-        float *c0 = c + (int64_t)i * n, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;                 \
-        int j = 0;                                                                                \
-        for (; j + 2 * (W) <= n; j += 2 * (W)) {                                                  \
-            VT x00, x01, x10, x11, x20, x21, x30, x31;                                            \
-            if (acc) {                                                                            \
-                memcpy(&x00, c0 + j, sizeof(VT)); memcpy(&x01, c0 + j + (W), sizeof(VT));         \
-                memcpy(&x10, c1 + j, sizeof(VT)); memcpy(&x11, c1 + j + (W), sizeof(VT));         \
-                memcpy(&x20, c2 + j, sizeof(VT)); memcpy(&x21, c2 + j + (W), sizeof(VT));         \
-                memcpy(&x30, c3 + j, sizeof(VT)); memcpy(&x31, c3 + j + (W), sizeof(VT));         \
-            } else {                                                                              \
-                x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = (VT){0};                          \
-            }                                                                                     \
-            const float *bp = b + j;                                                              \
-            for (int p = 0; p < k; ++p, bp += n) {                                                \
-                VT b0, b1;                                                                        \
-                memcpy(&b0, bp, sizeof(VT));                                                      \
-                memcpy(&b1, bp + (W), sizeof(VT));                                                \
-                const float s0 = a0[p], s1 = a1[p], s2 = a2[p], s3 = a3[p];                       \
-                x00 += s0 * b0; x01 += s0 * b1;                                                   \
-                x10 += s1 * b0; x11 += s1 * b1;                                                   \
-                x20 += s2 * b0; x21 += s2 * b1;                                                   \
-                x30 += s3 * b0; x31 += s3 * b1;                                                   \
-            }                                                                                     \
-            memcpy(c0 + j, &x00, sizeof(VT)); memcpy(c0 + j + (W), &x01, sizeof(VT));             \
-            memcpy(c1 + j, &x10, sizeof(VT)); memcpy(c1 + j + (W), &x11, sizeof(VT));             \
-            memcpy(c2 + j, &x20, sizeof(VT)); memcpy(c2 + j + (W), &x21, sizeof(VT));             \
-            memcpy(c3 + j, &x30, sizeof(VT)); memcpy(c3 + j + (W), &x31, sizeof(VT));             \
-        }                                                                                         \
-        for (; j < n; ++j) {                                                                      \
-            float s0 = acc ? c0[j] : 0.0f, s1 = acc ? c1[j] : 0.0f;                               \
-            float s2 = acc ? c2[j] : 0.0f, s3 = acc ? c3[j] : 0.0f;                               \
-            for (int p = 0; p < k; ++p) {                                                         \
-                const float bv = b[(int64_t)p * n + j];                                           \
-                s0 += a0[p] * bv; s1 += a1[p] * bv; s2 += a2[p] * bv; s3 += a3[p] * bv;           \
-            }                                                                                     \
-            c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;                                       \
-        }                                                                                         \
-    }                                                                                             \
-    for (; i < m; ++i) {                                                                          \
-        float *ci = c + (int64_t)i * n;                                                           \
-        const float *ai = a + (int64_t)i * k;                                                     \
-        if (!acc)                                                                                 \
-            for (int j = 0; j < n; ++j)                                                           \
-                ci[j] = 0.0f;                                                                     \
-        for (int p = 0; p < k; ++p) {                                                             \
-            const float s = ai[p];                                                                \
-            const float *bp = b + (int64_t)p * n;                                                 \
-            for (int j = 0; j < n; ++j)                                                           \
-                ci[j] += s * bp[j];                                                               \
-        }                                                                                         \
+/* Rows [i0, m) x columns [j0, n) of C, i-k-j order (vectorisable across j). */
+static inline __attribute__((always_inline)) void
+pto__mm_f32_rect(float *restrict c, int64_t ldc, const float *restrict a, int64_t lda,
+                 const float *restrict b, int64_t ldb, int i0, int m, int j0, int n, int k, int acc)
+{
+    if (j0 >= n)
+        return;
+    for (int i = i0; i < m; ++i) {
+        float *ci = c + i * ldc;
+        const float *ai = a + i * lda;
+        if (!acc)
+            for (int j = j0; j < n; ++j)
+                ci[j] = 0.0f;
+        for (int p = 0; p < k; ++p) {
+            const float s = ai[p];
+            const float *bp = b + p * ldb;
+            for (int j = j0; j < n; ++j)
+                ci[j] = fmaf(s, bp[j], ci[j]);
+        }
     }
-
-#if defined(__x86_64__) && !defined(PTO_TILE_NO_AVX2) && !defined(__AVX2__)
-/* 8-wide AVX2 clone chosen at run time.  Only AVX2 is enabled (not FMA), so products and sums
- * round exactly as in the portable kernel: the results are bit-identical. */
-#define PTO__MM_AVX2 1
-typedef float pto__v8f __attribute__((vector_size(32)));
-__attribute__((target("avx2"))) static void pto__mm_f32_avx2(float *restrict c,
-                                                             const float *restrict a,
-                                                             const float *restrict b, int m,
-                                                             int k, int n, int acc)
-{
-    PTO__MM_F32_BODY(pto__v8f, 8)
-}
-#endif
-
-static inline void pto__mm_f32_portable(float *restrict c, const float *restrict a,
-                                        const float *restrict b, int m, int k, int n, int acc)
-{
-#if defined(__AVX2__)
-    typedef float pto__vnf __attribute__((vector_size(32)));
-    PTO__MM_F32_BODY(pto__vnf, 8)
-#else
-    PTO__MM_F32_BODY(pto__v4f, 4)
-#endif
 }
 
-static inline void pto__mm_f32(float *restrict c, const float *restrict a, const float *restrict b,
-                               int m, int k, int n, int acc)
+#if defined(__x86_64__) && !defined(PTO_TILE_NO_AVX2)
+#include <immintrin.h>
+#define PTO__MM_SIMD 1
+/* Register-blocked micro-kernel chosen at run time: MR rows x (2 vectors of W floats) of C held
+ * in registers over the whole k range, operands read in place; the edges by pto__mm_f32_rect. */
+#define PTO__MM_F32_SIMD(NAME, TGT, VT, W, MR, LOAD, STORE, SET1, ZERO, FMADD)                     \
+    __attribute__((target(TGT))) static void NAME(float *restrict c, int64_t ldc,                  \
+                                                  const float *restrict a, int64_t lda,            \
+                                                  const float *restrict b, int64_t ldb, int m,     \
+                                                  int k, int n, int acc)                           \
+    {                                                                                              \
+        int i = 0;                                                                                 \
+        for (; i + (MR) <= m; i += (MR)) {                                                         \
+            int j = 0;                                                                             \
+            for (; j + 2 * (W) <= n; j += 2 * (W)) {                                               \
+                VT x[MR][2];                                                                       \
+                float *cp = c + i * ldc + j;                                                       \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (MR); ++r) {                           \
+                    x[r][0] = acc ? LOAD(cp + r * ldc) : ZERO();                                   \
+                    x[r][1] = acc ? LOAD(cp + r * ldc + (W)) : ZERO();                             \
+                }                                                                                  \
+                const float *ap = a + i * lda, *bp = b + j;                                        \
+                for (int p = 0; p < k; ++p, bp += ldb) {                                           \
+                    const VT b0 = LOAD(bp), b1 = LOAD(bp + (W));                                   \
+                    _Pragma("GCC unroll 8") for (int r = 0; r < (MR); ++r) {                       \
+                        const VT s = SET1(ap[r * lda + p]);                                        \
+                        x[r][0] = FMADD(s, b0, x[r][0]);                                           \
+                        x[r][1] = FMADD(s, b1, x[r][1]);                                           \
+                    }                                                                              \
+                }                                                                                  \
+                _Pragma("GCC unroll 8") for (int r = 0; r < (MR); ++r) {                           \
+                    STORE(cp + r * ldc, x[r][0]);                                                  \
+                    STORE(cp + r * ldc + (W), x[r][1]);                                            \
+                }                                                                                  \
+            }                                                                                      \
+            pto__mm_f32_rect(c, ldc, a, lda, b, ldb, i, i + (MR), j, n, k, acc);                   \
+        }                                                                                          \
+        pto__mm_f32_rect(c, ldc, a, lda, b, ldb, i, m, 0, n, k, acc);                              \
+    }
+PTO__MM_F32_SIMD(pto__mm_f32_avx512, "avx512f,fma", __m512, 16, 8, _mm512_loadu_ps,
+                 _mm512_storeu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_fmadd_ps)
+PTO__MM_F32_SIMD(pto__mm_f32_avx2, "avx2,fma", __m256, 8, 4, _mm256_loadu_ps, _mm256_storeu_ps,
+                 _mm256_set1_ps, _mm256_setzero_ps, _mm256_fmadd_ps)
+#endif
+
+/* C[m,n] (=|+=) A[m,k] . B[k,n] with row strides ldc, lda, ldb. */
+static inline void pto__mm_f32(float *restrict c, int64_t ldc, const float *restrict a,
+                               int64_t lda, const float *restrict b, int64_t ldb, int m, int k,
+                               int n, int acc)
 {
-#ifdef PTO__MM_AVX2
-    if (m >= 4 && n >= 16 && __builtin_cpu_supports("avx2")) {
-        pto__mm_f32_avx2(c, a, b, m, k, n, acc);
+#ifdef PTO__MM_SIMD
+#ifndef PTO_TILE_NO_AVX512
+    if (__builtin_cpu_supports("avx512f")) {
+        pto__mm_f32_avx512(c, ldc, a, lda, b, ldb, m, k, n, acc);
         return;
     }
 #endif
-    pto__mm_f32_portable(c, a, b, m, k, n, acc);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        pto__mm_f32_avx2(c, ldc, a, lda, b, ldb, m, k, n, acc);
+        return;
+    }
+#endif
+    pto__mm_f32_rect(c, ldc, a, lda, b, ldb, 0, m, 0, n, k, acc);
 }
 
 static inline uint64_t pto_tmatmul_f32(float *restrict c, const float *restrict a,
                                        const float *restrict b, int m, int k, int n)
 {
-    pto__mm_f32(c, a, b, m, k, n, 0);
+    pto__mm_f32(c, n, a, k, b, n, m, k, n, 0);
     return pto__cost_mm(m, k, n, 4, 2);
 }
 static inline uint64_t pto_tmatmul_acc_f32(float *restrict c, const float *restrict a,
                                            const float *restrict b, int m, int k, int n)
 {
-    pto__mm_f32(c, a, b, m, k, n, 1);
+    pto__mm_f32(c, n, a, k, b, n, m, k, n, 1);
+    return pto__cost_mm(m, k, n, 4, 2);
+}
+
+/* The same with row strides (elements) of A and B: operands read where they lie in memory. */
+static inline uint64_t pto_tmatmul_ld_f32(float *restrict c, const float *restrict a, int64_t lda,
+                                          const float *restrict b, int64_t ldb, int m, int k,
+                                          int n)
+{
+    pto__mm_f32(c, n, a, lda, b, ldb, m, k, n, 0);
+    return pto__cost_mm(m, k, n, 4, 2);
+}
+static inline uint64_t pto_tmatmul_acc_ld_f32(float *restrict c, const float *restrict a,
+                                              int64_t lda, const float *restrict b, int64_t ldb,
+                                              int m, int k, int n)
+{
+    pto__mm_f32(c, n, a, lda, b, ldb, m, k, n, 1);
     return pto__cost_mm(m, k, n, 4, 2);
 }
 
@@ -125,45 +136,46 @@ static inline uint64_t pto_tmatmul_acc_f32(float *restrict c, const float *restr
  * operands use a stack buffer; large ones malloc, and if that fails a direct scalar loop runs
  * (same numerics, slower). */
 #define PTO__MM_SCRATCH 4096
-#define PTO__DEF_MM_HALF(sfx, _u)                                                                 \
-    static inline void pto__mm_##sfx(float *restrict c, const PTO_T_##sfx *restrict a,            \
-                                     const PTO_T_##sfx *restrict b, int m, int k, int n, int acc) \
-    {                                                                                             \
-        const int64_t na = (int64_t)m * k, nb = (int64_t)k * n;                                   \
-        float stackbuf[PTO__MM_SCRATCH];                                                          \
-        float *buf = na + nb <= PTO__MM_SCRATCH ? stackbuf                                        \
+#define PTO__DEF_MM_HALF(sfx, _u)                                                                  \
+    static inline void pto__mm_##sfx(float *restrict c, const PTO_T_##sfx *restrict a,             \
+                                     const PTO_T_##sfx *restrict b, int m, int k, int n, int acc)  \
+    {                                                                                              \
+        const int64_t na = (int64_t)m * k, nb = (int64_t)k * n;                                    \
+        float stackbuf[PTO__MM_SCRATCH];                                                           \
+        float *buf = na + nb <= PTO__MM_SCRATCH ? stackbuf                                         \
                                                 : (float *)malloc((size_t)(na + nb) * sizeof(float)); \
-        if (buf) {                                                                                \
-            for (int64_t q = 0; q < na; ++q)                                                      \
-                buf[q] = PTO_LD_##sfx(a[q]);                                                      \
-            for (int64_t q = 0; q < nb; ++q)                                                      \
-                buf[na + q] = PTO_LD_##sfx(b[q]);                                                 \
-            pto__mm_f32(c, buf, buf + na, m, k, n, acc);                                          \
-            if (buf != stackbuf)                                                                  \
-                free(buf);                                                                        \
-            return;                                                                               \
-        }                                                                                         \
-        for (int i = 0; i < m; ++i)                                                               \
-            for (int j = 0; j < n; ++j) {                                                         \
-                float s = acc ? c[(int64_t)i * n + j] : 0.0f;                                     \
-                for (int p = 0; p < k; ++p)                                                       \
-                    s += PTO_LD_##sfx(a[(int64_t)i * k + p]) * PTO_LD_##sfx(b[(int64_t)p * n + j]); \
-                c[(int64_t)i * n + j] = s;                                                        \
-            }                                                                                     \
-    }                                                                                             \
-    static inline uint64_t pto_tmatmul_##sfx(float *restrict c, const PTO_T_##sfx *restrict a,    \
-                                             const PTO_T_##sfx *restrict b, int m, int k, int n)  \
-    {                                                                                             \
-        pto__mm_##sfx(c, a, b, m, k, n, 0);                                                       \
-        return pto__cost_mm(m, k, n, 2, 1);                                                       \
-    }                                                                                             \
-    static inline uint64_t pto_tmatmul_acc_##sfx(float *restrict c,                               \
-                                                 const PTO_T_##sfx *restrict a,                   \
-                                                 const PTO_T_##sfx *restrict b, int m, int k,     \
-                                                 int n)                                           \
-    {                                                                                             \
-        pto__mm_##sfx(c, a, b, m, k, n, 1);                                                       \
-        return pto__cost_mm(m, k, n, 2, 1);                                                       \
+        if (buf) {                                                                                 \
+            for (int64_t q = 0; q < na; ++q)                                                       \
+                buf[q] = PTO_LD_##sfx(a[q]);                                                       \
+            for (int64_t q = 0; q < nb; ++q)                                                       \
+                buf[na + q] = PTO_LD_##sfx(b[q]);                                                  \
+            pto__mm_f32(c, n, buf, k, buf + na, n, m, k, n, acc);                                  \
+            if (buf != stackbuf)                                                                   \
+                free(buf);                                                                         \
+            return;                                                                                \
+        }                                                                                          \
+        for (int i = 0; i < m; ++i)                                                                \
+            for (int j = 0; j < n; ++j) {                                                          \
+                float s = acc ? c[(int64_t)i * n + j] : 0.0f;                                      \
+                for (int p = 0; p < k; ++p)                                                        \
+                    s = fmaf(PTO_LD_##sfx(a[(int64_t)i * k + p]),                                  \
+                             PTO_LD_##sfx(b[(int64_t)p * n + j]), s);                              \
+                c[(int64_t)i * n + j] = s;                                                         \
+            }                                                                                      \
+    }                                                                                              \
+    static inline uint64_t pto_tmatmul_##sfx(float *restrict c, const PTO_T_##sfx *restrict a,     \
+                                             const PTO_T_##sfx *restrict b, int m, int k, int n)   \
+    {                                                                                              \
+        pto__mm_##sfx(c, a, b, m, k, n, 0);                                                        \
+        return pto__cost_mm(m, k, n, 2, 1);                                                        \
+    }                                                                                              \
+    static inline uint64_t pto_tmatmul_acc_##sfx(float *restrict c,                                \
+                                                 const PTO_T_##sfx *restrict a,                    \
+                                                 const PTO_T_##sfx *restrict b, int m, int k,      \
+                                                 int n)                                            \
+    {                                                                                              \
+        pto__mm_##sfx(c, a, b, m, k, n, 1);                                                        \
+        return pto__cost_mm(m, k, n, 2, 1);                                                        \
     }
 PTO__DEF_MM_HALF(f16, _)
 PTO__DEF_MM_HALF(bf16, _)

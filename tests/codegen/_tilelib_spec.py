@@ -62,6 +62,7 @@ def catalogue():
         "TTTii")
     add(("tsort32",), ALL, "TTTTii")
     add(("tmatmul", "tmatmul_acc"), MATMUL, "TTTiii")
+    add(("tmatmul_ld", "tmatmul_acc_ld"), ("f32",), "TTlTliii")
     for d in ALL:
         for s in ALL:
             out.append((f"pto_tcvt_{d}_{s}", s, "TTiii"))

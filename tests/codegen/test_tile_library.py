@@ -109,6 +109,15 @@ def L(warn_check):
 
 
 @pytest.fixture(scope="module")
+def L2():
+    """The matmul entries built without the AVX-512 clone: the AVX2+FMA kernel runs."""
+    cdef, src, ids = spec.wrappers([e for e in CATALOGUE if e[0].startswith("pto_tmatmul")])
+    r = build_extension(cdef, src, name_hint="tilelib_test_mm2",
+                        define_macros=(("PTO_COST_MODEL", "0"), ("PTO_TILE_NO_AVX512", "1")))
+    return Lib(r, ids)
+
+
+@pytest.fixture(scope="module")
 def L1():
     cdef, src, ids = spec.wrappers(COST_ENTRIES)
     # also built without the AVX2 matmul clone, so the portable kernel is tested too
@@ -682,8 +691,24 @@ def test_broadcasts(L, sfx):
 # ------------------------------------------------------------------------------------------
 # matmul
 
+def fma32(a, b, c):
+    """IEEE single-precision fused multiply-add, element-wise: a*b + c rounded once.
+
+    a*b is exact in f64 (48 bits). TwoSum gives the f64 sum s and its exact error e; s rounds
+    to the right f32 unless s is a tie of the f32 grid, where the sign of e decides."""
+    p, c = a.astype(np.float64) * b.astype(np.float64), c.astype(np.float64)
+    s = p + c
+    bv = s - p
+    e = (p - (s - bv)) + (c - bv)
+    r = s.astype(np.float32)
+    nb = np.nextafter(r, np.where(s > r, np.float32(np.inf), np.float32(-np.inf)))
+    tie = (r != s) & (2 * s == r.astype(np.float64) + nb.astype(np.float64))
+    return np.where(tie & (e != 0) & ((e > 0) == (nb > r)), nb, r)
+
+
 def seq_matmul(a, b, c0, acc):
-    """C = c0 + sum_k a[:, k] * b[k, :], accumulated sequentially in the accumulator type."""
+    """C = c0 + sum_k a[:, k] * b[k, :] sequentially in the accumulator type, one fused
+    multiply-add per step for floats."""
     c = c0.astype(acc).copy()
     A, B = a.astype(acc), b.astype(acc)
     for p in range(a.shape[1]):
@@ -691,8 +716,25 @@ def seq_matmul(a, b, c0, acc):
             c = (c.astype(np.int64) + A[:, p:p + 1].astype(np.int64) * B[p:p + 1, :]).astype(np.int64)
             c = wrap(c.astype(object), "i32")
         else:
-            c = (c + A[:, p:p + 1] * B[p:p + 1, :]).astype(acc)
+            c = fma32(np.broadcast_to(A[:, p:p + 1], c.shape), np.broadcast_to(B[p:p + 1, :], c.shape), c)
     return c
+
+
+def test_fma32_reference():
+    """The reference fma equals rational arithmetic rounded once to nearest-even, including
+    sums that f64 rounds onto a tie of the f32 grid (where a plain f64 sum rounds wrongly)."""
+    rng = np.random.default_rng(3)
+    a, b, c = (rng.standard_normal(3000).astype(np.float32) for _ in range(3))
+    u = np.float32(2 ** -23)
+    a[:2], b[:2], c[:2] = [1 + u, -1 - u], 1 - u, 2 ** 24 + 2  # 2^24 + 3 - 2^-46, 2^24 + 1 + 2^-46
+    want = []
+    for x, y, z in zip(a, b, c):
+        v = Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))
+        r = np.float32(float(v))
+        near = [np.nextafter(r, np.float32(-np.inf)), r, np.nextafter(r, np.float32(np.inf))]
+        want.append(min(near, key=lambda q: (abs(Fraction(float(q)) - v), int(q.view(np.uint32)) & 1)))
+    assert list(fma32(a, b, c)[:2]) == [2 ** 24 + 2, 2 ** 24 + 2]
+    assert_same(fma32(a, b, c), np.array(want, np.float32))
 
 
 @pytest.mark.parametrize("sfx", spec.MATMUL)
@@ -719,16 +761,35 @@ def test_matmul(L, sfx, mkn):
 
 
 @pytest.mark.parametrize("sfx", ["f32", "f16", "i8"])
-def test_matmul_portable_kernel(L1, sfx):
-    """The module built with PTO_TILE_NO_AVX2 runs the 4-wide portable micro-kernel."""
+@pytest.mark.parametrize("lib", ["L1", "L2"])
+def test_matmul_other_kernels(request, lib, sfx):
+    """The portable kernel (built with PTO_TILE_NO_AVX2) and the AVX2+FMA clone (built with
+    PTO_TILE_NO_AVX512) give the same bits as the fma reference (the AVX-512 one: test_matmul)."""
     rng = np.random.default_rng(16)
     m, k, n = 33, 17, 70
     acc = np.int32 if sfx == "i8" else np.float32
     a, b = rand(sfx, (m, k), rng, 1.0), rand(sfx, (k, n), rng, 1.0)
     c0 = rand("i32" if sfx == "i8" else "f32", (m, n), rng).astype(acc)
     c = c0.copy()
-    L1(f"tmatmul_acc_{sfx}", c, a, b, m, k, n)
+    request.getfixturevalue(lib)(f"tmatmul_acc_{sfx}", c, a, b, m, k, n)
     assert_same(c, seq_matmul(a, b, c0, acc))
+
+
+@pytest.mark.parametrize("lib", ["L", "L2"])
+def test_matmul_strided_operands(request, lib):
+    """pto_tmatmul[_acc]_ld_f32 reads A and B with row strides: the same bits as contiguous."""
+    rng = np.random.default_rng(17)
+    m, k, n = 20, 24, 40
+    big_a, big_b = rand("f32", (m + 3, 3 * k), rng, 1.0), rand("f32", (k + 1, 2 * n), rng, 1.0)
+    a, b = big_a[2:2 + m, 5:5 + k], big_b[1:, 7:7 + n]
+    lib = request.getfixturevalue(lib)
+    for acc in (False, True):
+        c0 = rand("f32", (m, n), rng)
+        c = c0.copy() if acc else np.full((m, n), 99, np.float32)
+        name = "tmatmul_acc_ld_f32" if acc else "tmatmul_ld_f32"
+        assert lib(name, c, view_args(big_a, a)[0], 3 * k, view_args(big_b, b)[0], 2 * n,
+                   m, k, n) == m * k * n
+        assert_same(c, seq_matmul(a, b, c0 if acc else np.zeros((m, n), np.float32), np.float32))
 
 
 def test_matmul_large_f16_uses_heap_scratch(L):

@@ -162,6 +162,7 @@ class _Lowerer:
             self.dies_at.setdefault(e, []).append(v)
         self.types: dict[int, ir.TileType] = {}
         self.alias: dict[int, str] = {}  # loaded values read in place; ping-pong pointers
+        self.ld: dict[int, str] = {}  # row stride of f32 matmul operands read in place
         self.loc = k.loc  # of the instruction being lowered
         self.loaded = {v for op in k.ops if op.opcode in ("tload", "tload_at")
                        for v in op.results}
@@ -333,11 +334,17 @@ class _Lowerer:
             t = op.types[0]
             p = ident(ops[0].name)
             buf = self.alloc(op.results[0], t)
-            ptr = self.alias[op.results[0]] = f"g{op.results[0]}"
+            v = op.results[0]
+            ptr = self.alias[v] = f"g{v}"
             es = f"PTO_ES_{sfx(t.dtype)}"
+            inplace = f"a->{p}_cs == 1"
+            if self._matmul_operand_only(i, v):  # any row stride: the kernel takes it
+                self.ld[v] = f"ld{v}"
+                body.append(f"const int64_t ld{v} = {inplace} ? a->{p}_rs : {t.cols};")
+            else:
+                inplace += f" && ({t.rows} == 1 || a->{p}_rs == {t.cols})"
             body.append(
-                f"const {ctype(t.dtype)} *{ptr} = (a->{p}_cs == 1 && ({t.rows} == 1 || "
-                f"a->{p}_rs == {t.cols})) ? a->{p} : {buf};\n    "
+                f"const {ctype(t.dtype)} *{ptr} = ({inplace}) ? a->{p} : {buf};\n    "
                 f"if ({ptr} == {buf}) (void)pto_tload_{sfx(t.dtype)}({buf}, a->{p}, a->{p}_rs, "
                 f"a->{p}_cs, {t.rows}, {t.cols});\n    "
                 f"cyc += pto__cost_gm(0, {t.rows}, {t.cols}, {es});")
@@ -365,6 +372,16 @@ class _Lowerer:
                 return False
         return True
 
+    def _matmul_operand_only(self, i: int, v: int) -> bool:
+        """Whether f32 tile ``v`` (loaded at op ``i``) is read only as a left or right matmul
+        operand, which the tile library reads with any row stride."""
+        if self.types[v].dtype is not DType.F32:
+            return False
+        uses = [(later, j) for later in self.k.ops[i + 1:self.last_use.get(v, i) + 1]
+                for j, o in enumerate(later.operands) if o == ir.ValueRef(v)]
+        return bool(uses) and all(later.opcode in ("tmatmul", "tmatmul_acc")
+                                  and j >= len(later.operands) - 2 for later, j in uses)
+
     def _matmul(self, op: ir.KernelOp, dst: str, srcs: list[str], fn: str = "") -> str:
         """The matmul plus the v9 model's implicit moves (docs/tile-library.md): one per
         computed (not loaded) operand, one for a result that vector ops read."""
@@ -372,9 +389,16 @@ class _Lowerer:
         moved = [self.types[o.index] for o in op.operands[-2:] if o.index not in self.loaded]
         if op.results[0] in self.to_vector:
             moved.append(op.types[0])
+        va, vb = (o.index for o in op.operands[-2:])
+        if va in self.ld or vb in self.ld:
+            call = (f"cyc += pto_{fn or op.opcode}_ld_f32({dst}, {srcs[0]}, "
+                    f"{self.ld.get(va, a.cols)}, {srcs[1]}, {self.ld.get(vb, b.cols)}, "
+                    f"{a.rows}, {a.cols}, {b.cols});")
+        else:
+            call = (f"cyc += pto_{fn or op.opcode}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
+                    f"{a.rows}, {a.cols}, {b.cols});")
         return "\n    ".join(
-            [f"cyc += pto_{fn or op.opcode}_{sfx(a.dtype)}({dst}, {srcs[0]}, {srcs[1]}, "
-             f"{a.rows}, {a.cols}, {b.cols});"] +
+            [call] +
             [f"cyc += pto__cost_v9_move({t.rows}, {t.cols});" for t in moved])
 
     def call(self, op: ir.KernelOp, dsts: list[str], srcs: list[str]) -> str:

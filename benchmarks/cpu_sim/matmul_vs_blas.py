@@ -1,0 +1,100 @@
+"""Tiled f32 matmul on one thread against single-thread OpenBLAS (numpy.matmul).
+
+C[n, n] += A @ B in 64 x 64 tiles, one task per (i, j, k) with a ``P.seq`` K chain (the
+tiled_matmul example's workload with a 64-row tile), run with ``num_threads=1``, interleaved
+pair by pair with numpy.matmul in a child process started with OPENBLAS_NUM_THREADS=1 (BLAS
+reads its thread count at import). Prints the median of each and ours as % of OpenBLAS.
+
+    python benchmarks/cpu_sim/matmul_vs_blas.py [--n 1024] [--reps 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from statistics import median
+
+T = 64  # tile edge
+
+
+def measure(n: int, reps: int) -> dict:
+    """Runs in the single-thread-BLAS child: medians of ours and numpy, interleaved."""
+    import numpy as np
+
+    from pto_wsp import DType, Dense, In, InOut, P, Tensor, Tile, kernel, pto, workload
+
+    @kernel
+    def mm64(a: In[Tile[T, T, DType.F32]], b: In[Tile[T, T, DType.F32]],
+             c: InOut[Tile[T, T, DType.F32]]):
+        pto.store(c, pto.matmul(a, b, acc=c))
+
+    rng = np.random.default_rng(n)
+    A = rng.standard_normal((n, n), np.float32)
+    B = rng.standard_normal((n, n), np.float32)
+    C = np.zeros((n, n), np.float32)
+    TA, TB, TC = Tensor(data=A, name="A"), Tensor(data=B, name="B"), Tensor(data=C, name="C")
+    nt = Dense[n // T]
+
+    @workload
+    def matmul():
+        for i, j in P(nt, nt):
+            for k in P.seq(nt):
+                mm64[i, j, k](a=TA[i * T:i * T + T, k * T:k * T + T],
+                              b=TB[k * T:k * T + T, j * T:j * T + T],
+                              c=TC[i * T:i * T + T, j * T:j * T + T])
+
+    prog = matmul().compile(target="cpu_sim", num_threads=1)
+    prog.run()
+    C[...] = 0
+    prog.run()
+    ref = A.astype(np.float64) @ B.astype(np.float64)
+    assert np.abs(C - ref).max() <= 1e-4 * np.abs(ref).max()
+    ours, blas = [], []
+    np.matmul(A, B)
+    for _ in range(reps):
+        ours.append(prog.run().execute_time_ms)
+        t0 = time.perf_counter()
+        np.matmul(A, B)
+        blas.append((time.perf_counter() - t0) * 1e3)
+    return {"ours_ms": median(ours), "blas_ms": median(blas),
+            "tasks": (n // T) ** 3, "ratios": sorted(b / o for o, b in zip(ours, blas))}
+
+
+def run(n: int = 1024, reps: int = 7) -> dict:
+    """The measurement in a child process with one BLAS thread; returns its medians."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, __file__, "--child", "--n", str(n), "--reps", str(reps)],
+                       capture_output=True, text=True, env=env, timeout=600, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def rows(n: int = 1024, reps: int = 7) -> list[list]:
+    r = run(n, reps)
+    gf = lambda ms: 2.0 * n ** 3 / (ms * 1e6)  # noqa: E731
+    return [[f"matmul f32 {n}^3, 64x64 tiles ({r['tasks']} tasks), 1 thread",
+             f"{r['ours_ms']:.1f}", f"{r['blas_ms']:.1f}",
+             f"{gf(r['ours_ms']):.1f} vs {gf(r['blas_ms']):.1f}",
+             f"{100 * r['blas_ms'] / r['ours_ms']:.0f}% "
+             f"(pairs {100 * r['ratios'][0]:.0f}-{100 * r['ratios'][-1]:.0f}%)"]]
+
+
+HEADER = ["kernel", "ours ms", "OpenBLAS 1 thr ms", "GFLOP/s ours vs BLAS", "% of OpenBLAS"]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1024)
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.n, args.reps)))
+    else:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from common import table
+        print(table("tiled matmul vs single-thread OpenBLAS (median, interleaved pairs)",
+                    HEADER, rows(args.n, args.reps)))
