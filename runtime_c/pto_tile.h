@@ -12,7 +12,7 @@
 #define PTO_TILE_H
 
 /* bumped whenever a function's name, argument order or semantics changes */
-#define PTO_TILE_VERSION 6
+#define PTO_TILE_VERSION 7
 
 #ifdef __cplusplus
 #define restrict __restrict /* C++ spells it __restrict; undefined again below */
