@@ -412,7 +412,8 @@ PUBLIC = set("""
     Tile TileType Vec Mat Left Right Acc BLayout RowMajor ColMajor SLayout TileLeft TileRight
     TileAcc GlobalTensor Shape Stride DYNAMIC Layout DN TASSIGN TLOAD TSTORE TMOV TMATMUL
     TMATMUL_ACC set_flag wait_flag PIPE_MTE1 PIPE_MTE2 PIPE_MTE3 PIPE_V PIPE_M PIPE_FIX
-    EVENT_ID0 if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__ CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
+    EVENT_ID0 if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__
+    CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
     CAST_TRUNC CAST_ODD INT64_C UINT64_C INT64_MIN NAN INFINITY
 """.split()) | {op.upper() for op in OPS
                 if op not in EXTENSION_OPS | {"tslice_even", "tslice_odd", "tinterleave"}}

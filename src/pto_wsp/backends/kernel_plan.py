@@ -265,8 +265,8 @@ def _build_parts(k, units, part_of, defs, home, stored) -> KernelSplit:
                 continue
             v, d = o.index, defs[o.index]
             dop = k.ops[d]
-            if dop.opcode == "tload" and not any(s > d for s in stored.get(dop.operands[0].name, ())):
-                keyed[q].append(((d, 1), dop))  # safe to load again from its own view
+            if dop.opcode == "tload" and all(s < d for s in stored.get(dop.operands[0].name, ())):
+                keyed[q].append(((d, 1), dop))  # no later store: load again from its view
                 reloads.append((v, dop.types[0]))
             else:
                 c = crossings.get(v)
@@ -299,15 +299,6 @@ def plan_parts(k: ir.Kernel) -> KernelSplit:
     for part in split.parts:
         part.plan = _Planner(part.kernel).run()
     return split
-
-
-def plan_kernel(k: ir.Kernel) -> KernelPlan:
-    """The plan of a single-unit kernel (a mixed one is a located error: use plan_parts)."""
-    split = plan_parts(k)
-    if len(split.parts) > 1:
-        raise CompileError(f"kernel '{k.name}' mixes cube and vector work: it runs as "
-                           f"{len(split.parts)} parts", k.loc, hint="use plan_parts")
-    return split.parts[0].plan
 
 
 def _check_plannable(k: ir.Kernel) -> None:

@@ -6,8 +6,8 @@ parameter, its GM pointer (``__gm__ T *``, the task's view base) and the view's 
 elements (``int64_t pto_rs_<name>``; a matmul operand also takes its column stride,
 ``pto_cs_<name>``, so a transposed view loads as DN), and each scalar parameter by value. A
 kernel mixing cube and vector work has one entry per part (``kernel_<name>_c0`` ...), each
-also taking the GM workspace ``pto_ws``. User names go through :func:`cxx_ident`; generated locals start with ``pto_`` (a prefix
-user names never keep).
+also taking the GM workspace ``pto_ws``. User names go through :func:`cxx_ident`; generated
+locals start with ``pto_`` (a prefix user names never keep).
 The same source builds against the real library or pto-wsp's host layer (``runtime_c/pto/``).
 """
 
