@@ -169,3 +169,23 @@ def test_topk_instructions_check_their_shapes():
     with pytest.raises(KernelError, match=r"TMRGSORT at .*\[shape\] blockLen must be a "
                                           r"multiple of 64"):
         ex.build(topk_bad, X, np.zeros((1, 2 * ex.K), np.float32)).compile().run()
+
+
+@kernel
+def cxx_keywords(new: In[Tile[1, 16, F32]], this: Out[Tile[1, 16, F32]]):
+    pto.store(this, pto.add(new, 1.0))
+
+
+def test_other_kernels_parameter_names_need_not_be_cxx_names():
+    """A C++ unit sees its own argument block only (kernels.h is C: fields may be `new`)."""
+    A, B = (Tensor(data=np.zeros((1, 16), np.float32)) for _ in range(2))
+    X, Y, O = (Tensor(data=np.ones((16, 64), np.float32)) for _ in range(3))
+
+    @workload
+    def w():
+        for i in P(Dense[1]):
+            add_exp_cxx[i](x=X, y=Y, o=O)
+            cxx_keywords[i](new=A, this=B)
+    w().compile().run()
+    np.testing.assert_array_equal(B.data, 1.0)
+    np.testing.assert_allclose(O.data, np.exp(1.0), rtol=1e-6)

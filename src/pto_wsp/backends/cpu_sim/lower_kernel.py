@@ -96,7 +96,7 @@ def lower_kernel(k: ir.Kernel) -> KernelVM:
     if k.custom is not None and k.custom.language == "c++":
         from ..ascend.aicore import lower_custom
         vm.cxx = lower_custom(k)
-        vm.entry = cxx_entry(k)
+        vm.entry = cxx_entry(k) | {"fields": vm.fields}
         return vm
     if k.custom is not None:
         for inc in k.custom.includes:
