@@ -134,9 +134,9 @@ def _example_workloads():
     ll = _load(ROOT / "examples/llama_layer.py", "pto_wsp_test_plan_llama")
     sh = ll.Shape(64, hidden=128, heads=2, ffn=192)
     out.append(("llama_layer", ll.build(sh, ll.weights(sh))[0], {}))
-    tk = _load(ROOT / "examples/topk.py", "pto_wsp_test_plan_topk")  # its C++ kernel
+    tk = _load(ROOT / "examples/topk.py", "pto_wsp_test_plan_topk")
     s = rng.standard_normal((8, tk.N)).astype(np.float32)
-    out.append(("topk", tk.build(tk.topk_cpp, s, np.zeros((8, 2 * tk.K), np.float32)), {}))
+    out.append(("topk", tk.build(tk.topk_traced, s, np.zeros((8, 2 * tk.K), np.float32)), {}))
     return out
 
 
