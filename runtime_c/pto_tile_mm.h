@@ -1,20 +1,17 @@
 /* pto_tile_mm.h -- TMATMUL / TMATMUL_ACC.  Included by pto_tile.h.
  *
- * C[M,N] (=|+=) A[M,K] . B[K,N], all row-major contiguous.  Every C element is accumulated in
- * the accumulator type in sequential k order, each step one fused multiply-add for floats:
- * c = fma(a1, b1, fma(a0, b0, c0)) ...  (c0 = 0 for TMATMUL, the old C for TMATMUL_ACC).
+ * C[M,N] (=|+=) A[M,K] . B[K,N], row-major (contiguous; the _ld forms take row strides of A
+ * and B, so operands can be read where they lie in a larger tensor).  Every C element is
+ * accumulated in the accumulator type in sequential k order, each float step one fused
+ * multiply-add: c = fma(a1, b1, fma(a0, b0, c0)) ...  (c0 = 0 for TMATMUL, the old C for
+ * TMATMUL_ACC).  Whichever f32 kernel runs (AVX-512 or AVX2+FMA clone, or the portable loop
+ * with fmaf, correctly rounded everywhere) the results are the same bits on any host.
  * f16/bf16 products are exact in f32, so the f16/bf16 paths widen the operands once and reuse
  * the f32 kernel with identical numerics. */
 #ifndef PTO_TILE_MM_H
 #define PTO_TILE_MM_H
 
 #include "pto_tile_core.h"
-
-/* Every f32 accumulation step is one fused multiply-add, c = fma(a_p, b_p, c) rounded once,
- * whichever kernel below runs: the AVX-512 and AVX2+FMA clones use the FMA instructions and the
- * portable kernel fmaf (correctly rounded everywhere), so results are the same bits on any host.
- * Operands are row-major with row strides (in elements) lda, ldb, ldc, so a tile can be read
- * where it lies in a larger tensor. */
 
 /* Rows [i0, m) x columns [j0, n) of C, i-k-j order (vectorisable across j). */
 static inline __attribute__((always_inline)) void
