@@ -125,8 +125,16 @@ def rsub_ops(x: In[Tile[16, 64, F32]], h: In[Tile[16, 64, F16]], i: In[Tile[8, 3
     pto.store(r, pto.sub(2.0, pto.rowsum(x)))
 
 
+@kernel
+def fills(m: Out[Tile[64, 1, F32]], l: Out[Tile[64, 1, F32]], o: Out[Tile[64, 64, F32]]):
+    """Constant fills stored to [R,1] and [R,C] outputs (the LLaMA example's attention init)."""
+    pto.store(m, pto.broadcast(pto.constant(-1e30, F32), (64, 1)))
+    pto.store(l, pto.broadcast(pto.constant(0.0, F32), (64, 1)))
+    pto.store(o, pto.broadcast(pto.constant(0.0, F32), (64, 64)))
+
+
 KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_ops, cvt_ops,
-                                                    int_bits, mm_i8, rsub_ops)}
+                                                    int_bits, mm_i8, rsub_ops, fills)}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "float_ops": "no PTO-ISA instruction",

@@ -422,6 +422,13 @@ class _Lowerer:
                     "tslice_even", "tslice_odd", "tinterleave"):
             st = src_t[0]  # shape-changing ops take the source shape
             return f"cyc += pto_{code}_{s0}({d}, {', '.join(srcs)}, {st.rows}, {st.cols});"
+        if code == "tmrgsort":
+            return f"cyc += pto_tmrgsort_f32({d}, {srcs[0]}, {attrs['block_len']}, {C});"
+        if code == "textract":
+            return (f"cyc += pto_textract_{s0}({d}, {srcs[0]}, {src_t[0].cols}, "
+                    f"{attrs['row']}, {attrs['col']}, {R}, {C});")
+        if C == 1:  # element-wise work on an [R,1] tile runs on its [1,R] row alias on the
+            R, C = 1, R  # AICore (same bytes, see kernel_plan) and is charged for that shape
         if code == "tcvt":
             mode = f"PTO_RM_{attrs['round'].upper()}"
             assert attrs["round"] in ROUND_MODES
@@ -441,11 +448,6 @@ class _Lowerer:
             st = src_t[0]
             return (f"cyc += pto_tsort32_pairs_f32({d}, {srcs[0]}, {srcs[1]}, {st.rows}, "
                     f"{st.cols});")
-        if code == "tmrgsort":
-            return f"cyc += pto_tmrgsort_f32({d}, {srcs[0]}, {attrs['block_len']}, {C});"
-        if code == "textract":
-            return (f"cyc += pto_textract_{s0}({d}, {srcs[0]}, {src_t[0].cols}, "
-                    f"{attrs['row']}, {attrs['col']}, {R}, {C});")
         if code == "trdivs":  # s / x takes (dst, s, src)
             return f"cyc += pto_{code}_{s0}({d}, {srcs[1]}, {srcs[0]}, {R}, {C});"
         if code == "trsubs":  # as the AICore computes it (no reverse subtract): (-x) + s
