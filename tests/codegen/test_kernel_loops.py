@@ -251,3 +251,30 @@ def test_extreme_index_arithmetic_fails_the_task_instead_of_trapping():
             wild(x=X, y=Y, c=-2 ** 63, d=d)
         with pytest.raises(PtoError, match="divided by zero" if d == 0 else "outside 'x'"):
             _run(w())
+
+
+def test_carried_tiles_are_updated_in_place_unless_the_old_value_is_read_later():
+    """A K-loop accumulator stays resident (the matmul accumulates into the carried buffer, no
+    copy per iteration); a carried value read after its next value exists is still copied."""
+    from pto_wsp.backends.cpu_sim.lower_kernel import lower_kernel
+
+    @kernel
+    def kmm(a: In[Tensor[16, 64, F32]], b: In[Tensor[64, 16, F32]], c: Out[Tile[16, 16, F32]],
+            d: Out[Tile[16, 1, F32]]):
+        acc = pto.alloc((16, 16), F32)
+        m = pto.alloc((16, 1), F32)
+        s = pto.alloc((16, 1), F32)
+        for k in pto.range(4, double_buffer=True):
+            at = pto.load(a, row=0, col=k * 16, shape=(16, 16))
+            acc = pto.matmul(at, pto.load(b, row=k * 16, col=0, shape=(16, 16)), acc)
+            m_new = pto.rowmax(acc)
+            s = (m_new - m) + s  # reads the old m after m_new exists, and s itself
+            m = m_new
+        pto.store(c, acc)
+        pto.store(d, m + s)
+
+    body = "\n".join(lower_kernel(kmm.ir()).body)
+    loop = body[body.index("for ("):body.rindex("}")]
+    acc_buf = loop.split("pto_tmatmul_acc_f32(")[1].split(",")[0]
+    copied = [x.split(",")[0] for x in loop.split("memcpy(")[1:]]
+    assert len(copied) == 2 and acc_buf not in copied  # m and s copied, acc never

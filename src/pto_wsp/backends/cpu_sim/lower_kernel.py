@@ -174,6 +174,8 @@ class _Lowerer:
         self.open_at = {e: s for s, e in irk.regions(k.ops).items()}
         self.depth = irk.load_depth(k.ops)
         self.pp: dict[int, str] = {}
+        self.into = lower_kloops.in_place_carries(k.ops)  # op -> carried value it writes
+        self.timing_only: set[int] = set()  # buffers only pipe timing sees (never declared)
         # pipe timing (runtime_c/pto_pipes.h): buffer ids are parameters first, then buffers
         # kernels with loops only: straight-line kernels keep the sum, as the AICore host
         # layer does for the emitted PTO-ISA (docs/tile-library.md, "Pipe timing")
@@ -206,16 +208,17 @@ class _Lowerer:
             self.vm.buffers += ["pto_pipes sb_ = {{0}, 0, 0};",
                                 f"uint64_t rdy_[{n}] = {{0}}, rd_[{n}] = {{0}};"]
             self.vm.cycles = "sb_.end"
-        total = sum(-(-n // 64) * 64 for *_, n in self.bufs)
+        bufs = [b for j, b in enumerate(self.bufs) if j not in self.timing_only]
+        total = sum(-(-n // 64) * 64 for *_, n in bufs)
         if total <= STACK_BYTES:
             self.vm.buffers += [f"_Alignas(64) {ct} {name}[{count}];"
-                                for ct, name, count, _ in self.bufs]
+                                for ct, name, count, _ in bufs]
             return
         self.vm.scratch = total
         self.vm.buffers += ["unsigned char *const scr = pto_scratch();",
                             "if (!scr) return PTO_SCRATCH_ENOMEM;"]
         off = 0
-        for ct, name, _, n in self.bufs:
+        for ct, name, _, n in bufs:
             self.vm.buffers.append(f"{ct} *const restrict {name} = ({ct} *)(scr + {off});")
             off += -(-n // 64) * 64
 
@@ -229,6 +232,7 @@ class _Lowerer:
             b = reuse
         elif self.free.get(key) and not fresh:
             b = self.free[key].pop()
+            self.timing_only.discard(b)
         else:
             b = len(self.buf_key)
             self.buf_key.append(key)
@@ -348,6 +352,18 @@ class _Lowerer:
                 f"if ({ptr} == {buf}) (void)pto_tload_{sfx(t.dtype)}({buf}, a->{p}, a->{p}_rs, "
                 f"a->{p}_cs, {t.rows}, {t.cols});\n    "
                 f"cyc += pto__cost_gm(0, {t.rows}, {t.cols}, {es});")
+            return
+        if i in self.into:  # the next value of a loop-carried tile, in the carried buffer
+            t, r, phi = op.types[0], op.results[0], self.into[i]
+            fresh = len(self.buf_key)
+            self.alloc(r, t)  # the buffer the pipe timing sees, as if the value were copied
+            if self.buf_of[r] == fresh:
+                self.timing_only.add(fresh)
+            dst = self.alias[r] = f"b{self.buf_of[phi]}"
+            if code == "tmatmul_acc" and ops[0].index == phi:
+                body.append(self._matmul(op, dst, [self.ref(o) for o in ops[1:]]))
+            else:
+                body.append(self.call(op, [dst], [self.ref(o) for o in ops]))
             return
         if code == "tmatmul_acc" and self.last_use.get(ops[0].index) == i:
             # accumulate in place: the accumulator dies here

@@ -3,13 +3,16 @@
 ``kfor`` becomes a C ``for`` loop whose carried tiles live in their own buffers (copied in
 before the loop and from the yielded values at the end of each iteration); a ``tload_at``
 in a loop with ``buffers = N`` rotates through N ping-pong buffers by the iteration index;
-``kif`` becomes ``if``/``else`` filling the merged tiles. Index arithmetic is ``int64_t``
+``kif`` becomes ``if``/``else`` filling the merged tiles. A carried tile's next value is
+computed straight into the carried buffer when nothing reads the old value afterwards
+(:func:`in_place_carries`; a matmul accumulator stays resident across the loop). Index arithmetic is ``int64_t``
 with Python's floor division; a zero divisor or an offset outside the tensor ends the task
 with an error (``PTO_KERNEL_EDIV`` / ``PTO_KERNEL_ERANGE`` in ``kernels.c``).
 """
 
 from __future__ import annotations
 
+from ...ir import kloops as irk
 from ...ir import nodes as ir
 from .c_syntax import ident, string
 
@@ -24,6 +27,39 @@ def index_expr(lw, o) -> str:
     if isinstance(o, ir.ParamRef):
         return f"(int64_t)a->{ident(o.name)}"
     return f"s{o.index}"
+
+
+def in_place_carries(ops) -> dict[int, int]:
+    """Op index -> the loop-carried value whose buffer the op's result can be written to: the
+    result is yielded to that carried value alone, by the loop directly enclosing the op, and
+    the loop reads the old value only before the op (or in the op itself as the accumulator of
+    a ``tmatmul_acc``, which then accumulates in place). Saves the copy ending each iteration."""
+    inner, stack = {}, []
+    for i, op in enumerate(ops):
+        if op.opcode in irk.OPENERS.values():
+            stack.pop()
+        if stack:
+            inner[i] = stack[-1]
+        if op.opcode in irk.OPENERS:
+            stack.append(i)
+    defs = {v: i for i, op in enumerate(ops) for v in op.results}
+    out = {}
+    for s, e in irk.regions(ops).items():
+        if ops[s].opcode != "kfor":
+            continue
+        yields = ops[e].operands
+        for phi, y in zip(ops[s].results[1:], yields):
+            d = defs.get(y.index) if isinstance(y, ir.ValueRef) else None
+            if d is None or inner.get(d) != s or yields.count(y) != 1 or \
+                    len(ops[d].results) != 1 or ops[d].opcode in irk.OPCODES | {"tload"}:
+                continue
+            mine = ir.ValueRef(phi)
+            reads = [u for u in range(s + 1, e + 1) if mine in ops[u].operands]
+            acc = ops[d].opcode == "tmatmul_acc" and ops[d].operands[0] == mine and \
+                mine not in ops[d].operands[1:]
+            if all(u < d or (u == d and acc) for u in reads):
+                out[d] = phi
+    return out
 
 
 def lower(lw, i: int, op: ir.KernelOp) -> None:
@@ -87,12 +123,14 @@ def lower(lw, i: int, op: ir.KernelOp) -> None:
 
 
 def _copy(lw, dst: int, src: int) -> None:
-    """``dst`` (a carried or merged tile) takes the value of ``src``: a copy of no cost."""
-    if lw.ref(ir.ValueRef(dst)) == lw.ref(ir.ValueRef(src)):
+    """``dst`` (a carried or merged tile) takes the value of ``src``: a copy of no cost (none
+    at all when ``src`` was computed in ``dst``'s buffer; its pipe timing is kept)."""
+    if lw.ref(ir.ValueRef(dst)) != lw.ref(ir.ValueRef(src)):
+        t = lw.types[dst]
+        lw.vm.body.append(f"memcpy({lw.ref(ir.ValueRef(dst))}, {lw.ref(ir.ValueRef(src))}, "
+                          f"{t.rows * t.cols * t.dtype.itemsize});")
+    elif lw.bid(dst) == lw.bid(src):
         return
-    t = lw.types[dst]
-    lw.vm.body.append(f"memcpy({lw.ref(ir.ValueRef(dst))}, {lw.ref(ir.ValueRef(src))}, "
-                      f"{t.rows * t.cols * t.dtype.itemsize});")
     if lw.piped:
         lw.vm.body.append(f"pto_pass(rdy_, rd_, {lw.bid(dst)}, {lw.bid(src)});")
 
