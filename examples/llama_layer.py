@@ -1,8 +1,10 @@
 """A LLaMA decoder layer: RMSNorm, Q/K/V projections, causal attention, output projection +
 residual, RMSNorm, SwiGLU feed-forward + residual, f32.
 
-Written as a user would: projections are 64x64x64 matmul tiles with a ``P.seq`` K loop
-accumulating into the output tile; RMSNorm works on 8-row blocks of the hidden dimension;
+Written as an NPU engineer would: each projection is one task per 128x128 output block whose
+kernel loops over K in 64-wide steps with the accumulator resident (L0C) and double-buffered
+operand loads (``examples/gemm_kloop.py`` style); residuals are added by vector tasks on 64x64
+tiles; RMSNorm works on 8-row blocks of the hidden dimension;
 attention is flash-style per (head, query block) over the ragged causal triangle of key
 blocks (``Ragged``: query block i visits key blocks 0..i-1, then the masked diagonal block),
 reading K through its transpose (``Tensor(data=k.T)``, zero-copy). No rotary embedding.
@@ -18,7 +20,9 @@ from pto_wsp import (DType, Dense, In, InOut, Out, P, Ragged, Tensor, Tile, kern
                      workload)
 
 F32 = DType.F32
-TM = 64          # matmul tile edge, attention block
+TM = 64          # attention block, vector tile edge
+BO = 128         # projection output block edge
+BK = 64          # projection K step
 RB = 8           # RMSNorm row block
 EPS = 1e-5
 NEG = -1e30      # masked score (finite: exp(NEG - m) is exactly 0, never NaN)
@@ -60,17 +64,20 @@ def _kernels(sh: Shape):
         r = pto.rsqrt(pto.add(pto.rowmean(pto.mul(x, x)), EPS))
         pto.store(y, pto.colmul(pto.rowmul(x, r), w))
 
-    @kernel
-    def mm_first(a: In[T], b: In[T], c: Out[T]):
-        pto.store(c, pto.matmul(a, b))
+    def mm_kloop(K: int):
+        @kernel(name=f"mm_k{K}")
+        def mm(a: In[Tensor[BO, K, F32]], b: In[Tensor[K, BO, F32]], c: Out[Tile[BO, BO, F32]]):
+            acc = pto.alloc((BO, BO), F32)
+            for kk in pto.range(K // BK, double_buffer=True):
+                at = pto.load(a, row=0, col=kk * BK, shape=(BO, BK))
+                bt = pto.load(b, row=kk * BK, col=0, shape=(BK, BO))
+                acc = pto.matmul(at, bt, acc)
+            pto.store(c, acc)
+        return mm
 
     @kernel
-    def mm_first_res(a: In[T], b: In[T], res: In[T], c: Out[T]):
-        pto.store(c, pto.add(pto.matmul(a, b), res))
-
-    @kernel
-    def mm_acc(a: In[T], b: In[T], c: InOut[T]):
-        pto.store(c, pto.matmul(a, b, acc=c))
+    def add(x: In[T], y: In[T], z: Out[T]):
+        pto.store(z, pto.add(x, y))
 
     @kernel
     def swiglu(g: In[T], u: In[T], y: Out[T]):
@@ -105,21 +112,22 @@ def _kernels(sh: Shape):
         _, ln, on = online_softmax_step(s, v, m, l, o)
         pto.store(o, pto.div(on, ln))
 
-    return dict(rmsnorm=rmsnorm, mm_first=mm_first, mm_first_res=mm_first_res, mm_acc=mm_acc,
-                swiglu=swiglu, attn_init=attn_init, attn_step=attn_step, attn_last=attn_last)
+    return dict(rmsnorm=rmsnorm, mm_h=mm_kloop(H), mm_f=mm_kloop(sh.ffn), add=add, swiglu=swiglu, attn_init=attn_init, attn_step=attn_step, attn_last=attn_last)
 
 
-def build(sh: Shape, inputs: dict[str, np.ndarray], k_outer: bool = False):
+def build(sh: Shape, inputs: dict[str, np.ndarray], order: str = "ij"):
     """The layer workload over ``inputs`` (see :func:`weights`); returns (workload, output
-    array). ``k_outer``: the projections' K loop outermost instead of innermost."""
+    array). ``order``: the projections' output blocks row-block-major ("ij") or
+    column-block-major ("ji")."""
     S, H, F, NH, D = sh.seq, sh.hidden, sh.ffn, sh.heads, sh.head_dim
-    assert S % TM == 0 and H % TM == 0 and F % TM == 0 and D % TM == 0 and H % RB == 0
+    assert S % BO == 0 and H % BO == 0 and F % BO == 0 and D % TM == 0 and H % RB == 0
+    assert order in ("ij", "ji"), order
     k = _kernels(sh)
     t = {n: Tensor(data=a, name=n) for n, a in inputs.items()}
     act = {n: np.zeros(shape, np.float32) for n, shape in (
         ("xn", (S, H)), ("q", (S, H)), ("k", (S, H)), ("v", (S, H)), ("attn", (S, H)),
-        ("h", (S, H)), ("hn", (S, H)), ("gate", (S, F)), ("up", (S, F)), ("act", (S, F)),
-        ("out", (S, H)), ("m", (S, NH)), ("l", (S, NH)))}
+        ("o", (S, H)), ("h", (S, H)), ("hn", (S, H)), ("gate", (S, F)), ("up", (S, F)),
+        ("act", (S, F)), ("d", (S, H)), ("out", (S, H)), ("m", (S, NH)), ("l", (S, NH)))}
     a = {n: Tensor(data=arr, name=n) for n, arr in act.items()}
     a["kt"] = Tensor(data=act["k"].T, name="kt")  # K^T: a view of the same memory
     mask = np.triu(np.full((TM, TM), NEG, np.float32), 1)
@@ -127,31 +135,20 @@ def build(sh: Shape, inputs: dict[str, np.ndarray], k_outer: bool = False):
     qb = Dense[S // TM]
     tri = Ragged(qb, list(range(S // TM)))  # query block i: key blocks 0 .. i-1
 
-    def tile(X, i, j):
-        return X[i * TM:(i + 1) * TM, j * TM:(j + 1) * TM]
+    def tile(X, i, j, e=TM):
+        return X[i * e:(i + 1) * e, j * e:(j + 1) * e]
 
-    def project(A, W, C, n_out, n_k, res=None):
-        """C = A @ W (+ res) in 64x64 tiles; the K loop innermost (or outermost)."""
-        def first(i, j):
-            if res is None:
-                k["mm_first"][i, j](a=tile(A, i, 0), b=tile(W, 0, j), c=tile(C, i, j))
-            else:
-                k["mm_first_res"][i, j](a=tile(A, i, 0), b=tile(W, 0, j),
-                                        res=tile(res, i, j), c=tile(C, i, j))
+    def project(A, W, C, n_out, mm):
+        """C = A @ W, one K-loop task (kernel mm) per BO x BO output block."""
+        rows, cols = Dense[S // BO], Dense[n_out // BO]
+        for x, y in P(rows, cols) if order == "ij" else P(cols, rows):
+            i, j = (x, y) if order == "ij" else (y, x)
+            mm[i, j](a=A[i * BO:(i + 1) * BO, :], b=W[:, j * BO:(j + 1) * BO],
+                     c=tile(C, i, j, BO))
 
-        def acc(i, j, kk):
-            k["mm_acc"][i, j, kk](a=tile(A, i, kk + 1), b=tile(W, kk + 1, j), c=tile(C, i, j))
-        if k_outer:
-            for i, j in P(Dense[S // TM], Dense[n_out]):
-                first(i, j)
-            for kk in P.seq(Dense[n_k - 1]):
-                for i, j in P(Dense[S // TM], Dense[n_out]):
-                    acc(i, j, kk)
-        else:
-            for i, j in P(Dense[S // TM], Dense[n_out]):
-                first(i, j)
-                for kk in P.seq(Dense[n_k - 1]):
-                    acc(i, j, kk)
+    def add(X, Y, Z):
+        for i, j in P(Dense[S // TM], Dense[H // TM]):
+            k["add"][i, j](x=tile(X, i, j), y=tile(Y, i, j), z=tile(Z, i, j))
 
     def norm(X, W, Y):
         for r in P(Dense[S // RB]):
@@ -161,7 +158,7 @@ def build(sh: Shape, inputs: dict[str, np.ndarray], k_outer: bool = False):
     def llama_layer():
         norm(t["x"], t["w_attn_norm"], a["xn"])
         for w, out in (("wq", "q"), ("wk", "k"), ("wv", "v")):
-            project(a["xn"], t[w], a[out], H // TM, H // TM)
+            project(a["xn"], t[w], a[out], H, k["mm_h"])
         for h, i in P(Dense[NH], qb):
             rows, cols = slice(i * TM, (i + 1) * TM), slice(h * D, (h + 1) * D)
             q, o = a["q"][rows, cols], a["attn"][rows, cols]
@@ -172,14 +169,16 @@ def build(sh: Shape, inputs: dict[str, np.ndarray], k_outer: bool = False):
                                         v=a["v"][j * TM:(j + 1) * TM, cols], m=m, l=l, o=o)
             k["attn_last"][h, i](q=q, kt=a["kt"][cols, rows], v=a["v"][rows, cols], mask=MASK,
                                  m=m, l=l, o=o)
-        project(a["attn"], t["wo"], a["h"], H // TM, H // TM, res=t["x"])
+        project(a["attn"], t["wo"], a["o"], H, k["mm_h"])
+        add(t["x"], a["o"], a["h"])
         norm(a["h"], t["w_ffn_norm"], a["hn"])
-        project(a["hn"], t["w_gate"], a["gate"], F // TM, H // TM)
-        project(a["hn"], t["w_up"], a["up"], F // TM, H // TM)
+        project(a["hn"], t["w_gate"], a["gate"], F, k["mm_h"])
+        project(a["hn"], t["w_up"], a["up"], F, k["mm_h"])
         for i, j in P(Dense[S // TM], Dense[F // TM]):
             k["swiglu"][i, j](g=tile(a["gate"], i, j), u=tile(a["up"], i, j),
                               y=tile(a["act"], i, j))
-        project(a["act"], t["w_down"], a["out"], H // TM, F // TM, res=a["h"])
+        project(a["act"], t["w_down"], a["d"], H, k["mm_f"])
+        add(a["h"], a["d"], a["out"])
     return llama_layer(), act["out"]
 
 
@@ -207,10 +206,9 @@ def task_count(sh: Shape) -> int:
     """Tasks the layer submits."""
     S, H, F, NH = sh.seq, sh.hidden, sh.ffn, sh.heads
     nb = S // TM
-    mm = nb * (3 * (H // TM) * (H // TM) + (H // TM) * (H // TM) + 2 * (F // TM) * (H // TM)
-               + (H // TM) * (F // TM))
+    mm = (S // BO) * (5 * H + 2 * F) // BO
     attn = NH * (2 * nb + nb * (nb - 1) // 2)
-    return 2 * (S // RB) + mm + attn + nb * (F // TM)
+    return 2 * (S // RB) + mm + attn + nb * (F + 2 * H) // TM
 
 
 def main(seq: int = 128) -> None:

@@ -132,7 +132,7 @@ def _example_workloads():
     x = rng.standard_normal((rl.ROWS // rl.BR, rl.BR, rl.COLS), np.float32)
     out.append(("rmsnorm_long", rl.build(Tensor(data=x), Tensor(data=np.zeros_like(x))), {}))
     ll = _load(ROOT / "examples/llama_layer.py", "pto_wsp_test_plan_llama")
-    sh = ll.Shape(64, hidden=128, heads=2, ffn=192)
+    sh = ll.Shape(128, hidden=128, heads=2, ffn=256)
     out.append(("llama_layer", ll.build(sh, ll.weights(sh))[0], {}))
     tk = _load(ROOT / "examples/topk.py", "pto_wsp_test_plan_topk")
     s = rng.standard_normal((8, tk.N)).astype(np.float32)
