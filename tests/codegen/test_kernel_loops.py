@@ -275,6 +275,38 @@ def test_carried_tiles_are_updated_in_place_unless_the_old_value_is_read_later()
 
     body = "\n".join(lower_kernel(kmm.ir()).body)
     loop = body[body.index("for ("):body.rindex("}")]
-    acc_buf = loop.split("pto_tmatmul_acc_f32(")[1].split(",")[0]
+    acc_buf = loop.split("pto_tmatmul_acc_")[1].split("(")[1].split(",")[0]
     copied = [x.split(",")[0] for x in loop.split("memcpy(")[1:]]
     assert len(copied) == 2 and acc_buf not in copied  # m and s copied, acc never
+
+
+def test_k_loop_matmul_operands_are_read_in_place_or_copied_when_columns_are_strided():
+    """f32 matmul operands loaded in a loop are read where they lie (any row stride); a view
+    with non-contiguous columns is copied instead. Both give the same bits."""
+    from pto_wsp.backends.cpu_sim.lower_kernel import lower_kernel
+
+    @kernel
+    def kdot(a: In[Tensor[8, 64, F32]], b: In[Tensor[64, 16, F32]], c: Out[Tile[8, 16, F32]]):
+        acc = pto.alloc((8, 16), F32)
+        for k in pto.range(4, double_buffer=True):
+            acc = pto.matmul(pto.load(a, row=0, col=k * 16, shape=(8, 16)),
+                             pto.load(b, row=k * 16, col=0, shape=(16, 16)), acc)
+        pto.store(c, acc)
+
+    body = "\n".join(lower_kernel(kdot.ir()).body)
+    assert "pto_tmatmul_acc_ld_f32(" in body and "a->a_cs == 1 ? a->a_rs" in body
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((8, 64), np.float32)
+    b = rng.standard_normal((64, 16), np.float32)
+    outs = []
+    for a_view in (a, np.asfortranarray(a.T).T):  # contiguous rows; strided columns
+        c = np.zeros((8, 16), np.float32)
+        A, B, C = Tensor(data=a_view), Tensor(data=b), Tensor(data=c)
+
+        @workload
+        def w():
+            kdot(a=A, b=B, c=C)
+        _run(w())
+        outs.append(c)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0], a @ b, rtol=1e-5, atol=1e-5)

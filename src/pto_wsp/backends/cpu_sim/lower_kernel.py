@@ -334,7 +334,7 @@ class _Lowerer:
             body.append(f"cyc += pto_{fn}_{sfx(t.dtype)}(a->{p}, {self.ref(v)}, "
                         f"a->{p}_rs, a->{p}_cs, {t.rows}, {t.cols});")
             return
-        if code == "tload" and self._can_read_in_place(i, op):
+        if code == "tload" and self.can_read_in_place(i, op):
             t = op.types[0]
             p = ident(ops[0].name)
             buf = self.alloc(op.results[0], t)
@@ -342,7 +342,7 @@ class _Lowerer:
             ptr = self.alias[v] = f"g{v}"
             es = f"PTO_ES_{sfx(t.dtype)}"
             inplace = f"a->{p}_cs == 1"
-            if self._matmul_operand_only(i, v):  # any row stride: the kernel takes it
+            if self.matmul_operand_only(i, v):  # any row stride: the kernel takes it
                 self.ld[v] = f"ld{v}"
                 body.append(f"const int64_t ld{v} = {inplace} ? a->{p}_rs : {t.cols};")
             else:
@@ -376,7 +376,7 @@ class _Lowerer:
         dsts = [self.alloc(r, t) for r, t in zip(op.results, op.types)]
         body.append(self.call(op, dsts, srcs))
 
-    def _can_read_in_place(self, i: int, op: ir.KernelOp) -> bool:
+    def can_read_in_place(self, i: int, op: ir.KernelOp) -> bool:
         """A loaded tile whose rows are contiguous in global memory can be read where it is
         (no copy; the TLOAD is still charged) if nothing is stored while it is alive and it is
         never accumulated into in place."""
@@ -388,7 +388,7 @@ class _Lowerer:
                 return False
         return True
 
-    def _matmul_operand_only(self, i: int, v: int) -> bool:
+    def matmul_operand_only(self, i: int, v: int) -> bool:
         """Whether f32 tile ``v`` (loaded at op ``i``) is read only as a left or right matmul
         operand, which the tile library reads with any row stride."""
         if self.types[v].dtype is not DType.F32:

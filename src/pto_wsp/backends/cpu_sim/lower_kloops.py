@@ -117,7 +117,7 @@ def lower(lw, i: int, op: ir.KernelOp) -> None:
         body.append("}")
         return
     if code == "tload_at":
-        _load_at(lw, op)
+        _load_at(lw, i, op)
     else:
         _store_at(lw, op)
 
@@ -153,7 +153,7 @@ def _at(lw, op: ir.KernelOp, t: ir.TileType) -> str:
     return f"a->{c} + {r0} * a->{c}_rs + {c0} * a->{c}_cs"
 
 
-def _load_at(lw, op: ir.KernelOp) -> None:
+def _load_at(lw, i: int, op: ir.KernelOp) -> None:
     from .lower_kernel import ctype, sfx
     t, v = op.types[0], op.results[0]
     c = ident(op.operands[0].name)
@@ -178,6 +178,17 @@ def _load_at(lw, op: ir.KernelOp) -> None:
     else:
         dst = lw.alloc(v, t)
     src = _at(lw, op, t)
+    if lw.can_read_in_place(i, op) and lw.matmul_operand_only(i, v):
+        # read where it lies at any row stride, as a straight-line load (lower_kernel.py); its
+        # buffers remain for pipe timing and for tensors with non-contiguous columns
+        lw.alias[v], lw.ld[v] = f"g{v}", f"ld{v}"
+        lw.vm.body.append(
+            f"const int64_t ld{v} = a->{c}_cs == 1 ? a->{c}_rs : {t.cols};\n    "
+            f"const float *g{v} = a->{c}_cs == 1 ? {src} : {dst};\n    "
+            f"if (g{v} == {dst}) (void)pto_tload_f32({dst}, {src}, a->{c}_rs, a->{c}_cs, "
+            f"{t.rows}, {t.cols});\n    "
+            f"cyc += pto__cost_gm(0, {t.rows}, {t.cols}, PTO_ES_f32);")
+        return
     lw.vm.body.append(f"cyc += pto_tload_{sfx(t.dtype)}({dst}, {src}, a->{c}_rs, a->{c}_cs, "
                       f"{t.rows}, {t.cols});")
 
