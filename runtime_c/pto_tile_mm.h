@@ -80,10 +80,10 @@ PTO__MM_F32_SIMD(pto__mm_f32_avx2, "avx2,fma", __m256, 8, 4, _mm256_loadu_ps, _m
                  _mm256_set1_ps, _mm256_setzero_ps, _mm256_fmadd_ps)
 #endif
 
-/* C[m,n] (=|+=) A[m,k] . B[k,n] with row strides ldc, lda, ldb. */
-static inline void pto__mm_f32(float *restrict c, int64_t ldc, const float *restrict a,
-                               int64_t lda, const float *restrict b, int64_t ldb, int m, int k,
-                               int n, int acc)
+/* C[m,n] (=|+=) A[m,k] . B[k,n] with row strides ldc, lda, ldb: the kernel for this host. */
+static inline void pto__mm_f32_run(float *restrict c, int64_t ldc, const float *restrict a,
+                                   int64_t lda, const float *restrict b, int64_t ldb, int m,
+                                   int k, int n, int acc)
 {
 #ifdef PTO__MM_SIMD
 #ifndef PTO_TILE_NO_AVX512
@@ -98,6 +98,27 @@ static inline void pto__mm_f32(float *restrict c, int64_t ldc, const float *rest
     }
 #endif
     pto__mm_f32_rect(c, ldc, a, lda, b, ldb, 0, m, 0, n, k, acc);
+}
+
+/* Every block of rows of C reads all of B. Rows of B that lie far apart in a wider tensor
+ * (often a multiple of 4 KiB apart) evict each other from L1, so when there are enough rows of
+ * C to pay for it B is first copied into a contiguous stack tile (measured on 1024^3 in
+ * K-loop tasks: 128-row tiles gain, 64-row tiles run faster reading B in place). A copy only:
+ * the same bits either way. */
+#define PTO__MM_PACK_ROWS 128
+#define PTO__MM_PACK_MAX (128 * 128)
+static inline void pto__mm_f32(float *restrict c, int64_t ldc, const float *restrict a,
+                               int64_t lda, const float *restrict b, int64_t ldb, int m, int k,
+                               int n, int acc)
+{
+    if (ldb != n && m >= PTO__MM_PACK_ROWS && (int64_t)k * n <= PTO__MM_PACK_MAX) {
+        float pk[PTO__MM_PACK_MAX] __attribute__((aligned(64)));
+        for (int p = 0; p < k; ++p)
+            memcpy(pk + (int64_t)p * n, b + p * ldb, (size_t)n * sizeof(float));
+        pto__mm_f32_run(c, ldc, a, lda, pk, n, m, k, n, acc);
+        return;
+    }
+    pto__mm_f32_run(c, ldc, a, lda, b, ldb, m, k, n, acc);
 }
 
 static inline uint64_t pto_tmatmul_f32(float *restrict c, const float *restrict a,

@@ -792,6 +792,20 @@ def test_matmul_strided_operands(request, lib):
         assert_same(c, seq_matmul(a, b, c0 if acc else np.zeros((m, n), np.float32), np.float32))
 
 
+@pytest.mark.parametrize("lib", ["L", "L1", "L2"])
+def test_matmul_packs_strided_b_for_tall_c(request, lib):
+    """With 128 or more rows of C, a strided B is copied into a contiguous tile first (every
+    kernel): the same bits as the sequential fma reference."""
+    rng = np.random.default_rng(18)
+    m, k, n = 131, 5, 40
+    big_b = rand("f32", (k, 3 * n), rng, 1.0)
+    a, b, c0 = rand("f32", (m, k), rng, 1.0), big_b[:, n:2 * n], rand("f32", (m, n), rng)
+    c = c0.copy()
+    request.getfixturevalue(lib)("tmatmul_acc_ld_f32", c, a, k, view_args(big_b, b)[0], 3 * n,
+                                 m, k, n)
+    assert_same(c, seq_matmul(a, b, c0, np.float32))
+
+
 def test_matmul_large_f16_uses_heap_scratch(L):
     rng = np.random.default_rng(7)
     m, k, n = 64, 96, 80  # m*k + k*n > 4096 floats of stack scratch
