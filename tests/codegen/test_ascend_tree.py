@@ -315,6 +315,51 @@ def test_host_c_api_binds_tensors_by_name(rmsnorm_tree):
         host.close()
 
 
+def test_device_binaries_are_loaded_through_acl_and_a_missing_one_is_named(rmsnorm_tree,
+                                                                           tmp_path):
+    """The runner loads the device binaries next to the host library through ACL: the host
+    library alone cannot open, and says which ACL call failed on which file."""
+    import cffi
+    from pto_wsp.backends.ascend.tree import DEVICE_LIBRARIES, host_cdef
+    prog, _ = rmsnorm_tree
+    built = Path(prog.host_library).parent
+    assert all((built / lib).is_file() for lib in DEVICE_LIBRARIES)
+    shutil.copy(prog.host_library, tmp_path / "libpto_wsp_host.so")
+    code = ("import cffi, sys\n"
+            "ffi = cffi.FFI(); ffi.cdef(sys.argv[1])\n"
+            "lib = ffi.dlopen(sys.argv[2])\n"
+            "sys.exit(0 if lib.pto_wsp_host_open() == ffi.NULL else 1)\n")
+    r = subprocess.run([sys.executable, "-c", code, host_cdef(),
+                        str(tmp_path / "libpto_wsp_host.so")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "aclrtBinaryLoadFromFile" in r.stderr and "libpto_wsp_aicore.so" in r.stderr
+
+
+def test_handshake_accesses_carry_gm_cache_maintenance(rmsnorm_tree):
+    """Every handshake access is bracketed by cache maintenance (docs/ascend.md, "Cache
+    maintenance"): dcci on the AICore, DC CIVAC on the AICPU, no-ops in the emulation. The
+    order is what matters on a device, so it is checked in the emitted text."""
+    src = rmsnorm_tree[0].sources
+    hs, entry, sched = (src[f] for f in ("common/pto_handshake.h", "aicore/entry.cpp",
+                                         "aicpu/scheduler.c"))
+    assert "dcci((__gm__ void *)(p), cache_line_t::SINGLE_CACHE_LINE" in hs
+    assert '"dc civac, %0"' in hs and '"dsb sy"' in hs
+
+    def order(text, *parts):
+        at = [text.index(p) for p in parts]
+        assert at == sorted(at), parts
+
+    order(hs, "pto_hs_inval(w, 4);", "return __atomic_load_n(w, __ATOMIC_ACQUIRE);")
+    order(hs, "__atomic_store_n(w, v, __ATOMIC_RELEASE);", "pto_hs_clean(w, 4);")
+    order(entry, "if (s != PTO_HS_TASK)", "pto_hs_inval(m, sizeof *m);", "pto_aicore_run(",
+          "m->tasks += 1;", "pto_hs_clean(m, offsetof(pto_hs_mailbox, args));",
+          "pto_hs_store(&m->state, PTO_HS_DONE);")
+    order(sched, "m->ws = ", "pto_hs_clean(m, sizeof *m);", "pto_hs_store(&m->state, PTO_HS_TASK);",
+          "pto_hs_inval(m, offsetof(pto_hs_mailbox, args));", "rc = m->rc;")
+    order(sched, "pto_run(&a->in, a->out);", "pto_hs_clean(a->out, sizeof *a->out);",
+          "PTO_HS_EXIT")
+
+
 def test_arrays_sharing_memory_are_refused(rmsnorm_tree):
     prog, arrays = rmsnorm_tree
     X = arrays["X"].copy()
@@ -362,6 +407,58 @@ def test_cli_writes_the_tree_and_cmake_configures_it(tmp_path):
                          "-DPTO_WSP_ENABLE_ASCEND=ON", f"-DASCEND_CANN_PACKAGE_PATH={tmp_path}"],
                         capture_output=True, text=True)
     assert on.returncode != 0 and "needs CANN" in on.stderr
+
+
+_FAKE_TOOL = """#!/bin/sh
+echo "$(basename "$0") $*" >> "{log}"
+prev=
+for a in "$@"; do [ "$prev" = "-o" ] && : > "$a"; prev=$a; done
+"""
+
+
+def test_cmake_on_configures_and_builds_against_a_fake_cann(tmp_path):
+    """Configuration test (no CANN here): with PTO_WSP_ENABLE_ASCEND=ON and a fake CANN layout
+    (bisheng, ld.lld and the AICPU gcc are scripts recording their arguments; acl.h and
+    libascendcl are the emulation's ACL stub) the tree configures and builds: every AICore
+    source for both arches, one device binary per arch, the AICPU library and the host
+    library on ascendcl. Whether the commands are right for a real CANN is not tested."""
+    tree, cann, log = tmp_path / "tree", tmp_path / "cann", tmp_path / "tools.log"
+    r = subprocess.run([sys.executable, "-m", "pto_wsp", "compile", "--target", "ascend_npu",
+                        str(ROOT / "tests/ir/corpus/rmsnorm.pto"), "-o", str(tree)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for tool in ("compiler/ccec_compiler/bin/bisheng", "compiler/ccec_compiler/bin/ld.lld",
+                 "toolkit/toolchain/hcc/bin/aarch64-target-linux-gnu-gcc"):
+        (cann / tool).parent.mkdir(parents=True, exist_ok=True)
+        (cann / tool).write_text(_FAKE_TOOL.format(log=log))
+        (cann / tool).chmod(0o755)
+    (cann / "include/acl").mkdir(parents=True)
+    shutil.copy(tree / "host/acl_stub/acl/acl.h", cann / "include/acl/acl.h")
+    (cann / "lib64").mkdir()
+    subprocess.run(["cc", "-shared", "-fPIC", "-I", str(tree / "host/acl_stub"), "-o",
+                    str(cann / "lib64/libascendcl.so"), str(tree / "host/acl_stub/acl_stub.c"),
+                    "-ldl", "-lpthread"], check=True)
+    b = tmp_path / "on"
+    for cmd in (["cmake", "-S", str(tree), "-B", str(b), "-DPTO_WSP_ENABLE_ASCEND=ON",
+                 f"-DASCEND_CANN_PACKAGE_PATH={cann}"], ["cmake", "--build", str(b)]):
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+    calls = log.read_text().splitlines()
+    for unit in ("vec", "cube"):
+        for src in ("entry.cpp", "dispatch.cpp") + (("kernel_rmsnorm_tile.cpp",)
+                                                    if unit == "vec" else ()):
+            assert any(c.startswith("bisheng -xcce") and f"dav-c220-{unit}" in c and
+                       c.split(" -c ")[1].split()[0].endswith(src) for c in calls), (unit, src)
+        assert any(c.startswith("ld.lld") and f"pto_wsp_aicore_{unit}.o" in c for c in calls)
+    aicpu = [c for c in calls if c.startswith("aarch64-target-linux-gnu-gcc")]
+    assert len(aicpu) == 1 and all(f in aicpu[0] for f in (
+        "aicpu/plan.c", "aicpu/scheduler.c", "aicpu/runtime/pto_plan.c", "aicpu/runtime/pto_rt.c"))
+    assert (b / "libpto_wsp_host.so").is_file()
+    syms = subprocess.run(["nm", "-D", "--undefined-only", str(b / "libpto_wsp_host.so")],
+                          capture_output=True, text=True).stdout
+    for call in ("aclrtBinaryLoadFromFile", "aclrtBinaryLoadFromData", "aclrtRegisterCpuFunc",
+                 "aclrtLaunchKernel", "aclrtLaunchKernelWithHostArgs", "aclrtSynchronizeStream"):
+        assert call in syms, call
 
 
 def test_cli_output_needs_the_ascend_target(tmp_path):

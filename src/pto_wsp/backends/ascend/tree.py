@@ -6,8 +6,8 @@ The tree (docs/ascend.md, "The tree") is rendered from one template manifest
 ``aicpu/plan.c``) for the plan interpreter, the runtime (``runtime_c/pto_rt*``,
 ``pto_plan.c``) and the host PTO-ISA layer (``runtime_c/pto/``) copied in as sources.
 It is cached like cpu_sim's builds (a key over its whole text); the host emulation is built
-from it with CMake into a second cache entry holding ``libpto_wsp_host.so``, loaded with cffi
-in ABI mode (the Python shim).
+from it with CMake into a second cache entry holding ``libpto_wsp_host.so`` (loaded with cffi
+in ABI mode, the Python shim) beside the emulated device binaries it loads.
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ MANIFEST = [(f, f) for f in (
     "aicpu/pto_aicpu.h", "aicpu/kernels.h", "aicpu/kernel_table.c", "aicpu/scheduler.c",
     "host/pto_wsp_host.h", "host/pto_device.h", "host/runner.c", "host/api.c",
     "host/program_info.c", "host/pto_wsp_host.py", "host/acl_stub/acl/acl.h",
-    "host/acl_stub/acl_stub.c",
-    "emulation/device.c")]
+    "host/acl_stub/acl_stub.c")]
 RUNTIME = ("pto_rt.c", "pto_rt_trace.c", "pto_rt.h", "pto_rt_internal.h", "pto_orch.h",
            "pto_orch_abi.h", "pto_plan.c", "pto_plan.h", "pto_record.h")
 LIBRARY = "libpto_wsp_host.so"
+DEVICE_LIBRARIES = ("libpto_wsp_aicore.so", "libpto_wsp_aicpu.so")  # loaded by the host one
 _AXIS_KIND = {"dense": 0, "dense_dyn": 1, "ragged": 2, "sparse": 3}
 _UNIT = {"vector": "PTO_HS_UNIT_VECTOR", "cube": "PTO_HS_UNIT_CUBE"}
 
@@ -220,7 +220,8 @@ def build(m: ir.Module, *, machine: Machine = Machine(), v9_compat: bool = False
                  "-DCMAKE_BUILD_TYPE=None", f"-DPTO_WSP_RUNTIME_LIBRARY={rt}"],
                 stage, f"ascend-{build_key[:16]}")
         _run_cc([_cmake(), "--build", str(b)], stage, f"ascend-{build_key[:16]}")
-        shutil.copy(b / LIBRARY, stage / LIBRARY)
+        for lib in (*DEVICE_LIBRARIES, LIBRARY):
+            shutil.copy(b / lib, stage / lib)
         shutil.rmtree(b)  # its CMake cache names this staging directory
 
     t0 = time.perf_counter()
