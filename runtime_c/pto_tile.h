@@ -12,7 +12,7 @@
 #define PTO_TILE_H
 
 /* bumped whenever a function's name, argument order or semantics changes */
-#define PTO_TILE_VERSION 7
+#define PTO_TILE_VERSION 8
 
 #ifdef __cplusplus
 #define restrict __restrict /* C++ spells it __restrict; undefined again below */
@@ -22,6 +22,7 @@
 #include "pto_tile_red.h"
 #include "pto_tile_mm.h"
 #include "pto_tile_cvt.h"
+#include "pto_tile_compose.h"
 #ifdef __cplusplus
 #undef restrict
 #endif

@@ -112,37 +112,6 @@ static inline float pto__expf(float x)
 }
 #define PTO__F_EXP(s, x) pto__expf(x)
 
-/* f32 tanh from the same pieces (Cephes tanhf), vectorised like pto__expf: on a = |x|,
- *   a < 0.625:  a + a * (z * P4(z)), z = a^2;    a >= 0.625:  1 - 2 / (exp(2a) + 1)
- * (both are computed; a mask selects one), then the sign of x is put back, so tanh(-0) = -0,
- * tanh(+-inf) = +-1 and NaN -> NaN.  Error (exhaustive over all 2^32 inputs, against tanh in
- * double): < 1.34 ulp (1.3303 at x = 0x1.41b1cap-1); 99.83% correctly rounded. */
-static inline float pto__tanhf(float x)
-{
-    uint32_t xb;
-    memcpy(&xb, &x, sizeof xb);
-    const uint32_t sign = xb & 0x80000000u, ab = xb & 0x7fffffffu;
-    float a;
-    memcpy(&a, &ab, sizeof a);
-    const float z = a * a;
-    float p = -5.70498872745e-3f;
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    const float ys = a + a * (z * p);
-    const float yl = 1.0f - 2.0f / (pto__expf(a + a) + 1.0f);
-    uint32_t bs, bl;
-    memcpy(&bs, &ys, sizeof bs);
-    memcpy(&bl, &yl, sizeof bl);
-    const uint32_t m = 0u - (uint32_t)(a < 0.625f);
-    const uint32_t r = ((bs & m) | (bl & ~m)) | sign;
-    float f;
-    memcpy(&f, &r, sizeof f);
-    return f;
-}
-#define PTO__F_TANH(s, x) pto__tanhf(x)
-
 /* f32 log (fdlibm/musl logf without tables), vectorised like pto__expf.  Subnormal inputs are
  * scaled by 2^23 first; x = 2^k * m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f),
  * log(m) = f - hfsq + s * (hfsq + R(s^2)), plus k * ln2 in two parts.  Specials are selected
@@ -190,64 +159,6 @@ static inline float pto__logf(float x)
 }
 #define PTO__F_LOG(s, x) pto__logf(x)
 
-/* f32 sin/cos, vectorised (the double parts use packed double arithmetic): n = round(x*2/pi)
- * and y = x - n*pi/2 in double with pi/2 in two parts (musl __rem_pio2f, exact enough for
- * |x| < 2^28*pi/2), then the musl __sindf/__cosdf double polynomials on |y| <= pi/4, rounded
- * once to float, and the quadrant chosen with masks.  sin(x) = x for |x| < 2^-12 (keeps -0 and
- * subnormals).  Lanes with |x| >= 2^28*pi/2, inf or NaN are flagged per block of 16 and
- * recomputed with libm in double, so every input gets the same result whatever its position.
- * Error (exhaustive over all 2^32 inputs, against sin/cos in double): < 0.501 ulp; 99.996% of
- * the results are correctly rounded. */
-#define PTO__SC_BOUND 0x1.921fb6p+28f
-static inline float pto__sincosf_core(float x, int want_cos)
-{
-    uint32_t xb;
-    memcpy(&xb, &x, sizeof xb);
-    const uint32_t ab = xb & 0x7fffffffu;
-    const uint32_t mok = 0u - (uint32_t)(ab < 0x4dc90fdbu); /* |x| < 2^28 pi/2, not inf/NaN */
-    const uint32_t xsb = xb & mok, hb = (0x3f000000u | (xb & 0x80000000u)) & mok;
-    float xs, h;
-    memcpy(&xs, &xsb, sizeof xs);
-    memcpy(&h, &hb, sizeof h);
-    const double xd = (double)xs;
-    const int32_t n = (int32_t)(xd * 6.36619772367581382433e-01 + (double)h);
-    const double fn = (double)n;
-    const double y = (xd - fn * 1.57079631090164184570e+00) - fn * 1.58932547735281966916e-08;
-    const double z = y * y, w = z * z;
-    const double s = ((y + (z * y) * (-0x15555554cbac77.0p-55 + z * 0x111110896efbb2.0p-59))
-                      + ((z * y) * w) * (-0x1a00f9e2cae774.0p-65 + z * 0x16cd878c3b46a7.0p-71));
-    const double c = ((1.0 + z * -0x1ffffffd0c5e81.0p-54) + w * 0x155553e1053a42.0p-57)
-                     + (w * z) * (-0x16c087e80f1e27.0p-62 + z * 0x199342e0ee5069.0p-68);
-    const float sf = (float)s, cf = (float)c;
-    uint32_t sb, cb;
-    memcpy(&sb, &sf, sizeof sb);
-    memcpy(&cb, &cf, sizeof cb);
-    const uint32_t q = (uint32_t)n + (uint32_t)want_cos;
-    const uint32_t m1 = 0u - (q & 1u);
-    uint32_t r = ((sb & ~m1) | (cb & m1)) ^ ((q & 2u) << 30);
-    /* sin of |x| < 2^-12 is x itself (keeps -0 and subnormals exact) */
-    const uint32_t mt = (0u - (uint32_t)(ab < 0x39800000u)) & (0u - (uint32_t)!want_cos);
-    r = (xb & mt) | (r & ~mt);
-    float f;
-    memcpy(&f, &r, sizeof f);
-    return f;
-}
-__attribute__((always_inline)) static inline void pto__sincos_block(float *restrict dst,
-                                                                const float *restrict src,
-                                                                int want_cos)
-{
-    float t[16];
-    uint32_t bad = 0;
-    for (int l = 0; l < 16; ++l) {
-        t[l] = pto__sincosf_core(src[l], want_cos);
-        bad |= (uint32_t)!(fabsf(src[l]) < PTO__SC_BOUND);
-    }
-    if (bad)
-        for (int l = 0; l < 16; ++l)
-            if (!(fabsf(src[l]) < PTO__SC_BOUND))
-                t[l] = (float)(want_cos ? cos((double)src[l]) : sin((double)src[l]));
-    memcpy(dst, t, sizeof t);
-}
 /* 1/x in float is bit-identical to 1/x in double rounded once to float (or to f16/bf16 from
  * float): a quotient computed with >= 2p+2 bits and rounded again is correctly rounded */
 #define PTO__F_RECIP(s, x) (1.0f / (x))
@@ -415,8 +326,8 @@ PTO__SINTS(PTO__DEF_BINS_REV, trdivs, PTO__S_DIV, PTO_COST_TRANS)
 PTO__UINTS(PTO__DEF_BINS_REV, trdivs, PTO__U_DIV, PTO_COST_TRANS)
 
 /* ---- unary ---------------------------------------------------------------------------------- */
-/* f32 TEXP, TTANH and TLOG: blocks of 16 (a constant trip count, so gcc vectorises the block
- * even when the shape is not a compile-time constant), plus an AVX2 clone chosen at run time on
+/* f32 TEXP and TLOG (and TTANH/TSIN/TCOS in pto_tile_compose.h): blocks of 16 (a constant trip
+ * count, so gcc vectorises the block even when the shape is not a compile-time constant), plus an AVX2 clone chosen at run time on
  * x86-64.  The clone enables AVX2 only, not FMA, so it computes exactly the same IEEE
  * operations: its results are bit-identical to the portable path. */
 #if defined(__x86_64__) && !defined(PTO_TILE_NO_AVX2) && !defined(__AVX2__)
@@ -460,21 +371,7 @@ PTO__UINTS(PTO__DEF_BINS_REV, trdivs, PTO__U_DIV, PTO_COST_TRANS)
     }
 #endif
 PTO__DEF_F32_CLONED(texp, PTO__UNV_BODY, pto__expf)
-PTO__DEF_F32_CLONED(ttanh, PTO__UNV_BODY, pto__tanhf)
 PTO__DEF_F32_CLONED(tlog, PTO__UNV_BODY, pto__logf)
-/* f32 TSIN/TCOS: blocks of 16; a partial last block runs zero-padded through the same code */
-#define PTO__SC_BODY(W)                                                                           \
-    const int64_t nb_ = n - n % 16;                                                               \
-    for (int64_t i = 0; i < nb_; i += 16)                                                         \
-        pto__sincos_block(dst + i, src + i, W);                                                   \
-    if (nb_ < n) {                                                                                \
-        float a_[16] = {0}, b_[16];                                                               \
-        memcpy(a_, src + nb_, (size_t)(n - nb_) * sizeof(float));                                 \
-        pto__sincos_block(b_, a_, W);                                                             \
-        memcpy(dst + nb_, b_, (size_t)(n - nb_) * sizeof(float));                                 \
-    }
-PTO__DEF_F32_CLONED(tsin, PTO__SC_BODY, 0) /* pto-wsp extension */
-PTO__DEF_F32_CLONED(tcos, PTO__SC_BODY, 1) /* pto-wsp extension */
 PTO__DEF_UN(f16, texp, PTO__F_EXP, PTO_COST_TRANS)
 PTO__DEF_UN(bf16, texp, PTO__F_EXP, PTO_COST_TRANS)
 PTO__DEF_UND(f64, texp, PTO__D_EXP)
@@ -488,13 +385,7 @@ PTO__DEF_UN(f16, trecip, PTO__F_RECIP, PTO_COST_TRANS)
 PTO__DEF_UN(bf16, trecip, PTO__F_RECIP, PTO_COST_TRANS)
 PTO__DEF_UND(f64, trecip, PTO__D_RECIP)
 PTO__DEF_UND(f64, tsin, PTO__D_SIN)
-PTO__DEF_UND(f16, tsin, PTO__D_SIN)
-PTO__DEF_UND(bf16, tsin, PTO__D_SIN)
 PTO__DEF_UND(f64, tcos, PTO__D_COS)
-PTO__DEF_UND(f16, tcos, PTO__D_COS)
-PTO__DEF_UND(bf16, tcos, PTO__D_COS)
-PTO__DEF_UN(f16, ttanh, PTO__F_TANH, PTO_COST_TRANS) /* pto-wsp extension */
-PTO__DEF_UN(bf16, ttanh, PTO__F_TANH, PTO_COST_TRANS)
 PTO__DEF_UND(f64, ttanh, PTO__D_TANH)
 PTO__FLOATS(PTO__DEF_UN, tabs, PTO__F_ABS, PTO_COST_ALU)
 PTO__FLOATS(PTO__DEF_UN, tneg, PTO__F_NEG, PTO_COST_ALU)

@@ -133,8 +133,21 @@ def fills(m: Out[Tile[64, 1, F32]], l: Out[Tile[64, 1, F32]], o: Out[Tile[64, 64
     pto.store(o, pto.broadcast(pto.constant(0.0, F32), (64, 64)))
 
 
+@kernel
+def trig_ops(x: In[Tile[16, 64, F32]], h: In[Tile[16, 64, F16]], b: In[Tile[16, 64, BF16]],
+             o: Out[Tile[16, 64, F32]], oh: Out[Tile[16, 64, F16]], ob: Out[Tile[16, 64, BF16]],
+             r: Out[Tile[16, 1, F32]]):
+    """tanh, sin and cos composed from PTO-ISA instructions (backends/compose.py): both signs,
+    both tanh branches, large sin arguments; f16/bf16 through TCVT; on a ColMajor [R,1] tile."""
+    w = pto.sub(pto.mul(x, 12.0), 13.0)  # [-10, 11]
+    pto.store(o, pto.add(pto.mul(pto.sin(pto.mul(x, 3.0e4)), pto.cos(w)), pto.tanh(w)))
+    pto.store(oh, pto.sin(pto.tanh(pto.sub(pto.mul(h, 4.0), 4.5))))
+    pto.store(ob, pto.cos(pto.sub(pto.mul(b, 50.0), 60.0)))
+    pto.store(r, pto.cos(pto.rowsum(w)))
+
+
 KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_ops, cvt_ops,
-                                                    int_bits, mm_i8, rsub_ops, fills)}
+                                                    int_bits, mm_i8, rsub_ops, fills, trig_ops)}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "float_ops": "no PTO-ISA instruction",
@@ -434,6 +447,7 @@ def test_emitted_kernels_use_only_public_names():
             continue
         code = emit_kernel(k)
         body = "\n".join(ln for ln in code.splitlines() if not ln.startswith("//"))
+        body = re.sub(r"\b0x[0-9a-fA-F.]+p[+-]?\d+", "", body)  # hex float literals
         params = {cxx_ident(p.name) for p in k.params}
         for word in set(re.findall(r"\b[A-Za-z_]\w*\b", body)) - PUBLIC - params:
             assert word.startswith(("pto_", "kernel_")), (name, word)

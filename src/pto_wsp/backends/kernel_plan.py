@@ -16,6 +16,7 @@ from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.kloops import LEVEL_BYTES, OPCODES
 from ..types import DType
+from .compose import COMPOSED, SCRATCH
 
 # level -> (capacity for kernels, description): the IR's figures (ir/kloops.LEVEL_BYTES)
 BUDGET = {lv: (n, "UB (192 KB, the last 8 KB kept for instruction scratch)" if lv == "UB"
@@ -29,7 +30,7 @@ _VECTOR = {"tadd", "tsub", "tmul", "tdiv", "tmax", "tmin", "tand", "tor", "txor"
            "tshls", "tshrs", "trdivs", "trsubs", "texp", "tlog", "tsqrt", "trsqrt", "trecip",
            "tabs", "tneg", "trelu", "tnot", "tmov", "texpands", "tcvt", "tcmp", "tcmps", "tsel",
            "trowsum", "trowmax", "trowmin", "tcolsum", "tcolmax", "tcolmin", "trowexpand",
-           "tcolexpand", "tci", "tsort32", "tmrgsort", "textract"} | {
+           "tcolexpand", "tci", "tsort32", "tmrgsort", "textract"} | set(COMPOSED) | {
                f"t{k}expand{o}" for k in ("row", "col")
                             for o in ("add", "sub", "mul", "div", "max", "min")}
 _MATMUL = ("tmatmul", "tmatmul_acc")
@@ -460,6 +461,9 @@ class _Planner:
             self.emit("TMATMUL_ACC", "M", [d.name, acc] + moved, [acc] + moved, [d.name], op)
             return
         d = self.value_buffer(op.results[0])
+        if code in COMPOSED:
+            self.compose(op, vals[0], d)
+            return
         if code in ("tci", "textract"):
             self.check_window_or_iota(op)
         name = _INSTR.get(code, code.upper())
@@ -484,6 +488,43 @@ class _Planner:
             return
         self.emit(name, "V", [dst] + srcs, reads, writes, op, **attrs)
 
+
+    def compose(self, op: ir.KernelOp, src: str, d: Buffer) -> None:
+        """An op PTO-ISA has no instruction for, as its f32 instruction sequence
+        (``compose.COMPOSED``) over scratch tiles; f16/bf16 convert to f32 and back."""
+        if d.dtype not in (DType.F32, DType.F16, DType.BF16):
+            self.fail(op, f"{op.opcode} of a {d.dtype.value} tile: the A2/A3 vector unit has no "
+                          f"{d.dtype.value} arithmetic to compose it from",
+                      hint="cast to f32 (pto.cast) and back")
+        rows, cols = (1, d.rows) if d.layout == "ColMajor" else (d.rows, d.cols)
+        tag = f"x{len(self.instrs)}_"
+        names = {"x": self.view(src), "y": self.view(d.name)}  # operand -> tile (or view)
+        real = {names["x"]: src, names["y"]: d.name}  # tile or view -> buffer
+
+        def tile(n: str) -> str:
+            if n not in names:
+                dt = SCRATCH.get(n, DType.F32)
+                b = (Buffer(tag + n, "Vec", DType.U8, rows, _round32((cols + 7) // 8))
+                     if dt is DType.BOOL else Buffer(tag + n, "Vec", dt, rows, cols))
+                self.buffers[b.name] = b
+                names[n] = real[b.name] = b.name
+            return names[n]
+
+        steps = COMPOSED[op.opcode]
+        if d.dtype is not DType.F32:  # widen the input, round the result
+            x, y = names.pop("x"), names.pop("y")
+            steps = (("TCVT", "x", x, {"round": "rint"}),) + steps + (
+                ("TCVT", y, "y", {"round": "rint"}),)
+            names[x], names[y] = x, y
+        for step in steps:
+            instr, dst, *args = step
+            attrs = args.pop() if isinstance(args[-1], dict) else {}
+            ops = [tile(a) if isinstance(a, str) else a for a in args]
+            dt = next(self.buffers[real[o]].dtype for o in ops if isinstance(o, str))
+            ops = [o if isinstance(o, str) else f"lit:{dt.value}:{o!r}" for o in ops]
+            reads = [real[o] for o in ops if not o.startswith("lit:")]
+            out = tile(dst)
+            self.emit(instr, "V", [out] + ops, reads, [real[out]], op, **attrs)
 
     def check_window_or_iota(self, op: ir.KernelOp) -> None:
         """TCI makes one ascending/descending row; a TEXTRACT window of a Vec tile is a TMOV

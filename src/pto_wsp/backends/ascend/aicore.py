@@ -192,6 +192,10 @@ def _operand(plan: KernelPlan, ins: Instr, o: str, gts: dict, ws: dict[str, Cros
         if o[6:] in ws:
             return _workspace(ws[o[6:]], tile, gts, vm)
         return _global(next(p for p in plan.kernel.params if p.name == o[6:]), tile, gts, vm)
+    if o.startswith("lit:"):  # an immediate of a composition (backends/compose.py)
+        _, dt, v = o.split(":", 2)
+        t = DType(dt)
+        return f"{CXX_TYPE[t]}({scalar(float(v) if t.is_float else int(v), t, op.loc)})"
     if o.startswith("imm:"):
         x = op.operands[int(o[4:])]
         if isinstance(x, ir.ParamRef):
