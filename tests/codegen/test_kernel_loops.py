@@ -213,11 +213,23 @@ def test_exec_unit_is_inferred_and_overridable():
     assert kernel(unit="vector")(k).ir().exec_unit == "vector"
 
 
-def test_ascend_npu_refuses_kernel_loops_with_a_located_error():
-    k = _stream(True)
-    with pytest.raises(CompileError, match="not emitted for the AICore yet") as e:
-        k.compile("ascend_npu")
-    assert e.value.loc is not None
+def test_ascend_npu_emits_double_buffered_loops_and_refuses_mixed_ones():
+    """Ping-pong loads: re-TASSIGNed by the iteration, EVENT_ID0/1 back edges V -> MTE2; a
+    loop mixing cube and vector work is a located error saying why."""
+    code = _stream(True).compile("ascend_npu").code
+    assert "wait_flag(PIPE_V, PIPE_MTE2, pto_s0 % 2 ? EVENT_ID1 : EVENT_ID0);" in code
+    assert "set_flag(PIPE_V, PIPE_MTE2, pto_s0 % 2 ? EVENT_ID1 : EVENT_ID0);" in code
+    assert code.count("set_flag(PIPE_V, PIPE_MTE2, EVENT_ID") == 2  # before the loop
+
+    @kernel
+    def mixed(a: In[Tensor[16, 64, F32]], w: In[Tile[16, 16, F32]], o: Out[Tile[16, 16, F32]]):
+        acc = pto.alloc((16, 16), F32)
+        for j in pto.range(4):
+            acc = pto.exp(pto.matmul(pto.load(a, row=0, col=j * 16, shape=(16, 16)), w)) + acc
+        pto.store(o, acc)
+    with pytest.raises(CompileError, match="mixes cube work") as e:
+        mixed.compile("ascend_npu")
+    assert e.value.loc is not None and e.value.loc.line > 0
 
 
 def test_a_tile_read_in_place_is_copied_when_a_tensor_store_may_overwrite_it():

@@ -23,6 +23,7 @@ from pto_wsp.backends.cpu_sim.codegen import render_kernels
 from pto_wsp.backends.cpu_sim.lower_kernel import args_type, kernel_fn, lower_kernel
 from pto_wsp.errors import CompileError, TypeCheckError
 from pto_wsp.ir import nodes as ir
+from pto_wsp.ir.kloops import OPCODES
 from pto_wsp.ir.ops import EXTENSION_OPS, OPS
 from pto_wsp.ir.parser import parse_module
 from pto_wsp.language.kernel import KernelRef
@@ -42,11 +43,17 @@ def example(f: Path):
 def all_kernels() -> dict[str, ir.Kernel]:
     ks: dict[str, ir.Kernel] = {}
     for f in sorted((ROOT / "examples").glob("*.py")):
-        for v in vars(example(f)).values():
+        m = example(f)
+        for v in vars(m).values():
             # C++ custom kernels have no C twin here; examples/topk.py runs its C++ kernel
             # bit-equal to the traced one, tests/codegen/test_cxx_kernels.py the rest
             if isinstance(v, KernelRef) and (v.custom is None or v.custom.language == "c"):
                 ks.setdefault(v.name, v.ir())
+        factories = {"make_gemm": ((False,), (True,)), "make_kernel": ((64, 32, 16, 16),)}
+        for fn, calls in factories.items():  # kernels examples build in factory functions
+            for args in calls if hasattr(m, fn) else ():
+                k = getattr(m, fn)(*args).ir()
+                ks.setdefault(k.name, k)
     for f in sorted((ROOT / "tests/ir/corpus").glob("*.pto")):
         for k in parse_module(f.read_text(), str(f)).kernels:
             ks.setdefault(k.name, k)
@@ -155,8 +162,10 @@ REFUSED = {
     "scale": "custom C body", "whole": "tensor parameter 'x' has no tile shape",
     "windows_text": "custom C body",
     "empty_body": "custom C body",
-    "rmsnorm_rows": "not emitted for the AICore yet", "blocks": "not emitted for the AICore yet",
+    "blocks": "mixes cube work (tmatmul) and vector work",
+    "flash_block": "mixes cube work (tmatmul) and vector work",
 }
+LOOPED = {n for n, k in KERNELS.items() if any(op.opcode in OPCODES for op in k.ops)}
 
 
 def test_refusals_are_located_compile_errors():
@@ -172,8 +181,9 @@ def _inputs(k: ir.Kernel, rng) -> tuple[list[np.ndarray], list[str]]:
     arrays, scalars = [], []
     for p in k.params:
         dt = p.type.dtype
-        if isinstance(p.type, ir.TileType):
-            shape = (p.type.rows, p.type.cols)
+        if isinstance(p.type, (ir.TileType, ir.TensorType)):
+            shape = (p.type.rows, p.type.cols) if isinstance(p.type, ir.TileType) \
+                else p.type.shape
             a = rng.uniform(0.25, 2.0, shape) if dt.is_float else rng.integers(-20, 20, shape)
             arrays.append(a.astype(dt.np))
         else:
@@ -188,11 +198,12 @@ def _call_lines(k: ir.Kernel, scalars: list[str], cxx: bool) -> str:
     strided = set(lower_aicore(k).entries[0].strided) if cxx else set()
     for p in k.params:
         c = ident(p.name)
-        if isinstance(p.type, ir.TileType):
+        if isinstance(p.type, (ir.TileType, ir.TensorType)):
             dt = p.type.dtype
             t = (CXX_TYPE[dt] if cxx else
                  ("pto_bf16_t" if dt is DType.BF16 else dt.c_type))
-            r, cols = p.type.rows, p.type.cols
+            r, cols = (p.type.rows, p.type.cols) if isinstance(p.type, ir.TileType) \
+                else p.type.shape
             if cxx:  # matmul operands also take a column stride (DN views)
                 args += [f"({t} *)buf[{ti}]", str(cols)] + (["1"] if p.name in strided else [])
             else:
@@ -205,7 +216,10 @@ def _call_lines(k: ir.Kernel, scalars: list[str], cxx: bool) -> str:
             else:
                 out.append(f"a.{c} = {scalars[si]};")
             si += 1
-    if cxx:  # the parts in order, each on a fresh core, sharing the GM workspace
+    if cxx and k.name in LOOPED:  # pipe-timed (docs/tile-library.md, "Pipe timing")
+        out += [f'pto::cpu_sim::begin_kernel("{k.name}");', f"{entry_name(k.name)}({', '.join(args)});",
+                "cyc = pto::cpu_sim::read_pipe_cycles();"]
+    elif cxx:  # the parts in order, each on a fresh core, sharing the GM workspace
         split = plan_parts(k)
         if split.workspace_bytes:
             out.append(f"static uint8_t ws[{split.workspace_bytes}];")
@@ -270,13 +284,18 @@ def builds(tmp_path_factory):
     (d / "kernels.c").write_text(c)
     for n, k in emitted.items():
         (d / f"kernel_{ident(n)}.cpp").write_text(emit_kernel(k))
-    c_main = MAIN.render(head='#include "kernels.h"', kernels=[
+    fail = ('int pto_rt_kernel_fail(int rc, const char *why) '  # the runtime's, for loop kernels
+            '{ fprintf(stderr, "%s\\n", why); exit(3); return rc; }')
+    c_main = MAIN.render(head='#include "kernels.h"\n' + fail, kernels=[
         dict(name=n, args_decl=f"{args_type(n)} a; memset(&a, 0, sizeof a);",
              call=_call_lines(k, data[n][1], False)) for n, k in emitted.items()])
+    (d / "broken.cpp").write_text(_without_back_edge(emit_kernel(KERNELS["gemm_k_db"])))
     cxx_head = "\n".join(f'#include "kernel_{ident(n)}.cpp"' for n in emitted)
-    cxx_main = MAIN.render(head=cxx_head, kernels=[
+    cxx_main = MAIN.render(head=cxx_head + '\n#include "broken.cpp"', kernels=[
         dict(name=n, args_decl="",
-             call=_call_lines(k, data[n][1], True)) for n, k in emitted.items()])
+             call=_call_lines(k, data[n][1], True)) for n, k in emitted.items()] + [
+        dict(name=BROKEN, args_decl="", call=_call_lines(
+            KERNELS["gemm_k_db"], [], True).replace("gemm_k_db", BROKEN))])
     (d / "c_main.c").write_text(c_main)
     (d / "cxx_main.cpp").write_text(cxx_main)
     rt = f"-I{runtime_dir()}"
@@ -287,6 +306,31 @@ def builds(tmp_path_factory):
                           rt, f"-I{d}", "cxx_main.cpp", "-o", f"cxx_main{m}"], cwd=d))]
     assert [p.wait() for p in procs] == [0] * 4
     return d, emitted, data
+
+
+BROKEN = "gemm_k_db_broken"
+BACK_EDGE = "wait_flag(PIPE_M, PIPE_MTE2, pto_s1 % 2 ? EVENT_ID1 : EVENT_ID0);"
+
+
+def _without_back_edge(code: str) -> str:
+    """The double-buffered GEMM with the wait before its A load removed (the back edge
+    that keeps the load from overwriting a Mat buffer the cube still reads)."""
+    assert code.count(BACK_EDGE) == 1
+    return code.replace(BACK_EDGE, "").replace("kernel_gemm_k_db(", f"kernel_{BROKEN}(")
+
+
+def test_a_removed_flag_is_caught_by_the_host_layer(builds, tmp_path):
+    d, _, data = builds
+    arrays = data["gemm_k_db"][0]
+    for i, a in enumerate(arrays):
+        a.tofile(tmp_path / f"{i}.bin")
+    out = subprocess.run([d / "cxx_main1", BROKEN, tmp_path] + [str(a.nbytes) for a in arrays],
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert f"PTO-ISA check failed in kernel '{BROKEN}': TLOAD at " in out.stderr, out.stderr
+    assert ("[sync] overwrites the tile TASSIGNed to L1[0x0, 0x1000)" in out.stderr
+            and "TMOV (PIPE_MTE1)" in out.stderr
+            and "no set_flag/wait_flag(PIPE_MTE1, PIPE_MTE2)" in out.stderr), out.stderr
 
 
 def _run(exe: Path, name: str, arrays, tmp: Path):
@@ -307,8 +351,10 @@ def test_emitted_kernel_bit_equal_to_cpu_sim(builds, tmp_path, name, model):
     arrays = data[name][0]
     sim_cyc, sim = _run(d / f"c_main{model}", name, arrays, tmp_path / "c")
     cxx_cyc, got = _run(d / f"cxx_main{model}", name, arrays, tmp_path / "cxx")
-    assert cxx_cyc == sim_cyc + (_v9_split_delta(emitted[name]) if model == 0 else 0)
-    for p, a, b in zip([p for p in emitted[name].params if isinstance(p.type, ir.TileType)],
+    assert cxx_cyc == sim_cyc + (_v9_split_delta(emitted[name])
+                                 if model == 0 and name not in LOOPED else 0)
+    for p, a, b in zip([p for p in emitted[name].params
+                        if isinstance(p.type, (ir.TileType, ir.TensorType))],
                        got, sim):
         assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), p.name
 
@@ -433,7 +479,8 @@ PUBLIC = set("""
     Tile TileType Vec Mat Left Right Acc BLayout RowMajor ColMajor SLayout TileLeft TileRight
     TileAcc GlobalTensor Shape Stride DYNAMIC Layout DN TASSIGN TLOAD TSTORE TMOV TMATMUL
     TMATMUL_ACC set_flag wait_flag PIPE_MTE1 PIPE_MTE2 PIPE_MTE3 PIPE_V PIPE_M PIPE_FIX
-    EVENT_ID0 if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__
+    EVENT_ID0 EVENT_ID1 EVENT_ID2 EVENT_ID3 EVENT_ID4 EVENT_ID5 EVENT_ID6 EVENT_ID7 event_t
+    pipe_barrier PIPE_ALL for const bool if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__
     CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
     CAST_TRUNC CAST_ODD INT64_C UINT64_C INT64_MIN NAN INFINITY
 """.split()) | {op.upper() for op in OPS

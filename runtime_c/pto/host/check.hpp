@@ -2,7 +2,10 @@
  * does not: pipe synchronisation (set_flag/wait_flag/pipe_barrier), buffers clobbered through
  * overlapping TASSIGNs while live, the UB/L1/L0 budgets and address alignment.  Each violation
  * throws pto::cpu_sim::CheckError naming the kernel, the instruction, its source line and the
- * rule.  Also the per-thread kernel cycle counter (pto::cpu_sim::*_cycles). */
+ * rule.  Also the per-thread kernel cycle counters (pto::cpu_sim::*_cycles): the plain sum of
+ * the instructions' costs, and the A2/A3 pipe clocks driven by the instructions and by
+ * set_flag/wait_flag/pipe_barrier as the hardware orders pipes (read_pipe_cycles; see
+ * docs/tile-library.md, "Pipe timing"). */
 #ifndef PTO_HOST_CHECK_HPP
 #define PTO_HOST_CHECK_HPP
 
@@ -96,9 +99,15 @@ struct Core {
     std::vector<Bind> binds;
     std::array<uint32_t, NPIPE> clock{};
     std::array<std::array<uint32_t, NPIPE>, NPIPE> seen{};
-    std::map<int, std::deque<std::array<uint32_t, NPIPE>>> flags;
+    struct Flag { /* one set_flag not yet waited for */
+        std::array<uint32_t, NPIPE> seen; /* what the source pipe had seen (the checks) */
+        uint64_t time;                    /* when the source pipe reached it (the clocks) */
+    };
+    std::map<int, std::deque<Flag>> flags;
     std::string kernel;
-    uint64_t cycles = 0;
+    uint64_t cycles = 0;                /* the plain sum of the instructions' costs */
+    std::array<uint64_t, NPIPE> time{}; /* when each pipe is free (the pipe clocks) */
+    int last_pipe = PIPE_S;             /* the pipe of the last issued instruction */
     int block_idx = 0, block_num = 1;
 
     Core()
@@ -120,6 +129,8 @@ struct Core {
         flags.clear();
         kernel = name ? name : "";
         cycles = 0;
+        time.fill(0);
+        last_pipe = PIPE_S;
     }
 
     [[noreturn]] void fail(const char *instr, const Loc &loc, const std::string &rule,
@@ -208,6 +219,7 @@ struct Core {
                                  + ") or pipe_barrier(PIPE_ALL) in between");
             });
         clock[pipe] = stamp;
+        last_pipe = pipe;
         const int32_t id = (int32_t)recs.size();
         recs.push_back(Rec{instr, loc, pipe, stamp});
         for (const Ref &r : rd)
@@ -239,7 +251,7 @@ struct Core {
         check_pipes("set_flag", src, dst, ev, loc);
         std::array<uint32_t, NPIPE> snap = seen[src];
         snap[src] = clock[src];
-        flags[flag_key(src, dst, ev)].push_back(snap);
+        flags[flag_key(src, dst, ev)].push_back(Flag{snap, time[src]});
     }
     void wait_flag(int src, int dst, int ev, const Loc &loc)
     {
@@ -250,17 +262,33 @@ struct Core {
                  std::string("wait_flag(") + pipe_name(src) + ", " + pipe_name(dst) + ", EVENT_ID"
                      + std::to_string(ev) + ") has no earlier matching set_flag: the NPU would hang");
         for (int p = 0; p < NPIPE; ++p)
-            seen[dst][p] = std::max(seen[dst][p], q.front()[p]);
+            seen[dst][p] = std::max(seen[dst][p], q.front().seen[p]);
+        time[dst] = std::max(time[dst], q.front().time); /* the pipe stalls until the flag */
         q.pop_front();
     }
     void barrier(int pipe, const Loc &loc)
     {
         if (pipe < 0 || pipe > PIPE_ALL)
             fail("pipe_barrier", loc, "sync", "unknown pipe");
-        if (pipe == PIPE_ALL) /* all pipes drain: everyone has seen everything */
+        if (pipe == PIPE_ALL) { /* all pipes drain: everyone has seen everything */
             for (auto &s : seen)
                 s = clock;
+            time.fill(span());
+        }
         /* a single pipe executes in order: pipe_barrier(PIPE_X) orders nothing new here */
+    }
+    /* an instruction's cost: it runs on its pipe from when that pipe is free */
+    void charge(uint64_t c)
+    {
+        cycles += c;
+        time[last_pipe] += c;
+    }
+    uint64_t span() const
+    {
+        uint64_t m = 0;
+        for (uint64_t t : time)
+            m = std::max(m, t);
+        return m;
     }
     void check_pipes(const char *what, int src, int dst, int ev, const Loc &loc)
     {
@@ -283,8 +311,20 @@ namespace cpu_sim {
 /* start a kernel on this thread: fresh on-chip state, flags and cycle counter */
 inline void begin_kernel(const char *name) { detail::core().reset(name); }
 inline void reset_cycles() { detail::core().cycles = 0; }
-inline void add_cycles(uint64_t c) { detail::core().cycles += c; }
+/* charge the last issued instruction `c` cycles (on its pipe) */
+inline void add_cycles(uint64_t c) { detail::core().charge(c); }
+/* the plain sum of the kernel's instruction costs (straight-line kernels' cycle report) */
 inline uint64_t read_cycles() { return detail::core().cycles; }
+/* the pipe clocks' makespan under the A2/A3 model (kernels with loops); the plain sum under
+ * the v9-compatible model, as cpu_sim's pto_pipes.h */
+inline uint64_t read_pipe_cycles()
+{
+#if PTO_COST_MODEL == 1
+    return detail::core().span();
+#else
+    return detail::core().cycles;
+#endif
+}
 inline void set_block(int idx, int num)
 {
     detail::core().block_idx = idx;

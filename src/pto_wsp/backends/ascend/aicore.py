@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ...errors import CompileError
 from ...ir import nodes as ir
+from ...ir.kloops import OPCODES
 from ...types import DType
 from ..cpu_sim.c_syntax import MANGLED, header_name_ok, ident, scalar, string
 from .. import template_env
@@ -99,6 +100,9 @@ def _mat_views(plan: KernelPlan) -> dict[str, str]:
 
 
 def lower_aicore(k: ir.Kernel) -> AicoreVM:
+    if k.custom is None and any(op.opcode in OPCODES for op in k.ops):
+        from .aicore_loops import lower_loop_aicore
+        return lower_loop_aicore(k)
     split = plan_parts(k)
     vm = AicoreVM(k.name, [], split.workspace_bytes)
     strided = {p for part in split.parts for p in _mat_views(part.plan).values()}
@@ -117,6 +121,16 @@ def lower_aicore(k: ir.Kernel) -> AicoreVM:
 def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
     gts: dict[tuple[str, str], str] = {}
     dn = _mat_views(plan)
+    declare_tiles(plan, vm, dn)
+    for ins in plan.instrs:
+        for src, dst in ins.waits:
+            vm.body.append(f"set_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
+            vm.body.append(f"wait_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
+        vm.body += instr_lines(plan, ins, gts, ws, vm, dn)
+
+
+def declare_tiles(plan, vm: EntryVM, dn=()) -> None:
+    """Each buffer's tile (and its RowMajor [1, R] / ZN views), TASSIGNed to its address."""
     for name, b in plan.buffers.items():
         vm.tiles += [f"{tile_type(b)} pto_{name};", f"TASSIGN(pto_{name}, 0x{b.addr:x});"]
         if name in plan.views:
@@ -125,45 +139,41 @@ def _lower_plan(plan: KernelPlan, ws: dict[str, Crossing], vm: EntryVM) -> None:
         if name in dn:
             vm.tiles += [f"{tile_type(b, view=True)} pto_{name}zn;",
                          f"TASSIGN(pto_{name}zn, 0x{b.addr:x});"]
-    for ins in plan.instrs:
-        for src, dst in ins.waits:
-            vm.body.append(f"set_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
-            vm.body.append(f"wait_flag(PIPE_{src}, PIPE_{dst}, EVENT_ID0);")
-        mat = next((o for o in ins.operands if o in dn), None)
-        if mat is not None:  # ND view -> NZ tile, or DN (transposed) view -> ZN tile
-            c = cxx_ident(dn[mat])
-            if ins.name == "TLOAD":
-                p = next(p for p in plan.kernel.params if p.name == dn[mat])
-                t, r, cols = CXX_TYPE[p.type.dtype], p.type.rows, p.type.cols
-                gt, shape, stride = _gt_type(t, r, cols, True, "Stride<1, 1, 1, 1, DYNAMIC>")
-                if (c, "dn") not in gts:
-                    gts[(c, "dn")] = f"pto_gt_{c}"
-                    vm.globals.append(f"{gt} pto_gt_{c}({c}, {shape}(), {stride}(pto_cs_{c}));")
-                nd = f"TLOAD(pto_{mat}, {_operand(plan, ins, ins.operands[1], gts, ws, vm)});"
-                vm.body.append(f"if (pto_cs_{c} == 1) {nd} else TLOAD(pto_{mat}zn, pto_gt_{c});")
-            else:  # TMOV to L0A/L0B from whichever tile the load filled
-                d = ins.operands[0]
-                vm.body.append(f"if (pto_cs_{c} == 1) TMOV(pto_{d}, pto_{mat}); "
-                               f"else TMOV(pto_{d}, pto_{mat}zn);")
-            continue
-        args = [_operand(plan, ins, o, gts, ws, vm) for o in ins.operands]
-        if ins.name == "TCI":  # TCI<TileT, T, descending>(dst, S)
-            b, a = plan.buffers[ins.writes[0]], ins.attrs
-            t = CXX_TYPE[b.dtype]
-            vm.body.append(f"TCI<{tile_type(b)}, {t}, {int(a['step'] < 0)}>({args[0]}, "
-                           f"{t}({scalar(a['start'], b.dtype, ins.op.loc)}));")
-            continue
-        if ins.name == "TMRGSORT":
-            args.append(str(ins.attrs["block_len"]))
-        elif ins.name in ("TCMP", "TCMPS"):
-            args.append(f"CmpMode::{ins.attrs['mode'].upper()}")
-        elif ins.name == "TCVT":
-            args.append(f"RoundMode::CAST_{ins.attrs['round'].upper()}")
-        name = ins.name
-        if "atomic" in ins.attrs:  # TSTORE<TileData, GlobalData, AtomicType>(dst, src)
-            name += (f"<decltype({args[1]}), decltype({args[0]}), "
-                     f"AtomicType::{ins.attrs['atomic']}>")
-        vm.body.append(f"{name}({', '.join(args)});")
+
+
+def instr_lines(plan, ins: Instr, gts: dict, ws: dict[str, Crossing], vm: EntryVM,
+                dn=()) -> list[str]:
+    """The C++ of one planned instruction (``dn``: Mat buffers that also take DN views)."""
+    mat = next((o for o in ins.operands if o in dn), None)
+    if mat is not None:  # ND view -> NZ tile, or DN (transposed) view -> ZN tile
+        c = cxx_ident(dn[mat])
+        if ins.name == "TLOAD":
+            p = next(p for p in plan.kernel.params if p.name == dn[mat])
+            t, r, cols = CXX_TYPE[p.type.dtype], p.type.rows, p.type.cols
+            gt, shape, stride = _gt_type(t, r, cols, True, "Stride<1, 1, 1, 1, DYNAMIC>")
+            if (c, "dn") not in gts:
+                gts[(c, "dn")] = f"pto_gt_{c}"
+                vm.globals.append(f"{gt} pto_gt_{c}({c}, {shape}(), {stride}(pto_cs_{c}));")
+            nd = f"TLOAD(pto_{mat}, {_operand(plan, ins, ins.operands[1], gts, ws, vm)});"
+            return [f"if (pto_cs_{c} == 1) {nd} else TLOAD(pto_{mat}zn, pto_gt_{c});"]
+        d = ins.operands[0]  # TMOV to L0A/L0B from whichever tile the load filled
+        return [f"if (pto_cs_{c} == 1) TMOV(pto_{d}, pto_{mat}); else TMOV(pto_{d}, pto_{mat}zn);"]
+    args = [_operand(plan, ins, o, gts, ws, vm) for o in ins.operands]
+    if ins.name == "TCI":  # TCI<TileT, T, descending>(dst, S)
+        b, a = plan.buffers[ins.writes[0]], ins.attrs
+        t = CXX_TYPE[b.dtype]
+        return [f"TCI<{tile_type(b)}, {t}, {int(a['step'] < 0)}>({args[0]}, "
+                f"{t}({scalar(a['start'], b.dtype, ins.op.loc)}));"]
+    if ins.name == "TMRGSORT":
+        args.append(str(ins.attrs["block_len"]))
+    elif ins.name in ("TCMP", "TCMPS"):
+        args.append(f"CmpMode::{ins.attrs['mode'].upper()}")
+    elif ins.name == "TCVT":
+        args.append(f"RoundMode::CAST_{ins.attrs['round'].upper()}")
+    name = ins.name
+    if "atomic" in ins.attrs:  # TSTORE<TileData, GlobalData, AtomicType>(dst, src)
+        name += f"<decltype({args[1]}), decltype({args[0]}), AtomicType::{ins.attrs['atomic']}>"
+    return [f"{name}({', '.join(args)});"]
 
 
 def _signature(k: ir.Kernel, vm: EntryVM, strided=frozenset()) -> None:
@@ -177,8 +187,11 @@ def _signature(k: ir.Kernel, vm: EntryVM, strided=frozenset()) -> None:
                 vm.params.append(f"int64_t pto_cs_{c}")
                 vm.strided.append(p.name)
         elif isinstance(p.type, ir.TensorType):
-            raise CompileError(f"kernel '{k.name}': tensor parameter '{p.name}' has no tile "
-                               "shape for PTO-ISA", k.loc)
+            if p.type.shape is None:
+                raise CompileError(f"kernel '{k.name}': tensor parameter '{p.name}' has no tile "
+                                   "shape for PTO-ISA", k.loc,
+                                   hint="give it a shape, In[Tensor[R, C, dtype]]")
+            vm.params += [f"__gm__ {CXX_TYPE[p.type.dtype]} *{c}", f"int64_t pto_rs_{c}"]
         else:
             dt = p.type.dtype
             vm.params.append(f"{_SCALAR_PARAM.get(dt, CXX_TYPE[dt])} {c}")

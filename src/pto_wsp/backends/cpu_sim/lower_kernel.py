@@ -18,6 +18,7 @@ from ...ir import kloops as irk
 from ...ir import nodes as ir
 from ...ir.ops import CMP_MODES, ROUND_MODES
 from ...types import DType
+from ..kernel_loop_plan import zero_acc_fills
 from ..kernel_plan import gm_accumulations, matmul_results_read_by_vector_ops, split_kernel
 from . import lower_kloops
 from .c_syntax import header_name_ok, ident, readable, scalar, string
@@ -187,6 +188,9 @@ class _Lowerer:
         self.gm_acc = {} if self.looped else gm_accumulations(k.ops)
         self.gm_loads = {ld for ld, _ in self.gm_acc.values()}
         self.gm_stores = {st for _, st in self.gm_acc.values()}
+        # a K loop's Acc starts from a zero fill the AICore never makes (its first TMATMUL
+        # overwrites the Acc): computed here, charged nothing (kernel_loop_plan.py)
+        self.free_fills = zero_acc_fills(k.ops) if self.looped else set()
         # the GM transfers of the cube/vector split (kernel_plan.split_kernel), charged by the
         # A2/A3 model only: each crossing's store after its producer, its loads before readers
         self.split = None if self.looped else split_kernel(k)
@@ -305,7 +309,10 @@ class _Lowerer:
             for v in self.split.loads_before.get(i, ()) if self.split else ():
                 self.split_transfer(v, store=False)
             self.tile_op(i, op)
-        self.issue(op, srcs)
+        if i in self.free_fills:
+            self.vm.body[-1] = self.vm.body[-1].replace("cyc += ", "(void)", 1)
+        else:
+            self.issue(op, srcs)
         if i in self.ws_store_after:
             self.split_transfer(self.ws_store_after[i], store=True)
         self.release_dead(i)

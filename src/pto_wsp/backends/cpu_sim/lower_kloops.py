@@ -175,6 +175,12 @@ def _load_at(lw, i: int, op: ir.KernelOp) -> None:
             f"const int q{v} = (const int[]){{{', '.join(str(lw.n_params + b) for b in bufs)}}}"
             f"[s{idx} % {depth}];")
         dst = f"p{v}"
+    elif lw.loops:  # a load in a loop owns its buffer (as on the AICore: kernel_loop_plan)
+        lw.alloc(v, t, fresh=True)
+        b = lw.buf_of.pop(v)
+        lw.loops[-1][2].append(b)
+        dst = lw.alias[v] = f"b{b}"
+        lw.pp[v] = str(lw.n_params + b)
     else:
         dst = lw.alloc(v, t)
     src = _at(lw, op, t)
