@@ -24,6 +24,7 @@ import cffi
 from ... import knobs, logs
 from ...errors import CompileError
 from ...ir import nodes as ir
+from ...ir.kloops import OPCODES
 from ...ir.tracking import overlap_tensors, written_tensors
 from ...machine import Machine
 from ...resources import runtime_dir
@@ -91,6 +92,7 @@ class KernelEntry:
     c_fields: list[str]
     cxx_fields: list[str]
     checks: list[str]
+    piped: int = 0  # a kernel with loops: its cycles are the pipe clocks' (aicore_dispatch.h)
 
 
 def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
@@ -103,18 +105,20 @@ def _kernel_entry(kid: int, k: ir.Kernel) -> tuple[KernelEntry, str]:
         entries = [(e.entry, e.unit, e.guard, e.params) for e in vm.entries]
         code, ws = render(vm), vm.workspace_bytes
     e = KernelEntry(kid, kernel_fn(k.name), args_type(k.name), f"kernel_{file_stem(k.name)}.cpp",
-                    string(k.name), [], ws, [], [], [])
+                    string(k.name), [], ws, [], [], [],
+                    int(k.custom is None and any(op.opcode in OPCODES for op in k.ops)))
     call = []
     strided = set() if k.custom is not None else set(vm.entries[0].strided)  # DN views
     for p in k.params:
         c, x = ident(p.name), cxx_ident(p.name)
-        if isinstance(p.type, ir.TileType):
+        if isinstance(p.type, (ir.TileType, ir.TensorType)):
             e.c_fields += [f"void *{c};", f"int64_t {c}_rs, {c}_cs, {c}_rows, {c}_cols;"]
             e.cxx_fields += [f"void *{x};", f"int64_t {x}_rs, {x}_cs, {x}_rows, {x}_cols;"]
             layout = (f"(a->{x}_cs != 1 && a->{x}_rs != 1)" if p.name in strided
                       else f"a->{x}_cs != 1")
-            e.checks.append(f"{layout} || a->{x}_rows != {p.type.rows} || "
-                            f"a->{x}_cols != {p.type.cols}")
+            rows, cols = ((p.type.rows, p.type.cols) if isinstance(p.type, ir.TileType)
+                          else p.type.shape)
+            e.checks.append(f"{layout} || a->{x}_rows != {rows} || a->{x}_cols != {cols}")
             call += [f"(__gm__ {CXX_TYPE[p.type.dtype]} *)a->{x}", f"a->{x}_rs"]
             if p.name in strided:
                 call.append(f"a->{x}_cs")
@@ -175,9 +179,10 @@ def emit(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = False,
 
 
 def _args_bytes(m: ir.Module) -> int:
-    """Mailbox bytes for the largest argument block (a tile parameter is a pointer and four
-    int64s, a scalar at most 8 bytes), in whole 64-byte lines."""
-    most = max((sum(40 if isinstance(p.type, ir.TileType) else 8 for p in k.params)
+    """Mailbox bytes for the largest argument block (a tile or tensor parameter is a pointer
+    and four int64s, a scalar at most 8 bytes), in whole 64-byte lines."""
+    most = max((sum(40 if isinstance(p.type, (ir.TileType, ir.TensorType)) else 8
+                    for p in k.params)
                 for k in m.kernels), default=0)
     return max(64, -(-most // 64) * 64)
 
