@@ -20,12 +20,14 @@ enum { /* opcodes: src/pto_wsp/backends/ascend/plan.py OPS */
     OP_DUP, OP_SWAP, OP_IDX, OP_CVT, OP_BIN, OP_NEG, OP_INV, OP_TEST, OP_NOT, OP_JZ, OP_JMP,
     OP_AND_JZ, OP_OR_JNZ, OP_SET, OP_FOR, OP_NEXT, OP_SEQ_NEXT, OP_SCOPE_BEGIN, OP_SCOPE_NEXT,
     OP_SCOPE_END, OP_SLOT_SET, OP_VIEW, OP_VIEW_IDX, OP_SLOT_LOAD, OP_TASK, OP_ARG, OP_ARG_VIEW,
-    OP_TASK_KEYS, OP_TASK_INDEX, OP_TASK_COST, OP_SUBMIT, OP_COUNT
+    OP_TASK_KEYS, OP_TASK_INDEX, OP_TASK_COST, OP_SUBMIT, OP_PIPE, OP_CHAN, OP_PROC, OP_PEND,
+    OP_CLOSE, OP_SEND_BEGIN, OP_SEND_END, OP_RENDEZVOUS, OP_RECV, OP_RELEASE, OP_CONSUME,
+    OP_CONSUMED, OP_PENDING, OP_NOOP, OP_CSP_REGION, OP_COUNT
 };
 /* operand bytes per opcode (0xFF: no such opcode) */
 static const uint8_t op_len[OP_COUNT] = {
     0xFF, 8, 2, 2, 2, 1, 2, 2, 2, 0, 0, 10, 3, 4, 1, 1, 1, 1, 4, 4, 4, 4, 2, 6, 0, 0, 1, 0, 0,
-    1, 0, 13, 38, 10, 4, 40, 0, 0, 0, 0};
+    1, 0, 13, 38, 10, 4, 40, 0, 0, 0, 0, 6, 14, 8, 0, 2, 4, 2, 4, 6, 4, 8, 8, 2, 4, 6};
 
 enum { K_I64 = 0, K_U64 = 1, K_F64 = 2 };                 /* value kinds            */
 enum { C_I8, C_I16, C_I32, C_I64, C_U8, C_U16, C_U32, C_U64, C_F32, C_F64, C_NONE };
@@ -33,15 +35,17 @@ enum { B_ADD, B_SUB, B_MUL, B_DIV, B_FLOORDIV, B_MOD, B_AND, B_OR, B_XOR, B_SHL,
        B_LE, B_GT, B_GE, B_EQ, B_NE, B_LAND, B_LOR, B_MIN, B_MAX, B_COUNT };
 static const uint8_t ct_size[C_NONE] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8};
 
-#define HEADER_BYTES 24u
+#define HEADER_BYTES 28u
 #define NCONFIG 32u
 #define STACK 256   /* > MAX_EXPR_DEPTH (128) + what a statement keeps on the stack */
 #define FRAMES 256  /* nested loops */
 #define ARGS_MAX 512
+#define CHAN_DEPTH_MAX (1u << 20) /* slots of one channel */
 
 typedef struct plan_hdr {
-    uint32_t total, kernels, tensors, axes, symbols, regs, nconfig;
-    uint64_t code, end; /* code section [code, end) */
+    uint32_t total, kernels, tensors, axes, symbols, regs, nconfig, nstrings;
+    uint64_t strings;   /* string section [strings, code): NUL-terminated names          */
+    uint64_t code, end; /* code section [code, end)                                       */
 } plan_hdr;
 
 static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
@@ -79,9 +83,13 @@ static int parse_header(const uint8_t *p, uint64_t n, plan_hdr *h, char *msg, si
     h->symbols = rd16(p + 18);
     h->regs = rd16(p + 20);
     h->nconfig = rd16(p + 22);
-    h->code = HEADER_BYTES + 9ull * h->nconfig;
+    h->nstrings = rd32(p + 24);
+    h->strings = HEADER_BYTES + 9ull * h->nconfig;
+    h->code = h->strings + h->nstrings;
     h->end = n;
-    if (h->code > n) return fmt_err(msg, ms, "truncated configuration section");
+    if (h->code > n) return fmt_err(msg, ms, "truncated configuration or string section");
+    if (h->nstrings && p[h->code - 1] != 0)
+        return fmt_err(msg, ms, "the string section does not end with a NUL");
     if (h->kernels > pto_plan_num_kernels)
         return fmt_err(msg, ms, "%u kernels, the program has %u", h->kernels,
                        pto_plan_num_kernels);
@@ -200,6 +208,32 @@ static int check_insn(const plan_hdr *h, uint64_t pc, const uint8_t *o, uint8_t 
         NEED(o[2] <= K_F64 && o[3] < C_NONE && rd16(o) + ct_size[o[3]] <= ARGS_MAX - 16,
              "bad argument at byte %llu", (unsigned long long)pc);
         break;
+    case OP_CHAN:
+        NEED(rd64(o) <= CHAN_DEPTH_MAX && rd32(o + 10) < h->nstrings,
+             "bad channel (depth or name) at byte %llu", (unsigned long long)pc);
+        break;
+    case OP_PROC:
+        NEED(rd32(o) < h->nstrings && rd32(o + 4) <= h->end - next,
+             "bad process (name or length) at byte %llu", (unsigned long long)pc);
+        break;
+    case OP_NOOP:
+        NEED(rd32(o) < h->nstrings, "bad task name at byte %llu", (unsigned long long)pc);
+        break;
+    case OP_SEND_BEGIN: case OP_RENDEZVOUS: case OP_RECV: case OP_RELEASE:
+        NEED(rd16(o + 2) < h->regs, "register %u of %u at byte %llu", rd16(o + 2), h->regs,
+             (unsigned long long)pc);
+        break;
+    case OP_CONSUME: case OP_CONSUMED:
+        NEED(rd16(o + 2) < h->regs, "register %u of %u at byte %llu", rd16(o + 2), h->regs,
+             (unsigned long long)pc);
+        NEED(op == OP_CONSUME ? rd32(o + 4) <= h->end - next : rd32(o + 4) <= next - h->code,
+             "jump outside the code at byte %llu", (unsigned long long)pc);
+        break;
+    case OP_CSP_REGION:
+        NEED(o[0] <= 2 && rd16(o + 3) < h->regs && (o[5] & PTO_RT_READWRITE) &&
+             (o[5] & ~(PTO_RT_READWRITE | PTO_RT_LATENCY)) == 0,
+             "bad channel region at byte %llu", (unsigned long long)pc);
+        break;
     case OP_ARG_VIEW:
         NEED(rd16(o) < h->tensors && rd16(o + 2) + 40u <= ARGS_MAX - 16 && o[4] >= 1 &&
              (o[5] & PTO_RT_READWRITE) && o[5] <= PTO_RT_READWRITE &&
@@ -220,6 +254,9 @@ static uint64_t jump_target(uint8_t op, const uint8_t *o, uint64_t next)
     case OP_JZ: case OP_JMP: case OP_AND_JZ: case OP_OR_JNZ: return next + rd32(o);
     case OP_FOR: return next + rd32(o + 2);
     case OP_TASK: return next + rd32(o + 6);
+    case OP_PROC: return next + rd32(o + 4);
+    case OP_CONSUME: return next + rd32(o + 4);
+    case OP_CONSUMED: return next - rd32(o + 4);
     default: return 0;
     }
 }
@@ -252,14 +289,21 @@ int pto_plan_check(const uint8_t *plan, uint64_t plan_bytes, char *msg, size_t m
         pc = next;
     }
     start[h.end - h.code] = 1; /* the end */
-    /* pass 2: every jump lands on an instruction (or the end); a task's skip on its SUBMIT */
+    /* pass 2: every jump lands on an instruction (or the end); a task's skip on its SUBMIT,
+     * a process's end right after its PEND, a CONSUMED back on its CONSUME */
     for (uint64_t pc = h.code; !rc && pc < h.end; pc += 1 + op_len[plan[pc]]) {
-        const uint64_t to = jump_target(plan[pc], plan + pc + 1, pc + 1 + op_len[plan[pc]]);
-        if (to && (to > h.end || !start[to - h.code] ||
-                   (plan[pc] == OP_TASK && (to == h.end || plan[to] != OP_SUBMIT))))
+        const uint8_t op = plan[pc];
+        const uint64_t to = jump_target(op, plan + pc + 1, pc + 1 + op_len[op]);
+        if (to && (to > h.end || to < h.code || !start[to - h.code] ||
+                   (op == OP_TASK && (to == h.end || plan[to] != OP_SUBMIT)) ||
+                   (op == OP_PROC && (!start[to - 1 - h.code] || plan[to - 1] != OP_PEND)) ||
+                   (op == OP_CONSUMED && (plan[to] != OP_CONSUME ||
+                                          memcmp(plan + to + 1, plan + pc + 1, 4)))))
             rc = fmt_err(msg, msg_size, "the jump at byte %llu does not land on %s",
                          (unsigned long long)pc,
-                         plan[pc] == OP_TASK ? "its task's SUBMIT" : "an instruction");
+                         op == OP_TASK ? "its task's SUBMIT" : op == OP_PROC ?
+                         "the end of its process" : op == OP_CONSUMED ? "its CONSUME" :
+                         "an instruction");
     }
     free(start);
     return rc;
@@ -272,6 +316,26 @@ typedef struct loop_frame {
     int64_t lo, hi;
     uint64_t body;
 } loop_frame;
+
+/* A CSP pipeline being run (PIPE): its processes as resumable cursors (where each resumes,
+ * its own loop frames while switched out) and its channels, with the semantics and order of
+ * cpu_sim's pto_csp_run (runtime_c/pto_orch.h). */
+typedef struct csp_proc {
+    uint64_t pc;
+    const char *name;
+    int state;          /* PTO_CSP_*                                 */
+    int32_t blocked_on; /* channel while blocked                     */
+    uintptr_t marker;
+    uint32_t nfr;       /* its loop frames (above the pipeline's)    */
+    loop_frame *fr;
+} csp_proc;
+
+typedef struct csp_pipe {
+    csp_proc *procs;
+    pto_chan *chans;
+    uint32_t nprocs, nchans, cur, base; /* base: the loop frames below the processes' */
+    uint64_t progress;
+} csp_pipe;
 
 typedef struct interp {
     const uint8_t *p;
@@ -298,6 +362,9 @@ typedef struct interp {
     int32_t prio;
     pto_rt_region reg[PTO_RT_MAX_REGIONS];
     int64_t idx[PTO_RT_MAX_INDICES];
+    const char *noop;      /* the task being built is a CSP no-op task of this name */
+    csp_pipe *pipe;        /* the pipeline running, or NULL                         */
+    pto_csp_arena *arena;  /* synthetic region addresses of pipelines               */
     pto_outputs *out;
 } interp;
 
@@ -482,13 +549,45 @@ static const int64_t *axis_array(const int64_t *const *arr, uint16_t a)
     return arr ? arr[a] : NULL;
 }
 
-static int run(interp *I)
+#define RUN_YIELD (-1) /* exec: the running process yields (blocked, consumed, finished) */
+
+static int run_pipe(interp *I, uint64_t pc, uint64_t *after);
+
+/* The channel operand of a CSP instruction, inside a running pipeline. */
+#define CHANNEL(ch, at)                                                                      \
+    do {                                                                                     \
+        if (!I->pipe || rd16(at) >= I->pipe->nchans)                                        \
+            BAD("channel %u outside its pipeline at byte %llu", rd16(at),                    \
+                (unsigned long long)pc);                                                     \
+        ch = &I->pipe->chans[rd16(at)];                                                      \
+    } while (0)
+/* The running process yields in `state_` (blocked on channel c), resuming at `at`. */
+#define YIELD(state_, c, at)                                                                 \
+    do {                                                                                     \
+        if (I->sp) BAD("values left on the stack where a process yields (byte %llu)",        \
+                       (unsigned long long)pc);                                              \
+        I->pipe->procs[I->pipe->cur].state = (state_);                                       \
+        I->pipe->procs[I->pipe->cur].blocked_on = (int32_t)(c);                              \
+        *pcp = (at);                                                                         \
+        return RUN_YIELD;                                                                    \
+    } while (0)
+/* A token register written by a CSP instruction (not a running loop's counter). */
+#define TOKEN_REG(r)                                                                         \
+    do {                                                                                     \
+        if (I->locked[r]) BAD("register %u is a running loop's counter (byte %llu)", r,      \
+                              (unsigned long long)pc);                                       \
+    } while (0)
+
+/* Execute from *pcp: the main code to its end (returns 0), or a process until it yields
+ * (RUN_YIELD, *pcp where it resumes); or an error code. */
+static int exec(interp *I, uint64_t *pcp)
 {
     const uint8_t *p = I->p;
     const pto_inputs *in = I->in;
     const pto_plan_sink *sk = I->sink;
     int stack_err = 0;
-    for (uint64_t pc = I->h.code; pc < I->h.end;) {
+    pto_chan *ch;
+    for (uint64_t pc = *pcp; pc < I->h.end;) {
         const uint8_t op = p[pc];
         if (I->budget && !--I->budget) {
             snprintf(I->out->message, sizeof I->out->message, "the expansion ran out of its "
@@ -568,7 +667,8 @@ static int run(interp *I)
             break;
         }
         case OP_NEXT: {
-            if (!I->nfr) BAD("NEXT outside a loop at byte %llu", (unsigned long long)pc);
+            if (!I->nfr || (I->pipe && I->nfr <= I->pipe->base))
+                BAD("NEXT outside a loop at byte %llu", (unsigned long long)pc);
             loop_frame *f = &I->fr[I->nfr - 1];
             if (++I->regs[f->reg] < f->hi) { pc = f->body; continue; }
             I->locked[f->reg] = 0;
@@ -576,7 +676,8 @@ static int run(interp *I)
             break;
         }
         case OP_SEQ_NEXT:
-            if (!I->nfr) BAD("SEQ_NEXT outside a loop at byte %llu", (unsigned long long)pc);
+            if (!I->nfr || (I->pipe && I->nfr <= I->pipe->base))
+                BAD("SEQ_NEXT outside a loop at byte %llu", (unsigned long long)pc);
             if (I->regs[I->fr[I->nfr - 1].reg] > I->fr[I->nfr - 1].lo) rc = sk->scope_next(sk->ctx);
             break;
         case OP_SCOPE_BEGIN: rc = sk->scope_begin(sk->ctx, o[0]); break;
@@ -621,6 +722,14 @@ static int run(interp *I)
             I->pool = o[5];
             memset(I->args, 0, sizeof I->args);
             I->nreg = I->nidx = I->has_cost = 0;
+            I->noop = NULL;
+            break;
+        case OP_NOOP: /* a CSP no-op task: regions only, kernel 0, vector unit, keys 0 */
+            I->noop = (const char *)p + I->h.strings + rd32(o);
+            I->kid = I->args_size = I->nreg = I->nidx = I->has_cost = I->pool = 0;
+            I->unit = PTO_RT_UNIT_VECTOR;
+            I->dkey = I->skey = 0;
+            I->prio = 0;
             break;
         case OP_ARG:
             if (rd16(o) + ct_size[o[3]] > I->args_size)
@@ -671,9 +780,10 @@ static int run(interp *I)
                 memcpy(I->args + size, &I->cycles, 8);
                 size += 8;
             }
-            const pto_rt_task t = {I->has_cost ? k->cost_fn : k->fn, I->args, size, I->nreg,
+            const pto_rt_task t = {I->noop ? NULL : I->has_cost ? k->cost_fn : k->fn,
+                                   I->noop ? NULL : I->args, I->noop ? 0 : size, I->nreg,
                                    I->reg, I->unit, I->pool, I->dkey, I->skey, I->prio, I->kid,
-                                   k->name, I->nidx, I->idx};
+                                   I->noop ? I->noop : k->name, I->nidx, I->idx};
             const uint32_t cpu = task_aicpu(I);
             I->rr++;
             if (I->aicpu == PTO_PLAN_ALL_AICPUS || cpu == I->aicpu) {
@@ -682,21 +792,209 @@ static int run(interp *I)
             }
             break;
         }
-        default:
-            BAD("unknown opcode 0x%02x at byte %llu", op, (unsigned long long)pc);
+        case OP_PIPE:
+            if (I->pipe) BAD("a pipeline inside a process at byte %llu", (unsigned long long)pc);
+            if (I->sp) BAD("values left on the stack at a pipeline (byte %llu)",
+                           (unsigned long long)pc);
+            rc = run_pipe(I, pc, &a);
+            if (rc) return rc;
+            pc = a;
+            continue;
+        case OP_SEND_BEGIN: /* wait until the slot of the channel's next token is free */
+            CHANNEL(ch, o);
+            TOKEN_REG(rd16(o + 2));
+            if (ch->busy[ch->sent % ch->cap]) YIELD(PTO_CSP_BLOCKED_SEND, rd16(o), pc);
+            I->regs[rd16(o + 2)] = ch->sent;
+            break;
+        case OP_SEND_END:
+            CHANNEL(ch, o);
+            ch->busy[ch->sent % ch->cap] = 1;
+            ch->sent++;
+            I->pipe->progress++;
+            break;
+        case OP_RENDEZVOUS: /* the sender waits until a receiver took its token */
+            CHANNEL(ch, o);
+            if (ch->recv <= I->regs[rd16(o + 2)]) YIELD(PTO_CSP_BLOCKED_SEND, rd16(o), pc);
+            break;
+        case OP_RECV:
+        case OP_CONSUME: /* take the next token (blocking); closed and empty: fail / leave */
+            CHANNEL(ch, o);
+            TOKEN_REG(rd16(o + 2));
+            if (ch->recv == ch->sent) {
+                if (ch->producers > 0) YIELD(PTO_CSP_BLOCKED_RECV, rd16(o), pc);
+                if (op == OP_CONSUME) { pc = next + rd32(o + 4); continue; }
+                if (rd16(o + 4) == 0xFFFF) BAD("closed channel without a site at byte %llu",
+                                               (unsigned long long)pc);
+                return fail_site(I, rd16(o + 4), 0);
+            }
+            I->pipe->progress++;
+            I->regs[rd16(o + 2)] = ch->recv++;
+            break;
+        case OP_RELEASE:
+        case OP_CONSUMED: { /* the token's readers are submitted: its slot may be reused */
+            CHANNEL(ch, o);
+            const int64_t tok = I->regs[rd16(o + 2)];
+            if (tok < 0) BAD("no token in register %u at byte %llu", rd16(o + 2),
+                             (unsigned long long)pc);
+            ch->busy[tok % ch->cap] = 0;
+            I->pipe->progress++;
+            if (op == OP_CONSUMED) YIELD(PTO_CSP_RUNNABLE, -1, next - rd32(o + 4));
+            break;
+        }
+        case OP_PENDING:
+            CHANNEL(ch, o);
+            PUSH((uint64_t)(ch->sent > ch->recv));
+            break;
+        case OP_CLOSE: /* a producer of the channel finished */
+            CHANNEL(ch, o);
+            ch->producers--;
+            break;
+        case OP_PEND:
+            if (!I->pipe || I->nfr != I->pipe->base)
+                BAD("PEND outside a process or inside a loop at byte %llu",
+                    (unsigned long long)pc);
+            I->pipe->progress++;
+            YIELD(PTO_CSP_DONE, -1, next);
+        case OP_CSP_REGION: { /* 0: the process's marker, 1: token slot, 2: rendezvous ack */
+            CHANNEL(ch, o + 1);
+            const int64_t tok = I->regs[rd16(o + 3)];
+            if (I->nreg >= PTO_RT_MAX_REGIONS || (o[0] == 1 && tok < 0))
+                BAD("bad channel region at byte %llu", (unsigned long long)pc);
+            const uintptr_t at = o[0] == 0 ? I->pipe->procs[I->pipe->cur].marker
+                                 : o[0] == 1 ? ch->slot_addr + (uintptr_t)(tok % ch->cap)
+                                             : ch->slot_addr + (uintptr_t)ch->cap;
+            I->reg[I->nreg++] = pto_csp_region(at, o[5]);
+            break;
+        }
+        default: /* CHAN, PROC: read by their PIPE only */
+            BAD("opcode 0x%02x out of place at byte %llu", op, (unsigned long long)pc);
         }
         if (stack_err) BAD("value stack underflow at byte %llu", (unsigned long long)pc);
         if (rc) return rc;
         pc = next;
     }
+    if (I->pipe) BAD("a process runs past the end of the code");
     return 0;
+}
+
+/* Run the pipeline at pc (its header: PIPE, its CHANs, its PROCs each with its body) as
+ * pto_csp_run runs it: rounds resuming each unfinished process in order until it yields; a
+ * round without progress is a deadlock (the site dsite, the message naming who waits for
+ * what). *after: the code after the pipeline. */
+static int run_pipe(interp *I, uint64_t pc, uint64_t *after)
+{
+    const uint8_t *p = I->p;
+    const uint32_t np = rd16(p + pc + 1), nc = rd16(p + pc + 3);
+    const uint16_t dsite = rd16(p + pc + 5);
+    char *msg = I->out->message;
+    const size_t ms = sizeof I->out->message;
+    uint64_t q = pc + 1 + op_len[OP_PIPE];
+    for (uint32_t c = 0; c < nc; ++c, q += 1 + op_len[OP_CHAN]) /* its header first */
+        if (q >= I->h.end || p[q] != OP_CHAN) /* (instruction starts: the check's pass 2) */
+            return fmt_err(msg, ms, "channel %u of the pipeline at byte %llu is missing", c,
+                           (unsigned long long)pc);
+    for (uint32_t i = 0; i < np; ++i, q += 1 + op_len[OP_PROC] + rd32(p + q + 5))
+        if (q >= I->h.end || p[q] != OP_PROC)
+            return fmt_err(msg, ms, "process %u of the pipeline at byte %llu is missing", i,
+                           (unsigned long long)pc);
+    *after = q;
+    csp_pipe pp = {NULL, NULL, np, nc, 0, I->nfr, 0};
+    loop_frame *frames = calloc((size_t)(np ? np : 1) * FRAMES, sizeof *frames);
+    unsigned char *busy = NULL;
+    pp.procs = calloc(np ? np : 1, sizeof *pp.procs);
+    pp.chans = calloc(nc ? nc : 1, sizeof *pp.chans);
+    int rc = frames && pp.procs && pp.chans ? 0 : PTO_RT_ENOMEM;
+    size_t need = np;
+    q = pc + 1 + op_len[OP_PIPE];
+    for (uint32_t c = 0; !rc && c < nc; ++c, q += 1 + op_len[OP_CHAN]) {
+        pto_chan *ch = &pp.chans[c];
+        ch->depth = (int64_t)rd64(p + q + 1);
+        ch->cap = ch->depth > 0 ? ch->depth : 1;
+        ch->producers = rd16(p + q + 9);
+        ch->name = (const char *)p + I->h.strings + rd32(p + q + 11);
+        need += (size_t)ch->cap + (ch->depth == 0);
+    }
+    for (uint32_t i = 0; !rc && i < np; ++i) {
+        csp_proc *pr = &pp.procs[i];
+        pr->name = (const char *)p + I->h.strings + rd32(p + q + 1);
+        pr->pc = q + 1 + op_len[OP_PROC];
+        pr->fr = frames + (size_t)i * FRAMES;
+        q = pr->pc + rd32(p + q + 5);
+    }
+    const uintptr_t base = rc ? 0 : pto_csp_arena_take(I->arena, need);
+    if (!rc && !base) {
+        snprintf(msg, ms, "pipeline: cannot reserve synthetic region addresses");
+        rc = PTO_RT_ENOMEM;
+    }
+    if (!rc && !(busy = calloc(need - np + 1, 1))) rc = PTO_RT_ENOMEM;
+    for (uint32_t c = 0, off = 0; !rc && c < nc; ++c) { /* as pto_csp_run lays them out */
+        pp.chans[c].slot_addr = base + np + off;
+        pp.chans[c].busy = busy + off;
+        off += (uint32_t)pp.chans[c].cap + (pp.chans[c].depth == 0);
+    }
+    for (uint32_t i = 0; !rc && i < np; ++i) pp.procs[i].marker = base + i;
+    I->pipe = rc ? NULL : &pp;
+    while (!rc) {
+        const uint64_t before = pp.progress;
+        uint32_t alive = 0;
+        for (uint32_t i = 0; !rc && i < np; ++i) {
+            csp_proc *pr = &pp.procs[i];
+            if (pr->state == PTO_CSP_DONE) continue;
+            pp.cur = i;
+            memcpy(I->fr + pp.base, pr->fr, pr->nfr * sizeof *pr->fr);
+            I->nfr = pp.base + pr->nfr;
+            pr->state = PTO_CSP_RUNNABLE;
+            rc = exec(I, &pr->pc);
+            if (rc != RUN_YIELD) break; /* an error (a process never ends without PEND) */
+            rc = 0;
+            pr->nfr = I->nfr - pp.base;
+            memcpy(pr->fr, I->fr + pp.base, pr->nfr * sizeof *pr->fr);
+            alive += pr->state != PTO_CSP_DONE;
+        }
+        if (rc || !alive) break;
+        if (pp.progress == before) { /* cpu_sim's message, word for word */
+            int n = snprintf(msg, ms, "deadlock: every process of the pipeline is blocked:");
+            const char *sep = " ";
+            int64_t sending = 0;
+            for (uint32_t i = 0; i < np && n > 0 && (size_t)n < ms; ++i) {
+                const csp_proc *pr = &pp.procs[i];
+                if (pr->state == PTO_CSP_DONE) continue;
+                const pto_chan *c = &pp.chans[pr->blocked_on];
+                if (pr->state == PTO_CSP_BLOCKED_SEND && c->depth == 0)
+                    n += snprintf(msg + n, ms - (size_t)n,
+                                  "%s'%s' waits for a receiver on rendezvous channel '%s'",
+                                  sep, pr->name, c->name);
+                else if (pr->state == PTO_CSP_BLOCKED_SEND)
+                    n += snprintf(msg + n, ms - (size_t)n,
+                                  "%s'%s' waits to send on full channel '%s' (depth %lld)",
+                                  sep, pr->name, c->name, (long long)c->depth);
+                else
+                    n += snprintf(msg + n, ms - (size_t)n,
+                                  "%s'%s' waits to receive on empty channel '%s' (%lld "
+                                  "unfinished producer(s))",
+                                  sep, pr->name, c->name, (long long)c->producers);
+                sep = "; ";
+            }
+            for (uint32_t i = 0; i < np; ++i)
+                sending |= pp.procs[i].state == PTO_CSP_BLOCKED_SEND;
+            rc = fail_site(I, dsite, sending);
+        }
+    }
+    I->pipe = NULL;
+    I->nfr = pp.base;
+    free(busy);
+    free(frames);
+    free(pp.procs);
+    free(pp.chans);
+    return rc;
 }
 #undef BAD
 #undef POP
 #undef PUSH
 
 static int expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
-                  uint32_t aicpu, const pto_plan_sink *sink, uint64_t budget, pto_outputs *out)
+                  uint32_t aicpu, const pto_plan_sink *sink, uint64_t budget,
+                  pto_csp_arena *arena, pto_outputs *out)
 {
     interp *I = calloc(1, sizeof *I);
     if (!I) return out->code = PTO_RT_ENOMEM;
@@ -727,11 +1025,13 @@ static int expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in
         I->slots = out->slots;
         I->out = out;
         I->budget = budget;
+        I->arena = arena;
         I->regs = calloc(I->h.regs + 1u, sizeof *I->regs);
         I->locked = calloc(I->h.regs + 1u, 1);
         I->span = calloc(3u * I->h.tensors + 1u, sizeof *I->span);
         if (I->span) tensor_spans(in, I->h.tensors, I->span);
-        rc = (I->regs && I->locked && I->span) ? run(I) : PTO_RT_ENOMEM;
+        uint64_t pc = I->h.code;
+        rc = (I->regs && I->locked && I->span) ? exec(I, &pc) : PTO_RT_ENOMEM;
         free(I->regs);
         free(I->locked);
         free(I->span);
@@ -744,7 +1044,10 @@ static int expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in
 int pto_plan_expand(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
                     uint32_t aicpu, const pto_plan_sink *sink, pto_outputs *out)
 {
-    return expand(plan, plan_bytes, in, aicpu, sink, 0, out);
+    pto_csp_arena arena = {NULL, 0};
+    const int rc = expand(plan, plan_bytes, in, aicpu, sink, 0, &arena, out);
+    pto_csp_arena_free(&arena);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -771,12 +1074,15 @@ int pto_plan_run(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
     pto_rt *rt = pto_orch_begin(&cfg, in, out);
     if (!rt) return out->code;
     const pto_plan_sink sink = {rt, rt_submit, rt_begin, rt_next, rt_end, rt_wait};
-    int rc = pto_plan_expand(plan, plan_bytes, in, PTO_PLAN_ALL_AICPUS, &sink, out);
+    /* a pipeline's synthetic region addresses stay reserved until the tasks finished */
+    pto_csp_arena arena = {NULL, 0};
+    int rc = expand(plan, plan_bytes, in, PTO_PLAN_ALL_AICPUS, &sink, 0, &arena, out);
     int err_site = -1;
     int64_t err_value = 0;
     if (rc >= PTO_PLAN_EFORMAT) { /* the message is the plan's; keep it */
         pto_rt_finish(rt);
         pto_rt_destroy(rt);
+        pto_csp_arena_free(&arena);
         return out->code = rc;
     }
     if (rc == PTO_ORCH_ESITE) {
@@ -786,7 +1092,9 @@ int pto_plan_run(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *in,
     } else if (!rc) {
         rc = pto_rt_finish(rt);
     }
-    return pto_orch_end(rt, rc, err_site, err_value, cfg.trace != 0, in, out);
+    rc = pto_orch_end(rt, rc, err_site, err_value, cfg.trace != 0, in, out);
+    pto_csp_arena_free(&arena);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -818,7 +1126,10 @@ int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *
     if (!path) { /* expansion alone: tasks counted in out->task_count */
         const pto_plan_sink sink = {&out->task_count, null_submit, null_begin, null_op, null_op,
                                     null_wait};
-        return out->code = expand(plan, plan_bytes, in, aicpu, &sink, max_steps, out);
+        pto_csp_arena arena = {NULL, 0};
+        out->code = expand(plan, plan_bytes, in, aicpu, &sink, max_steps, &arena, out);
+        pto_csp_arena_free(&arena);
+        return out->code;
     }
     FILE *f = fopen(path, "wb");
     if (!f) {
@@ -826,7 +1137,9 @@ int pto_plan_record(const uint8_t *plan, uint64_t plan_bytes, const pto_inputs *
         return out->code = PTO_RT_EIO;
     }
     const pto_plan_sink sink = {f, rec_submit, rec_begin, rec_next, rec_end, rec_wait};
-    int rc = expand(plan, plan_bytes, in, aicpu, &sink, max_steps, out);
+    pto_csp_arena arena = {NULL, 0};
+    int rc = expand(plan, plan_bytes, in, aicpu, &sink, max_steps, &arena, out);
+    pto_csp_arena_free(&arena);
     fclose(f);
     return out->code = rc;
 }

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define PTO_PLAN_MAGIC 0x574F5450u /* bytes "PTOW" read as a little-endian uint32      */
-#define PTO_PLAN_VERSION 1u
+#define PTO_PLAN_VERSION 2u
 #define PTO_PLAN_ALL_AICPUS 0xFFFFFFFFu /* pto_plan_expand: every task, whatever its AICPU */
 
 /* Error codes of the interpreter (out->code), beside PTO_RT_E* and PTO_ORCH_ESITE. */

@@ -490,6 +490,17 @@ def test_differential_workloads_through_the_tree(seed):
     _same_run(*runs)
 
 
+def test_csp_pipeline_through_the_tree():
+    """A rendezvous CSP pipeline (test_csp_e2e's megakernel) through the tree's plan: outputs
+    bit-equal to cpu_sim's, the same task count and cycles."""
+    from test_csp_e2e import _megakernel
+    w, x, Y = _megakernel(0)
+    runs = [_run(w.compile(target=t), {"Y": np.zeros_like(Y.data)})
+            for t in ("ascend_npu", "cpu_sim")]
+    np.testing.assert_allclose(runs[0][0]["Y"], np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
+    _same_run(*runs)
+
+
 # the one example whose kernel the AICore emitter refuses, and why
 TREE_REFUSED = {"flash_attention": "mixes cube work (tmatmul) and vector work"}
 

@@ -31,9 +31,10 @@ from ...machine import Machine
 from ..cpu_sim.lower_orch import MAX_INDICES, OrchLowerer, Site, _cost_wrapper, kernel_view
 
 MAGIC = 0x574F5450  # "PTOW"
-VERSION = 1
-HEADER = struct.Struct("<IHHIHHHHHH")  # magic version flags total kernels tensors axes
-#                                         symbols regs nconfig
+CHAN_DEPTH_MAX = 1 << 20  # slots of one channel (pto_plan.c)
+VERSION = 2
+HEADER = struct.Struct("<IHHIHHHHHHI")  # magic version flags total kernels tensors axes
+#                                          symbols regs nconfig string-bytes
 
 # value kinds on the stack (the C type of the expression cpu_sim generates)
 I64, U64, F64 = 0, 1, 2
@@ -94,6 +95,34 @@ OPS: dict[str, tuple[int, str, str]] = {
     "TASK_COST": (0x26, "", "pop the task's cycles (TracePolicy.cycles): run the cost wrapper"),
     "SUBMIT": (0x27, "", "submit the task (to the sink, if the dispatch policy gives it to the "
                          "expanding AICPU)"),
+    "PIPE": (0x28, "<HHH", "run a CSP pipeline of p processes and c channels (its CHANs and "
+                           "PROCs follow) to completion; deadlock: fail at site"),
+    "CHAN": (0x29, "<qHI", "a channel of the pipeline: depth (0: rendezvous), producer "
+                           "processes, name (string offset)"),
+    "PROC": (0x2A, "<II", "a process of the pipeline: name (string offset), d = bytes of its "
+                          "body (which ends with PEND)"),
+    "PEND": (0x2B, "", "the process finished (yields for good)"),
+    "CLOSE": (0x2C, "<H", "a producer of channel c finished (c closes when none is left)"),
+    "SEND_BEGIN": (0x2D, "<HH", "wait (yield) until the slot of channel c's next token is "
+                                "free; register r = that token"),
+    "SEND_END": (0x2E, "<H", "channel c's next token is sent (its slot busy)"),
+    "RENDEZVOUS": (0x2F, "<HH", "wait (yield) until a receiver took token r of rendezvous "
+                                "channel c"),
+    "RECV": (0x30, "<HHH", "take the next token of channel c into register r (yield while "
+                           "empty); closed and empty: fail at site"),
+    "RELEASE": (0x31, "<HH", "the readers of token r of channel c are submitted: its slot is "
+                             "free"),
+    "CONSUME": (0x32, "<HHI", "consume loop head: take the next token of channel c into "
+                              "register r (yield while empty); closed and empty: jump forward "
+                              "d bytes"),
+    "CONSUMED": (0x33, "<HHI", "consume loop end: release token r of channel c, yield, resume "
+                               "d bytes back at its CONSUME"),
+    "PENDING": (0x34, "<H", "push int64 (channel c holds a token not yet taken)"),
+    "NOOP": (0x35, "<I", "begin a no-op task named by a string (kernel 0, vector unit, no "
+                         "arguments, keys 0): its regions order the pipeline"),
+    "CSP_REGION": (0x36, "<BHHB", "add a synthetic region to the task: 0 the process's marker, "
+                                  "1 channel c's slot of token r, 2 channel c's rendezvous ack; "
+                                  "access mode (ORDER added)"),
 }
 OPCODES = {name: code for name, (code, _, _) in OPS.items()}
 
@@ -188,6 +217,15 @@ _NP_CT = {"int8_t": "i1", "int16_t": "i2", "int32_t": "i4", "int64_t": "i8", "ui
           "uint16_t": "u2", "uint32_t": "u4", "uint64_t": "u8", "float": "f4", "double": "f8"}
 
 
+@dataclass
+class _Proc:
+    """Compilation state inside one process of a pipeline."""
+
+    chan: dict[str, int]
+    consumed: list[tuple[int, int]]  # enclosing consume bodies: (channel, token register)
+    rendezvous: set[str]             # depth-0 channels
+
+
 class PlanCompiler:
     """Mirrors :class:`OrchLowerer` construct by construct (and site by site)."""
 
@@ -199,6 +237,16 @@ class PlanCompiler:
         self.live = 0
         self.call_axes: tuple = ()
         self.layouts: dict[str, tuple[int, list[tuple[str, int]]]] = {}
+        self.strings = bytearray()           # NUL-terminated names, by byte offset
+        self.string_at: dict[str, int] = {}
+        self.proc: _Proc | None = None       # inside a pipeline process
+
+    def string(self, text: str) -> int:
+        """Offset of ``text`` in the plan's string section."""
+        if text not in self.string_at:
+            self.string_at[text] = len(self.strings)
+            self.strings += text.encode() + b"\0"
+        return self.string_at[text]
 
     # -- registers -------------------------------------------------------------------
     def reg(self) -> int:
@@ -243,8 +291,9 @@ class PlanCompiler:
             return U64
         if isinstance(e, irx.TaskParam):
             return self.expr(self.call_axes[e.index], c)
-        if isinstance(e, irx.ChannelPending):
-            raise self.no_csp(e.loc)
+        if isinstance(e, irx.ChannelPending):  # in a process (verified)
+            c.op("PENDING", self.proc.chan[e.channel])
+            return I64
         if isinstance(e, irx.AxisSize):
             a = self.m.axis(e.axis)
             i = self.orch.axis_id[e.axis]
@@ -336,6 +385,8 @@ class PlanCompiler:
         return c
 
     def scope(self, kind: str, inner: _Code) -> _Code:
+        if self.proc is not None:  # a process is sequential (as cpu_sim lowers it)
+            return inner
         c = _Code()
         c.op("SCOPE_BEGIN", 1 if kind == "SEQ" else 0)
         c += inner
@@ -364,7 +415,7 @@ class PlanCompiler:
         if isinstance(s, ir.Block):
             c = _Code()
             for i, part in enumerate(s.parts):
-                if i and s.kind == "seq":
+                if i and s.kind == "seq" and self.proc is None:
                     c.op("SCOPE_NEXT")
                 c += self.stmts(part)
             return self.scope(s.kind.upper(), c)
@@ -375,16 +426,115 @@ class PlanCompiler:
             return c
         if isinstance(s, ir.SlotLoad):
             return self.slot_load(s)
-        if isinstance(s, (ir.Pipe, ir.Send, ir.Wait, ir.Consume)):
-            raise self.no_csp(s.loc)
+        if isinstance(s, ir.Pipe):
+            return self.pipe(s)
+        if isinstance(s, ir.Send):  # Send, Wait, Consume: in a process (verified)
+            return self.send(s)
+        if isinstance(s, ir.Wait):
+            return self.wait(s)
+        if isinstance(s, ir.Consume):
+            return self.consume(s)
         raise CompileError(f"cannot lower statement {type(s).__name__}", getattr(s, "loc", None))
 
-    @staticmethod
-    def no_csp(loc) -> CompileError:
-        return CompileError("CSP pipelines (P.pipe, channels) cannot be expressed in the "
-                            "task-generation plan yet", loc,
-                            hint="run this workload on target='cpu_sim' (its generated "
-                                 "orchestration runs pipelines)")
+    # -- CSP pipelines (as OrchLowerer lowers them; its checks ran first) --------------
+    def pipe(self, s: ir.Pipe) -> _Code:
+        chan = {ch.name: i for i, ch in enumerate(s.channels)}
+        rendezvous = {ch.name for ch in s.channels if ch.depth == 0}
+        live, bodies = self.live, []
+        for p in s.processes:  # each process its own registers: they interleave
+            self.proc = _Proc(chan, [], rendezvous)
+            try:
+                body = self.stmts(p.body)
+            finally:
+                self.proc = None
+            for name in p.produces:
+                body.op("CLOSE", chan[name])
+            body.op("PEND")
+            bodies.append((p.name, body))
+            self.live = self.nregs
+        self.live = live
+        dsite = self.site(s.loc, "deadlock in pipeline", kind="deadlock")
+        c = _Code()
+        c.op("PIPE", len(s.processes), len(s.channels), dsite)
+        for ch in s.channels:
+            if ch.depth > CHAN_DEPTH_MAX:
+                raise CompileError(f"channel '{ch.name}' has depth {ch.depth}; the task-"
+                                   f"generation plan holds at most {CHAN_DEPTH_MAX} slots per "
+                                   "channel", s.loc, hint="use a smaller depth")
+            producers = sum(ch.name in p.produces for p in s.processes)
+            c.op("CHAN", ch.depth, producers, self.string(ch.name))
+        for name, body in bodies:
+            c.op("PROC", self.string(name), len(body.b))
+            c += body
+        return c
+
+    def proc_regions(self) -> list[tuple[int, int, int, int]]:
+        """(what, channel, register, mode) of the regions every task of the process has: its
+        marker (READWRITE), the slots of the tokens its consume bodies hold (READ)."""
+        return ([(0, 0, 0, _const("PTO_RT_READWRITE"))] +
+                [(1, ci, r, _const("PTO_RT_READ")) for ci, r in self.proc.consumed])
+
+    def noop(self, name: str, regions, c: _Code) -> None:
+        c.op("NOOP", self.string(name))
+        for what, ci, r, mode in regions:
+            c.op("CSP_REGION", what, ci, r, mode)
+        c.op("SUBMIT")
+
+    def ack(self, ci: int, channel: str) -> list[tuple[int, int, int, int]]:
+        return ([(2, ci, 0, _const("PTO_RT_WRITE"))] if channel in self.proc.rendezvous
+                else [])
+
+    def send(self, s: ir.Send) -> _Code:
+        ci = self.proc.chan[s.channel]
+        tok = self.reg()
+        c = _Code()
+        c.op("SEND_BEGIN", ci, tok)
+        slot = (1, ci, tok, _const("PTO_RT_WRITE") | _const("PTO_RT_LATENCY"))
+        if s.call is None:
+            self.noop(f"record:{s.channel}", self.proc_regions() + [slot], c)
+        else:
+            c += self.call(s.call, extra=[slot])
+        c.op("SEND_END", ci)
+        if s.channel in self.proc.rendezvous:
+            c.op("RENDEZVOUS", ci, tok)
+            self.noop(f"join:{s.channel}",
+                      self.proc_regions() + [(2, ci, 0, _const("PTO_RT_READ"))], c)
+        self.live -= 1
+        return c
+
+    def wait(self, s: ir.Wait) -> _Code:
+        ci = self.proc.chan[s.channel]
+        site = self.site(s.loc, f"synchronize/wait on channel '{s.channel}', which is closed "
+                                "(every producer finished) and empty", kind="closed")
+        tok = self.reg()
+        c = _Code()
+        c.op("RECV", ci, tok, site)
+        self.noop(f"wait:{s.channel}", self.proc_regions() + [
+            (1, ci, tok, _const("PTO_RT_READ"))] + self.ack(ci, s.channel), c)
+        c.op("RELEASE", ci, tok)
+        self.live -= 1
+        return c
+
+    def consume(self, s: ir.Consume) -> _Code:
+        ci = self.proc.chan[s.channel]
+        tok = self.reg()
+        self.regs.setdefault(s.var, []).append(tok)
+        self.proc.consumed.append((ci, tok))
+        try:
+            body = _Code()
+            ack = self.ack(ci, s.channel)
+            if ack:
+                self.noop(f"take:{s.channel}", self.proc_regions() + ack, body)
+            body += self.stmts(s.body)
+        finally:
+            self.proc.consumed.pop()
+            self.regs[s.var].pop()
+        self.live -= 1
+        c = _Code()
+        c.op("CONSUME", ci, tok, len(body.b) + 1 + 8)  # past its CONSUMED
+        c += body
+        c.op("CONSUMED", ci, tok, len(body.b) + 2 * (1 + 8))  # back to its CONSUME
+        return c
 
     def loop(self, s: ir.For) -> _Code:
         a = self.m.axis(s.domain.axis)
@@ -400,7 +550,7 @@ class PlanCompiler:
                 body.op("VAR", j)
                 body.op("AXIS_B", i)
                 body.op("SET", v)
-            if s.kind == "seq":
+            if s.kind == "seq" and self.proc is None:
                 body.op("SEQ_NEXT")
             body += self.stmts(s.body)
             body.op("NEXT")
@@ -462,7 +612,7 @@ class PlanCompiler:
             sizes.append(t.shape[dim])
         return ti, strides, sizes
 
-    def call(self, call: ir.Call) -> _Code:
+    def call(self, call: ir.Call, extra=()) -> _Code:
         k = self.m.kernel(call.kernel)
         kid = self.orch.kernel_id[k.name]
         args = dict(call.args)
@@ -498,6 +648,9 @@ class PlanCompiler:
         if nreg > 16:
             raise CompileError(f"kernel '{k.name}' accesses {nreg} tensors; the runtime allows "
                                "16 per task", k.loc)
+        if self.proc is not None:  # process order and channel tokens, after the tensors
+            for what, ci, r, mode in self.proc_regions() + list(extra):
+                c.op("CSP_REGION", what, ci, r, mode)
         sched = self.orch.sched
         self.call_axes = call.axes
         if sched.dispatch and sched.dispatch.key:
@@ -568,12 +721,12 @@ def compile_plan(m: ir.Module, machine: Machine = Machine(), v9_compat: bool = F
         elif isinstance(v, str):
             v = _const(v)
         cfg.append(struct.pack("<BQ", CONFIG_FIELDS.index(f), v))
-    body = b"".join(cfg) + bytes(code.b)
+    body = b"".join(cfg) + bytes(pc.strings) + bytes(code.b)
     total = HEADER.size + len(body)
     if total >= 2 ** 32:
         raise CompileError("the workload's plan exceeds 4 GiB", m.loc)
     head = HEADER.pack(MAGIC, VERSION, 0, total, len(m.kernels), len(m.tensors), len(m.axes),
-                       len(m.symbols), pc.nregs, len(cfg))
+                       len(m.symbols), pc.nregs, len(cfg), len(pc.strings))
     return Plan(head + body, pc.orch.sites, pc.layouts)
 
 
