@@ -3,8 +3,8 @@
  * A plan is the workload compiled to a compact, versioned bytecode
  * (src/pto_wsp/backends/ascend/plan.py: compile_plan). The fixed interpreter here expands it
  * into the same task stream the generated orchestrate.c submits: loops over axes, P.when
- * branches, slot operations, scopes, and per kernel call its argument block, tensor regions,
- * dispatch/stream keys and priority. Dynamic sizes (DenseDyn extents, ragged lengths, CSR
+ * branches, slot operations, scopes, CSP pipelines (processes as resumable cursors), and per
+ * kernel call its argument block, tensor regions, dispatch/stream keys and priority. Dynamic sizes (DenseDyn extents, ragged lengths, CSR
  * arrays), symbols and slots are read from pto_inputs at expansion time: a plan never holds
  * them, so new sizes need no new plan.
  *
@@ -13,7 +13,8 @@
  *
  * Any plan is safe to expand: the interpreter checks the format and every operand, keeps
  * every view it builds inside its tensor's memory (pto_inputs.shapes, strides) and every
- * axis array read inside its length (pto_inputs.axis_len), and always terminates. What it
+ * axis array read inside its length (pto_inputs.axis_len), and terminates unless a CSP
+ * pipeline passes tokens around a cycle forever (as it would on cpu_sim). What it
  * cannot check is that a plan belongs to the program: a kernel trusts its view to be as
  * large as its tile, as compile_plan makes it.
  */
