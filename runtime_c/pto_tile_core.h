@@ -13,6 +13,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <math.h>
+#include "pto_tile_types.h"
 
 #ifndef PTO_COST_MODEL
 #define PTO_COST_MODEL 0 /* 0 = v9-compatible element-count proxy, 1 = A2/A3-like */
@@ -33,14 +34,6 @@ enum {
 };
 enum { PTO_CMP_EQ = 0, PTO_CMP_NE = 1, PTO_CMP_LT = 2, PTO_CMP_LE = 3, PTO_CMP_GT = 4, PTO_CMP_GE = 5 };
 
-typedef uint16_t pto_bf16_t; /* bfloat16 bit pattern */
-/* f16 storage: _Float16 in C; its bit pattern in C++ (g++ 12 has no _Float16 there), so the
- * host PTO-ISA layer (runtime_c/pto/) runs this same code with its own 16-bit half type */
-#ifdef __cplusplus
-typedef uint16_t pto_f16_t;
-#else
-typedef _Float16 pto_f16_t;
-#endif
 #ifdef __cplusplus
 #define PTO__STATIC_ASSERT static_assert
 #else

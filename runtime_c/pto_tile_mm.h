@@ -35,7 +35,7 @@ pto__mm_f32_rect(float *restrict c, int64_t ldc, const float *restrict a, int64_
     }
 }
 
-#if defined(__x86_64__) && !defined(PTO_TILE_NO_AVX2)
+#if defined(__x86_64__) && !defined(PTO_TILE_NO_AVX2) && !defined(PTO_TILE_NO_MATMUL)
 #include <immintrin.h>
 #define PTO__MM_SIMD 1
 /* Register-blocked micro-kernel chosen at run time: MR rows x (2 vectors of W floats) of C held
