@@ -259,3 +259,31 @@ def test_exit_during_a_run_waits_for_it(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+def test_only_kernels_with_a_matmul_compile_the_simd_matmul():
+    """kernels.c skips the SIMD matmul kernels (and <immintrin.h>, most of its compile time)
+    unless a kernel calls a matmul, straight-line or inside a kernel loop."""
+    import importlib.util
+    from pathlib import Path
+
+    from pto_wsp.backends.cpu_sim.codegen import render_kernels
+    from pto_wsp.backends.cpu_sim.lower_kernel import lower_kernel
+    path = Path(__file__).resolve().parents[2] / "examples" / "gemm_kloop.py"
+    spec = importlib.util.spec_from_file_location("ex_gemm_kloop", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+
+    @kernel
+    def mm(a: In[Tile[16, 16, DType.F32]], b: In[Tile[16, 16, DType.F32]],
+           c: Out[Tile[16, 16, DType.F32]]):
+        pto.store(c, pto.matmul(a, b))
+
+    @kernel
+    def ex_only(a: In[Tile[16, 16, DType.F32]], c: Out[Tile[16, 16, DType.F32]]):
+        pto.store(c, pto.exp(a))
+
+    def skips(*ks):
+        return "#define PTO_TILE_NO_MATMUL" in render_kernels([lower_kernel(k.ir()) for k in ks])[1]
+    assert skips(ex_only)
+    assert not skips(mm) and not skips(ex_only, mm) and not skips(ex.make_gemm(True))

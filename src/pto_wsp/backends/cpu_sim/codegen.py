@@ -103,7 +103,7 @@ def render_kernels(kvms: list[KernelVM]) -> tuple[str, str]:
     return (env.get_template("cpu_sim/kernels.h.j2").render(kernels=kvms),
             env.get_template("cpu_sim/kernels.c.j2").render(
                 kernels=kvms, scratch=max((k.scratch for k in kvms), default=0),
-                matmul=any("pto_tmatmul" in line for k in kvms for line in k.body)))
+                matmul=any(k.matmul for k in kvms)))
 
 
 def _own_unit(k: KernelVM) -> bool:

@@ -63,6 +63,7 @@ class KernelVM:
     line: str = ""  # a custom body's or unit's file name for ``#line``, as a C string
     params: list[ir.Param] = field(default_factory=list)
     cycles: str = "cyc"  # the C expression of its cycles: the sum, or the pipe makespan
+    matmul: bool = False  # calls a tile-library matmul (kernels.c then needs the SIMD kernels)
     cxx: object = None  # a C++ custom kernel: its AICore view model (ascend.aicore.CustomVM)
     entry: dict = field(default_factory=dict)  # ... and how cpu_sim calls it (cxx_entry)
 
@@ -408,6 +409,7 @@ class _Lowerer:
     def _matmul(self, op: ir.KernelOp, dst: str, srcs: list[str], fn: str = "") -> str:
         """The matmul plus the v9 model's implicit moves (docs/tile-library.md): one per
         computed (not loaded) operand, one for a result that vector ops read."""
+        self.vm.matmul = True
         a, b = (self.types[o.index] for o in op.operands[-2:])
         moved = [self.types[o.index] for o in op.operands[-2:] if o.index not in self.loaded]
         if op.results[0] in self.to_vector:
