@@ -1167,9 +1167,9 @@ static rt_entry *entry_get(pto_rt *rt, const pto_rt_region *r) {
 
 /* ---- reclamation (TENSOR_MAP_EXACT) ------------------------------------------------------
  * An entry is forgotten once (a) every task that accessed it has retired, so no edge can
- * start from it and no descriptor points at it, and (b) its simulated end times are <=
- * sim_lb: every later task starts at or after its lane's free time >= sim_lb, so those ends
- * can no longer move any simulated start. A forgotten region that is accessed again gets a
+ * start from it and no descriptor points at it, and (b) no task waiting in the simulation
+ * refers to it and its simulated end times are <= sim_lb: every later task starts at or
+ * after sim_lb, so those ends can no longer move any simulated start. A forgotten region that is accessed again gets a
  * fresh entry, exactly as if it had been kept. Poisoned entries are kept (they cancel
  * readers). A ring holds the entries roughly in order of last use; each submission drops
  * from its front until the first entry still needed, which goes to the back. The table
@@ -1221,7 +1221,9 @@ static void reclaim_entries(pto_rt *rt) {
         rt_entry *e = rt->rq[rt->rq_head];
         rt->rq_head = (rt->rq_head + 1) & (rt->rq_cap - 1);
         rt->rq_n--;
-        if (e->last_seq < done && e->sim_w_end <= lb && e->sim_r_end <= lb &&
+        if (e->last_seq < done &&
+            !atomic_load_explicit(&e->sim_refs, memory_order_acquire) &&
+            e->sim_w_end <= lb && e->sim_r_end <= lb &&
             !atomic_load_explicit(&e->poisoned, memory_order_relaxed) &&
             (!e->ovl || !atomic_load_explicit(&e->nnb, memory_order_relaxed))) {
             entry_drop(rt, e);
@@ -1296,76 +1298,6 @@ static uint32_t v9_pick_lane(pto_rt *rt, rt_task *t) {
     return best;
 }
 
-/* Earliest start >= t0 of a task of `cyc` cycles on lane l: in the first idle gap that holds
- * it, else at the lane's free time; *gi = that gap's index, or -1 for the free time. Gaps
- * that end at or before the window floor can hold no later task and are dropped. */
-static uint64_t lane_slot(pto_rt *rt, uint32_t l, uint64_t t0, uint64_t cyc, int *gi) {
-    rt_gap *g = rt->gaps + (size_t)l * RT_GAPS;
-    uint32_t n = rt->ngaps[l], d = 0;
-    while (d < n && g[d].e <= rt->win_floor) d++;
-    if (d) {
-        memmove(g, g + d, (n - d) * sizeof *g);
-        rt->ngaps[l] = (uint8_t)(n -= d);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t s = umax(g[i].s, t0);
-        if (s + cyc <= g[i].e) { *gi = (int)i; return s; }
-    }
-    *gi = -1;
-    return umax(rt->lane_free[l], t0);
-}
-
-/* Record the idle interval [s, e) on lane l at gap position i (the earliest gap is given up
- * when all RT_GAPS are in use). */
-static void gap_insert(pto_rt *rt, uint32_t l, uint32_t i, uint64_t s, uint64_t e) {
-    rt_gap *g = rt->gaps + (size_t)l * RT_GAPS;
-    uint32_t n = rt->ngaps[l];
-    if (s >= e) return;
-    if (n == RT_GAPS) {
-        if (i == 0) return;
-        memmove(g, g + 1, --n * sizeof *g);
-        i--;
-    }
-    memmove(g + i + 1, g + i, (n - i) * sizeof *g);
-    g[i].s = s;
-    g[i].e = e;
-    rt->ngaps[l] = (uint8_t)(n + 1);
-}
-
-/* Place a kernel task ready at t0 on a lane of its unit -- of its dispatch AICPU, or of any
- * AICPU under WORK_STEAL: the earliest start over those lanes, in an idle gap left by earlier
- * tasks or at a lane's free time (ties to the lowest lane number). Earlier tasks keep their
- * places. Returns the lane; *start is set. */
-static uint32_t place_task(pto_rt *rt, rt_task *t, uint64_t t0, uint64_t cyc, uint64_t *start) {
-    const pto_rt_config *c = &rt->cfg;
-    uint32_t V = c->vector_lanes, C = c->cube_lanes, G = V + C;
-    uint32_t off = t->unit == PTO_RT_UNIT_CUBE ? V : 0, cnt = t->unit == PTO_RT_UNIT_CUBE ? C : V;
-    uint32_t a0 = t->aicpu, a1 = t->aicpu + 1, best = UINT32_MAX;
-    uint64_t bs = UINT64_MAX;
-    int bgi = -1;
-    if (t->aicpu == UINT32_MAX) { a0 = 0; a1 = c->num_aicpus; }
-    for (uint32_t a = a0; a < a1 && bs > t0; a++)
-        for (uint32_t l = a * G + off; l < a * G + off + cnt && bs > t0; l++) {
-            int gi;
-            uint64_t s = lane_slot(rt, l, t0, cyc, &gi);
-            if (s < bs) { bs = s; best = l; bgi = gi; }
-        }
-    if (bgi >= 0) {
-        rt_gap g = rt->gaps[(size_t)best * RT_GAPS + bgi];
-        rt_gap *gl = rt->gaps + (size_t)best * RT_GAPS;
-        uint32_t n = rt->ngaps[best];
-        memmove(gl + bgi, gl + bgi + 1, (n - bgi - 1) * sizeof *gl);
-        rt->ngaps[best] = (uint8_t)(n - 1);
-        gap_insert(rt, best, (uint32_t)bgi, bs + cyc, g.e);
-        gap_insert(rt, best, (uint32_t)bgi, g.s, bs);
-    } else {
-        gap_insert(rt, best, rt->ngaps[best], rt->lane_free[best], bs);
-        rt->lane_free[best] = bs + cyc;
-    }
-    *start = bs;
-    return best;
-}
-
 static void v9_heap_push(pto_rt *rt, uint64_t v) {
     size_t i = rt->v9_hn++;
     while (i > 0) {
@@ -1390,30 +1322,6 @@ static uint64_t v9_heap_pop(pto_rt *rt) {
     }
     if (n) rt->v9_heap[i] = last;
     return top;
-}
-
-static int wq_push(pto_rt *rt, uint64_t r, uint64_t b) {
-    if (rt->wq_n == rt->wq_cap) {
-        size_t nc = rt->wq_cap ? rt->wq_cap * 2 : 1024;
-        uint64_t *nr = malloc(nc * sizeof *nr), *nb = malloc(nc * sizeof *nb);
-        if (!nr || !nb) { free(nr); free(nb); return -1; }
-        for (size_t i = 0; i < rt->wq_n; i++) {
-            nr[i] = rt->wq_r[(rt->wq_head + i) % rt->wq_cap];
-            nb[i] = rt->wq_b[(rt->wq_head + i) % rt->wq_cap];
-        }
-        free(rt->wq_r);
-        free(rt->wq_b);
-        rt->wq_r = nr;
-        rt->wq_b = nb;
-        rt->wq_cap = nc;
-        rt->wq_head = 0;
-    }
-    size_t k = (rt->wq_head + rt->wq_n) % rt->wq_cap;
-    rt->wq_r[k] = r;
-    rt->wq_b[k] = b;
-    rt->wq_n++;
-    rt->wq_bytes += b;
-    return 0;
 }
 
 static void trace_task(pto_rt *rt, rt_task *t, int st, uint32_t lane, uint64_t s, uint64_t e) {
@@ -1442,15 +1350,23 @@ static void trace_task(pto_rt *rt, rt_task *t, int st, uint32_t lane, uint64_t s
 
 /* Record an access ending at `end` (simulated) / `cp_end` (critical path); a LATENCY write
  * becomes visible to later readers `latency` cycles after it ended, on both clocks. */
-static void sim_access(rt_entry *e, uint32_t mode, uint64_t end, uint64_t cp_end, uint64_t latency) {
+static void cp_access(rt_entry *e, uint32_t mode, uint64_t cp_end, uint64_t latency) {
     if (mode & PTO_RT_WRITE) {
-        uint64_t lat = mode & PTO_RT_LATENCY ? latency : 0;
-        e->sim_w_end = end + lat; e->sim_r_end = 0;
-        e->cp_w_end = cp_end + lat; e->cp_r_end = 0;
+        e->cp_w_end = cp_end + (mode & PTO_RT_LATENCY ? latency : 0);
+        e->cp_r_end = 0;
     } else {
-        e->sim_r_end = umax(e->sim_r_end, end);
         e->cp_r_end = umax(e->cp_r_end, cp_end);
     }
+}
+
+static void sim_access(rt_entry *e, uint32_t mode, uint64_t end, uint64_t cp_end, uint64_t latency) {
+    if (mode & PTO_RT_WRITE) {
+        e->sim_w_end = end + (mode & PTO_RT_LATENCY ? latency : 0);
+        e->sim_r_end = 0;
+    } else {
+        e->sim_r_end = umax(e->sim_r_end, end);
+    }
+    cp_access(e, mode, cp_end, latency);
 }
 
 /* Per-kernel totals (retiring thread); 0 or -1 when out of memory (the stats then stop
@@ -1473,8 +1389,467 @@ static int kernel_account(pto_rt *rt, uint32_t kid, uint64_t cyc) {
     return 0;
 }
 
+/* ---- the event-driven simulation (not v9) ------------------------------------------------
+ * Each AICPU hands its eligible tasks to its free cores of the right unit, work-conserving: at
+ * every simulated instant, every free lane (lowest number first) takes the eligible task of
+ * its unit with the lowest submission number that is given to its AICPU (or to any AICPU).
+ * A task is eligible once its predecessors have ended and every issue bound (structure,
+ * stream, window, timing policy) is met. Tasks enter in submission order as they retire and
+ * wait as nodes with edges to their predecessors; the clock advances only as far as no task
+ * still to come could be eligible (the window bounds that; without one, everything is
+ * decided at finish). Joins are nodes without a lane: the end of a scope iteration or batch. */
+
+static void *sring_at(rt_ring *r, size_t i) { return r->v + ((r->head + i) & (r->cap - 1)) * r->sz; }
+
+static int sring_push(rt_ring *r, const void *x) {
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 256;
+        unsigned char *nv = malloc(nc * r->sz);
+        if (!nv) return -1;
+        for (size_t i = 0; i < r->n; i++) memcpy(nv + i * r->sz, sring_at(r, i), r->sz);
+        free(r->v);
+        r->v = nv;
+        r->cap = nc;
+        r->head = 0;
+    }
+    r->n++;
+    memcpy(sring_at(r, r->n - 1), x, r->sz);
+    return 0;
+}
+
+static void sring_pop(rt_ring *r) {
+    r->head = (r->head + 1) & (r->cap - 1);
+    r->n--;
+}
+
+/* Heap order: by submission number (eligible heaps) or by (ready, number) (the future heap). */
+static int sn_before(const rt_snode *a, const rt_snode *b, int by_ready) {
+    if (by_ready && a->ready != b->ready) return a->ready < b->ready;
+    return a->k < b->k;
+}
+
+static int sheap_push(rt_sheap *h, rt_snode *x, int by_ready) {
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 64;
+        rt_snode **nv = realloc(h->v, nc * sizeof *nv);
+        if (!nv) return -1;
+        h->v = nv;
+        h->cap = nc;
+    }
+    size_t i = h->n++;
+    while (i > 0 && sn_before(x, h->v[(i - 1) / 2], by_ready)) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = x;
+    return 0;
+}
+
+static rt_snode *sheap_pop(rt_sheap *h, int by_ready) {
+    rt_snode *top = h->v[0], *last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && sn_before(h->v[c + 1], h->v[c], by_ready)) c++;
+        if (!sn_before(h->v[c], last, by_ready)) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
+
+static rt_snode *snode_new(pto_rt *rt, uint32_t nacc, int join) {
+    const size_t sz = sizeof(rt_snode) + nacc * sizeof(rt_sacc);
+    rt_snode *n = rt->sn_free[nacc];
+    if (n) {
+        rt->sn_free[nacc] = n->next_free;
+        memset(n, 0, sz);
+    } else if (!(n = calloc(1, sz))) {
+        set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation");
+        return NULL;
+    }
+    n->join = (uint8_t)join;
+    n->npred = (uint32_t)join; /* a join is open until sealed */
+    n->tev = SIZE_MAX;
+    n->ev = n->inl;
+    n->cape = 2;
+    n->nacc = nacc;
+    return n;
+}
+
+static void snode_free(pto_rt *rt, rt_snode *n) {
+    if (n->ev != n->inl) free(n->ev);
+    n->next_free = rt->sn_free[n->nacc];
+    rt->sn_free[n->nacc] = n;
+}
+
+static void sq_push(pto_rt *rt, rt_squeue *q, rt_snode *n) {
+    int r;
+    rt->sn_pushes++;
+    if (!q->f.n || n->k > q->last) {
+        r = sring_push(&q->f, &n);
+        q->last = n->k;
+    } else {
+        r = sheap_push(&q->h, n, 0);
+    }
+    if (r) set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation");
+}
+
+/* The queue's first task by number, or NULL. */
+static rt_snode *sq_top(rt_squeue *q) {
+    rt_snode *f = q->f.n ? *(rt_snode **)sring_at(&q->f, 0) : NULL;
+    rt_snode *h = q->h.n ? q->h.v[0] : NULL;
+    return !f || (h && h->k < f->k) ? h : f;
+}
+
+static void sq_pop(rt_squeue *q, rt_snode *top) {
+    if (q->f.n && *(rt_snode **)sring_at(&q->f, 0) == top) sring_pop(&q->f);
+    else sheap_pop(&q->h, 0);
+}
+
+static void wl_push(pto_rt *rt, rt_snode *n) {
+    if (rt->wl_n == rt->wl_cap) {
+        size_t nc = rt->wl_cap ? rt->wl_cap * 2 : 64;
+        rt_snode **v = realloc(rt->wl, nc * sizeof *v);
+        if (!v) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation"); return; }
+        rt->wl = v;
+        rt->wl_cap = nc;
+    }
+    rt->wl[rt->wl_n++] = n;
+}
+
+/* One predecessor of n has finished, n may start no earlier than t. */
+static void sn_release(pto_rt *rt, rt_snode *n, uint64_t t) {
+    n->ready = umax(n->ready, t);
+    if (--n->npred == 0) wl_push(rt, n);
+}
+
+/* n waits for p: p's end + lat (or, on_resolve, p's start bound). */
+static void sn_edge(pto_rt *rt, rt_snode *p, rt_snode *n, uint64_t lat, int on_resolve) {
+    if (p->state == SN_STARTED || (on_resolve && p->state == SN_RESOLVED)) {
+        n->ready = umax(n->ready, on_resolve ? p->ready : p->end + lat);
+        return;
+    }
+    if (p->ne == p->cape) {
+        uint32_t nc = p->cape * 2;
+        rt_sedge *v = p->ev == p->inl ? malloc(nc * sizeof *v) : realloc(p->ev, nc * sizeof *v);
+        if (!v) { set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation"); return; }
+        if (p->ev == p->inl) memcpy(v, p->inl, sizeof p->inl);
+        p->ev = v;
+        p->cape = nc;
+    }
+    p->ev[p->ne++] = (rt_sedge){n, lat, (uint32_t)on_resolve};
+    n->npred++;
+}
+
+static void sn_wait_lazy(pto_rt *rt, rt_lazy v, rt_snode *n) {
+    n->ready = umax(n->ready, v.c);
+    if (v.n) sn_edge(rt, v.n, n, 0, 0);
+}
+
+static void sn_seal(pto_rt *rt, rt_snode *j) { sn_release(rt, j, 0); }
+
+/* A new open join that starts at v at the earliest. */
+static rt_snode *sn_join_from(pto_rt *rt, rt_lazy v) {
+    rt_snode *j = snode_new(rt, 0, 1);
+    if (j) sn_wait_lazy(rt, v, j);
+    return j;
+}
+
+static void sn_fire(pto_rt *rt, rt_snode *n, int on_resolve) {
+    for (uint32_t i = 0; i < n->ne; i++)
+        if (n->ev[i].on_resolve == (uint32_t)on_resolve)
+            sn_release(rt, n->ev[i].to, (on_resolve ? n->ready : n->end) + n->ev[i].lat);
+}
+
+static uint32_t sn_queue(const pto_rt *rt, uint32_t aicpu, uint32_t unit) {
+    return (aicpu == UINT32_MAX ? rt->cfg.num_aicpus : aicpu) * 2 + (unit == PTO_RT_UNIT_CUBE);
+}
+
+/* Nodes whose predecessors have all finished: joins end at once (and are freed), tasks go to
+ * the eligible heap of their queue or, if their start bound is later, the future heap. */
+static void sn_drain(pto_rt *rt) {
+    while (rt->wl_n) {
+        rt_snode *n = rt->wl[--rt->wl_n];
+        if (n->join) {
+            n->end = n->ready;
+            n->state = SN_STARTED;
+            for (int d = 0; d <= rt->sdepth; d++)
+                if (rt->sframes[d].base.n == n) rt->sframes[d].base = (rt_lazy){umax(rt->sframes[d].base.c, n->end), NULL};
+            if (rt->batch_rel.n == n) rt->batch_rel = (rt_lazy){umax(rt->batch_rel.c, n->end), NULL};
+            sn_fire(rt, n, 0);
+            snode_free(rt, n);
+            continue;
+        }
+        n->state = SN_RESOLVED;
+        if (rt->iq_n && rt->iq_n[n->iq] == n) {
+            rt->iclock[n->iq] = n->ready;
+            rt->iq_n[n->iq] = NULL;
+        }
+        sn_fire(rt, n, 1);
+        if (n->ready <= rt->now) sq_push(rt, &rt->elig[sn_queue(rt, n->aicpu, n->unit)], n);
+        else if (sheap_push(&rt->fut, n, 1))
+            set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation");
+    }
+}
+
+/* Tasks 0..j have started: the window gates waiting for them open. */
+static void sn_open_gates(pto_rt *rt) {
+    while (rt->gates.n) {
+        struct { rt_snode *n; int64_t j; } *g = sring_at(&rt->gates, 0);
+        if ((uint64_t)g->j >= rt->pstart) break;
+        uint64_t pm = *(uint64_t *)sring_at(&rt->ph, (size_t)((uint64_t)g->j - rt->ph_base));
+        sn_release(rt, g->n, pm);
+        sring_pop(&rt->gates);
+    }
+}
+
+/* Start task n on lane l at the clock. */
+static void sn_start(pto_rt *rt, rt_snode *n, uint32_t l) {
+    const uint64_t s = rt->now, e = s + n->cyc;
+    n->end = e;
+    n->state = SN_STARTED;
+    rt->lane_free[l] = e;
+    rt->lane_tasks[l]++;
+    rt->lane_busy[l] += n->cyc;
+    rt->makespan = umax(rt->makespan, e);
+    if (n->tev != SIZE_MAX) {
+        rt->tev[n->tev].lane = l;
+        rt->tev[n->tev].sim_start = s;
+        rt->tev[n->tev].sim_end = e;
+    }
+    for (uint32_t i = 0; i < n->nacc; i++) {
+        rt_sacc *a = &n->acc[i];
+        rt_entry *x = a->e;
+        if (a->mode & PTO_RT_WRITE) {
+            if (x->sim_pw != n) continue;
+            x->sim_w_end = e + x->sim_pw_lat;
+            x->sim_r_end = 0;
+            x->sim_pw = NULL;
+        } else {
+            x->sim_r_end = umax(x->sim_r_end, e);
+            if (!a->linked) continue;
+            if (a->prev) a->prev->next = a->next; else x->sim_prd = a->next;
+            if (a->next) a->next->prev = a->prev;
+            a->linked = 0;
+        }
+        atomic_fetch_sub_explicit(&x->sim_refs, 1, memory_order_release);
+    }
+    if (rt->stream_n && rt->stream_n[n->stream] == n) {
+        rt->stream_end[n->stream] = e;
+        rt->stream_n[n->stream] = NULL;
+    }
+    sn_fire(rt, n, 0);
+    /* the started prefix grows: record its max end, free its nodes, open window gates */
+    while (rt->ord.n) {
+        rt_snode *f = *(rt_snode **)sring_at(&rt->ord, 0);
+        if (f->state != SN_STARTED) break;
+        rt->pmax = umax(rt->pmax, f->end);
+        if (rt->cfg.window_size && sring_push(&rt->ph, &rt->pmax))
+            set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation");
+        rt->pstart++;
+        sring_pop(&rt->ord);
+        snode_free(rt, f);
+    }
+    sn_open_gates(rt);
+}
+
+/* The window's lower bound on the start of any task still to come is after time t. */
+static int sn_safe(pto_rt *rt, uint64_t t) {
+    const pto_rt_config *c = &rt->cfg;
+    if (!c->window_size || c->window_mode == PTO_RT_WINDOW_BENCHMARK) return 0;
+    int64_t j = rt->j_last;
+    if (c->window_unit == PTO_RT_WINDOW_TASKS && rt->wq.n && rt->wq_bytes + 1 > c->window_size)
+        j = *(int64_t *)sring_at(&rt->wq, 0);
+    if (j < 0) return 0;
+    if ((uint64_t)j < rt->pstart)
+        return t < *(uint64_t *)sring_at(&rt->ph, (size_t)((uint64_t)j - rt->ph_base));
+    return (*(rt_snode **)sring_at(&rt->ord, 0))->cyc > 0; /* task pstart ends after t */
+}
+
+/* Advance the clock as far as is decided (final: everything). */
+static void sim_run(pto_rt *rt, int final) {
+    const pto_rt_config *c = &rt->cfg;
+    const uint32_t V = c->vector_lanes, G = V + c->cube_lanes, any = c->num_aicpus * 2;
+    sn_drain(rt);
+    for (;;) {
+        if (!final && !sn_safe(rt, rt->now)) break;
+        while (rt->fut.n && rt->fut.v[0]->ready <= rt->now) {
+            rt_snode *n = sheap_pop(&rt->fut, 1);
+            sq_push(rt, &rt->elig[sn_queue(rt, n->aicpu, n->unit)], n);
+        }
+        /* one pass over the lanes, lowest first; again if tasks became eligible now */
+        const uint64_t pushes = rt->sn_pushes;
+        uint64_t nl = UINT64_MAX;
+        for (uint32_t l = 0; l < rt->nlanes; l++) {
+            uint32_t u = l % G >= V;
+            rt_squeue *q = &rt->elig[(l / G) * 2 + u], *qa = &rt->elig[any + u];
+            rt_snode *n = sq_top(q), *na = sq_top(qa);
+            if (na && (!n || na->k < n->k)) { n = na; q = qa; }
+            if (n && rt->lane_free[l] <= rt->now) {
+                sq_pop(q, n);
+                sn_start(rt, n, l);
+                sn_drain(rt);
+            }
+            if (rt->lane_free[l] > rt->now) nl = umin(nl, rt->lane_free[l]);
+        }
+        if (rt->sn_pushes != pushes) continue;
+        uint64_t nt = rt->fut.n ? rt->fut.v[0]->ready : UINT64_MAX;
+        for (uint32_t i = 0; i <= any + 1; i++)
+            if (rt->elig[i].f.n || rt->elig[i].h.n) { nt = umin(nt, nl); break; }
+        if (nt == UINT64_MAX || (!final && !sn_safe(rt, nt))) break;
+        rt->now = nt;
+    }
+    while (rt->ph.n && rt->ph_base < (uint64_t)(rt->j_last < 0 ? 0 : rt->j_last)) {
+        sring_pop(&rt->ph);
+        rt->ph_base++;
+    }
+    atomic_store_explicit(&rt->sim_lb, rt->now, memory_order_release);
+}
+
+/* Finish (every task retired): close the open batch join and decide everything, holding
+ * the retiring thread's lock. */
+static void sim_finish_locked(pto_rt *rt) {
+    if (rt->cfg.v9_compat) return;
+    while (atomic_exchange(&rt->retire_busy, 1)) sched_yield();
+    if (rt->batch_acc) { sn_seal(rt, rt->batch_acc); rt->batch_acc = NULL; }
+    sim_run(rt, 1);
+    atomic_store(&rt->retire_busy, 0);
+}
+
+/* The simulation's memory (its nodes are all freed once decided). */
+static void sim_free(pto_rt *rt) {
+    free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
+    free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
+    free(rt->stream_n); free(rt->iq_n);
+    free(rt->v9_heap);
+    if (rt->elig)
+        for (uint32_t i = 0; i < (rt->cfg.num_aicpus + 1) * 2; i++) {
+            free(rt->elig[i].f.v);
+            free(rt->elig[i].h.v);
+        }
+    for (uint32_t i = 0; i <= PTO_RT_MAX_REGIONS; i++)
+        for (rt_snode *n = rt->sn_free[i], *nx; n; n = nx) { nx = n->next_free; free(n); }
+    free(rt->elig); free(rt->fut.v); free(rt->wl);
+    free(rt->ord.v); free(rt->ph.v); free(rt->gates.v); free(rt->wq.v);
+}
+
+/* A kernel task enters the simulation (in submission order): a node waiting for what its
+ * start depends on. */
+static void sim_enter(pto_rt *rt, rt_task *t, int st, uint64_t cyc, uint64_t k, uint64_t *cp) {
+    const pto_rt_config *c = &rt->cfg;
+    rt_sframe *top = &rt->sframes[rt->sdepth];
+    rt_acc *acc = task_accs(t);
+    rt_snode *n = snode_new(rt, t->nacc, 0);
+    if (!n) return;
+    n->k = k;
+    n->cyc = cyc;
+    n->aicpu = t->aicpu;
+    n->unit = t->unit;
+    n->stream = t->stream;
+    n->iq = t->iq;
+    n->npred = 1; /* guard while edges are added */
+    sn_wait_lazy(rt, top->base, n);
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        uint32_t m = acc[i].mode;
+        FOR_ENTRY_AND_NBRS(acc[i].ovl, acc[i].e, X, {
+            n->ready = umax(n->ready, X->sim_w_end);
+            *cp = umax(*cp, X->cp_w_end);
+            if (X->sim_pw) sn_edge(rt, X->sim_pw, n, X->sim_pw_lat, 0);
+            if (m & PTO_RT_WRITE) {
+                n->ready = umax(n->ready, X->sim_r_end);
+                *cp = umax(*cp, X->cp_r_end);
+                for (rt_sacc *r = X->sim_prd; r; r = r->next) sn_edge(rt, r->n, n, 0, 0);
+            }
+        });
+    }
+    for (uint32_t i = 0; i < t->nacc; i++) {
+        rt_entry *e = acc[i].e;
+        rt_sacc *a = &n->acc[i];
+        *a = (rt_sacc){e, n, NULL, NULL, acc[i].mode, 0};
+        if (acc[i].mode & PTO_RT_WRITE) {
+            uint32_t drop = (e->sim_pw != NULL);
+            for (rt_sacc *r = e->sim_prd; r; r = r->next) { r->linked = 0; drop++; }
+            e->sim_prd = NULL;
+            e->sim_pw = n;
+            e->sim_pw_lat = acc[i].mode & PTO_RT_LATENCY ? c->channel_latency : 0;
+            atomic_fetch_add_explicit(&e->sim_refs, 1, memory_order_relaxed);
+            if (drop) atomic_fetch_sub_explicit(&e->sim_refs, drop, memory_order_release);
+        } else {
+            a->next = e->sim_prd;
+            if (a->next) a->next->prev = a;
+            e->sim_prd = a;
+            a->linked = 1;
+            atomic_fetch_add_explicit(&e->sim_refs, 1, memory_order_relaxed);
+        }
+    }
+    if (c->num_streams) {
+        *cp = umax(*cp, rt->stream_cp[t->stream]);
+        rt->stream_cp[t->stream] = *cp + cyc;
+        if (rt->stream_n[t->stream]) sn_edge(rt, rt->stream_n[t->stream], n, 0, 0);
+        else n->ready = umax(n->ready, rt->stream_end[t->stream]);
+        rt->stream_n[t->stream] = n;
+    }
+    if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
+        uint64_t b = c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes;
+        int64_t j = -1;
+        while (rt->wq.n && rt->wq_bytes + b > c->window_size) {
+            j = *(int64_t *)sring_at(&rt->wq, 0);
+            rt->wq_bytes -= *(uint64_t *)((char *)sring_at(&rt->wq, 0) + 8);
+            sring_pop(&rt->wq);
+        }
+        if (j >= 0) {
+            rt->j_last = j;
+            if ((uint64_t)j < rt->pstart) {
+                n->ready = umax(n->ready, *(uint64_t *)sring_at(&rt->ph, (size_t)((uint64_t)j - rt->ph_base)));
+            } else {
+                struct { rt_snode *n; int64_t j; } g = {n, j};
+                if (sring_push(&rt->gates, &g)) set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation");
+                else n->npred++;
+            }
+        }
+        uint64_t kb[2] = {k, b};
+        if (sring_push(&rt->wq, kb)) set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulated window");
+        rt->wq_bytes += b;
+    }
+    switch (c->timing) {
+    case PTO_RT_TIMING_BATCHED:
+        sn_wait_lazy(rt, rt->batch_rel, n);
+        if (!rt->batch_acc) rt->batch_acc = sn_join_from(rt, rt->batch_rel);
+        if (rt->batch_acc) sn_edge(rt, n, rt->batch_acc, 0, 0);
+        if ((k + 1) % c->timing_param == 0 && rt->batch_acc) {
+            rt->batch_rel = (rt_lazy){0, rt->batch_acc};
+            rt->batch_acc = NULL;
+            sn_seal(rt, rt->batch_rel.n);
+        }
+        break;
+    case PTO_RT_TIMING_RATE_LIMIT: {
+        unsigned __int128 q = (unsigned __int128)k * c->clock_khz;
+        n->ready = umax(n->ready, (uint64_t)((q + c->timing_param - 1) / c->timing_param));
+        break;
+    }
+    case PTO_RT_TIMING_INTERLEAVED:
+        if (rt->iq_n[t->iq]) sn_edge(rt, rt->iq_n[t->iq], n, 0, 1);
+        else n->ready = umax(n->ready, rt->iclock[t->iq]);
+        rt->iq_n[t->iq] = n;
+        break;
+    default:
+        break;
+    }
+    if (top->acc) sn_edge(rt, n, top->acc, 0, 0);
+    if (sring_push(&rt->ord, &n)) set_error(rt, PTO_RT_ENOMEM, NULL, 0, "out of memory in the simulation");
+    if (c->trace) {
+        trace_task(rt, t, st, 0, 0, 0);
+        if (rt->ntev && rt->tev[rt->ntev - 1].seq == t->seq) n->tev = rt->ntev - 1;
+    }
+    sn_release(rt, n, 0); /* the guard */
+}
+
 /* Simulate one retired item. Runs in submission order on the retiring thread, so the result
- * depends only on the submitted program and the kernels' reported cycles. */
+ * depends only on the submitted program and the kernels' reported cycles. v9: the task is
+ * placed at once; otherwise it enters the event-driven simulation (sim_enter). */
 static void simulate(pto_rt *rt, rt_task *t, int st) {
     const pto_rt_config *c = &rt->cfg;
     rt_sframe *top = &rt->sframes[rt->sdepth];
@@ -1483,13 +1858,21 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             rt_sframe *f = &rt->sframes[++rt->sdepth];
             f->kind = t->scope_kind;
             f->base = top->base;
-            f->cur_end = top->base;
+            f->cur_end = top->base.c;
+            f->acc = c->v9_compat ? NULL : sn_join_from(rt, top->base);
             f->cp_base = f->cp_cur_end = top->cp_base;
         }
         return;
     }
     if (t->kind == K_NEXT) {
-        top->base = umax(top->base, top->cur_end);
+        if (top->acc) { /* base = the end so far: seal it, keep accumulating after it */
+            rt_snode *b = top->acc;
+            top->base = (rt_lazy){0, b};
+            top->acc = sn_join_from(rt, top->base);
+            sn_seal(rt, b);
+        } else {
+            top->base.c = umax(top->base.c, top->cur_end);
+        }
         top->cp_base = umax(top->cp_base, top->cp_cur_end);
         return;
     }
@@ -1497,18 +1880,22 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
         if (rt->sdepth > 0) {
             rt_sframe *ch = top;
             rt_sframe *par = &rt->sframes[--rt->sdepth];
-            par->cur_end = umax(par->cur_end, umax(ch->cur_end, ch->base));
+            if (ch->acc) {
+                if (par->acc) sn_edge(rt, ch->acc, par->acc, 0, 0);
+                sn_seal(rt, ch->acc);
+            }
+            par->cur_end = umax(par->cur_end, umax(ch->cur_end, ch->base.c));
             par->cp_cur_end = umax(par->cp_cur_end, umax(ch->cp_cur_end, ch->cp_base));
+            *ch = (rt_sframe){0};
         }
         return;
     }
     uint64_t cyc = (st == ST_DONE || st == ST_FAILED) ? t->cycles : 0;
     uint64_t k = rt->sim_k++;
-    uint64_t ready = 0, issue = 0, start, end, cp = top->cp_base;
-    uint32_t lane;
+    uint64_t cp = top->cp_base;
     rt_acc *acc = task_accs(t);
     if (c->v9_compat) {
-        ready = top->base;
+        uint64_t ready = top->base.c, issue;
         for (uint32_t i = 0; i < t->nacc; i++)
             if (acc[i].mode & PTO_RT_ORDER) {
                 ready = umax(ready, acc[i].e->sim_w_end);
@@ -1523,101 +1910,35 @@ static void simulate(pto_rt *rt, rt_task *t, int st) {
             rt->v9_hn >= c->window_size)
             issue = umax(issue, v9_heap_pop(rt));
         rt->v9_issue = issue;
-        lane = v9_pick_lane(rt, t);
-        start = umax(rt->lane_free[lane], issue);
-        end = start + cyc;
+        uint32_t lane = v9_pick_lane(rt, t);
+        uint64_t start = umax(rt->lane_free[lane], issue), end = start + cyc;
         for (uint32_t i = 0; i < t->nacc; i++)
             if (acc[i].mode & PTO_RT_ORDER)
                 sim_access(acc[i].e, acc[i].mode, end, cp + cyc, c->channel_latency);
         if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) v9_heap_push(rt, end);
+        rt->lane_free[lane] = end;
+        rt->lane_tasks[lane]++;
+        rt->lane_busy[lane] += cyc;
+        top->cur_end = umax(top->cur_end, end);
+        rt->makespan = umax(rt->makespan, end);
+        if (c->trace) trace_task(rt, t, st, lane, start, end);
     } else {
-        ready = top->base; /* structure: the scope iteration's base time */
-        for (uint32_t i = 0; i < t->nacc; i++) {
-            uint32_t m = acc[i].mode;
-            FOR_ENTRY_AND_NBRS(acc[i].ovl, acc[i].e, X, {
-                ready = umax(ready, X->sim_w_end);
-                cp = umax(cp, X->cp_w_end);
-                if (m & PTO_RT_WRITE) {
-                    ready = umax(ready, X->sim_r_end);
-                    cp = umax(cp, X->cp_r_end);
-                }
-            });
-        }
-        if (c->num_streams) {
-            issue = umax(issue, rt->stream_end[t->stream]);
-            cp = umax(cp, rt->stream_cp[t->stream]);
-            rt->stream_cp[t->stream] = cp + cyc;
-        }
-        if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
-            uint64_t b = c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes;
-            while (rt->wq_n && rt->wq_bytes + b > c->window_size) {
-                issue = umax(issue, rt->wq_r[rt->wq_head]);
-                rt->win_floor = umax(rt->win_floor, rt->wq_r[rt->wq_head]);
-                rt->wq_bytes -= rt->wq_b[rt->wq_head];
-                rt->wq_head = (rt->wq_head + 1) % rt->wq_cap;
-                rt->wq_n--;
-            }
-        }
-        switch (c->timing) {
-        case PTO_RT_TIMING_BATCHED:
-            issue = umax(issue, rt->batch_release);
-            break;
-        case PTO_RT_TIMING_RATE_LIMIT: {
-            unsigned __int128 q = (unsigned __int128)k * c->clock_khz;
-            uint64_t lim = (uint64_t)((q + c->timing_param - 1) / c->timing_param);
-            issue = umax(issue, lim);
-            break;
-        }
-        case PTO_RT_TIMING_INTERLEAVED:
-            issue = umax(umax(issue, ready), rt->iclock[t->iq]);
-            rt->iclock[t->iq] = issue;
-            break;
-        default:
-            break;
-        }
-        lane = place_task(rt, t, umax(ready, issue), cyc, &start);
-        end = start + cyc;
+        sim_enter(rt, t, st, cyc, k, &cp);
         for (uint32_t i = 0; i < t->nacc; i++)
-            sim_access(acc[i].e, acc[i].mode, end, cp + cyc, c->channel_latency);
-        if (c->num_streams) rt->stream_end[t->stream] = end;
-        if (c->window_size && c->window_mode != PTO_RT_WINDOW_BENCHMARK) {
-            rt->wq_prefix = umax(rt->wq_prefix, end);
-            if (wq_push(rt, rt->wq_prefix,
-                        c->window_unit == PTO_RT_WINDOW_TASKS ? 1 : t->win_bytes))
-                set_error(rt, PTO_RT_ENOMEM, t, 0, "out of memory in the simulated window");
-        }
-        if (c->timing == PTO_RT_TIMING_BATCHED) {
-            rt->batch_max = umax(rt->batch_max, end);
-            if ((k + 1) % c->timing_param == 0) {
-                rt->batch_release = umax(rt->batch_release, rt->batch_max);
-                rt->batch_max = 0;
-            }
-        }
+            cp_access(acc[i].e, acc[i].mode, cp + cyc, c->channel_latency);
     }
-    if (c->v9_compat) rt->lane_free[lane] = end;
-    rt->lane_tasks[lane]++;
-    rt->lane_busy[lane] += cyc;
-    top->cur_end = umax(top->cur_end, end);
     top->cp_cur_end = umax(top->cp_cur_end, cp + cyc);
-    rt->makespan = umax(rt->makespan, end);
     rt->critical_path = umax(rt->critical_path, cp + cyc);
     kernel_account(rt, t->kernel_id, cyc);
-    if (c->trace) trace_task(rt, t, st, lane, start, end);
 }
 
-/* Retiring thread: publish the earliest idle time over the lanes of declared units, or the
- * window floor if later (every later kernel task starts no earlier; v9: the minimum free time
- * over all lanes, and no earlier than the issue clock). Amortised: recomputed after >= nlanes/8 tasks. */
+/* Retiring thread, v9: publish the minimum free time over all lanes, no earlier than the
+ * issue clock (every later task starts no earlier). Amortised: recomputed after >= nlanes/8
+ * tasks. The event-driven simulation publishes its clock instead (sim_run). */
 static void update_sim_lb(pto_rt *rt) {
-    const pto_rt_config *c = &rt->cfg;
-    uint32_t V = c->vector_lanes, G = V + c->cube_lanes;
     uint64_t lb = UINT64_MAX;
-    for (uint32_t l = 0; l < rt->nlanes; l++)
-        if (c->v9_compat || rt->unit_mask >> (l % G >= V) & 1)
-            lb = umin(lb, !c->v9_compat && rt->ngaps[l] ? rt->gaps[(size_t)l * RT_GAPS].s
-                                                        : rt->lane_free[l]);
-    lb = umax(lb, c->v9_compat ? rt->v9_issue : rt->win_floor);
-    atomic_store_explicit(&rt->sim_lb, lb, memory_order_release);
+    for (uint32_t l = 0; l < rt->nlanes; l++) lb = umin(lb, rt->lane_free[l]);
+    atomic_store_explicit(&rt->sim_lb, umax(lb, rt->v9_issue), memory_order_release);
     rt->lb_at = rt->sim_k;
 }
 
@@ -1661,7 +1982,9 @@ static void try_retire(pto_rt *rt) {
             }
         }
         rt->anchor = a;
-        if (rt->reclaim && (rt->sim_k - rt->lb_at) * 8 >= rt->nlanes)
+        if (!rt->cfg.v9_compat)
+            sim_run(rt, 0);
+        else if (rt->reclaim && (rt->sim_k - rt->lb_at) * 8 >= rt->nlanes)
             update_sim_lb(rt);
         atomic_store(&rt->retire_next, a->seq + 1);
         publish_retired(rt, nt, nb);
@@ -2183,36 +2506,39 @@ pto_rt *pto_rt_create(const pto_rt_config *cfg_in, pto_rt_error *err) {
     rt->lane_free = calloc(rt->nlanes, sizeof(uint64_t));
     rt->lane_tasks = calloc(rt->nlanes, sizeof(uint64_t));
     rt->lane_busy = calloc(rt->nlanes, sizeof(uint64_t));
-    if (!cfg.v9_compat) {
-        rt->gaps = malloc((size_t)rt->nlanes * RT_GAPS * sizeof(rt_gap));
-        rt->ngaps = calloc(rt->nlanes, 1);
-    }
+    if (!cfg.v9_compat) rt->elig = calloc((cfg.num_aicpus + 1) * 2, sizeof(rt_squeue));
+    for (uint32_t i = 0; rt->elig && i < (cfg.num_aicpus + 1) * 2; i++) rt->elig[i].f.sz = sizeof(rt_snode *);
     if (cfg.num_streams) {
         rt->stream_end = calloc(cfg.num_streams, sizeof(uint64_t));
         rt->stream_last = calloc(cfg.num_streams, sizeof(rt_tref));
         rt->stream_cp = calloc(cfg.num_streams, sizeof(uint64_t));
+        rt->stream_n = calloc(cfg.num_streams, sizeof(rt_snode *));
     }
-    if (cfg.timing == PTO_RT_TIMING_INTERLEAVED) rt->iclock = calloc(cfg.timing_param, sizeof(uint64_t));
+    if (cfg.timing == PTO_RT_TIMING_INTERLEAVED) {
+        rt->iclock = calloc(cfg.timing_param, sizeof(uint64_t));
+        rt->iq_n = calloc(cfg.timing_param, sizeof(rt_snode *));
+    }
     if (cfg.v9_compat && cfg.window_size) rt->v9_heap = malloc((cfg.window_size + 1) * sizeof(uint64_t));
+    rt->ord.sz = sizeof(rt_snode *);
+    rt->ph.sz = sizeof(uint64_t);
+    rt->gates.sz = rt->wq.sz = 16;
+    rt->j_last = -1;
     if (!rt->workers || !rt->lane_free || !rt->lane_tasks || !rt->lane_busy ||
-        (!cfg.v9_compat && (!rt->gaps || !rt->ngaps)) ||
-        (cfg.num_streams && (!rt->stream_end || !rt->stream_last || !rt->stream_cp)) ||
-        (cfg.timing == PTO_RT_TIMING_INTERLEAVED && !rt->iclock) ||
+        (!cfg.v9_compat && !rt->elig) ||
+        (cfg.num_streams && (!rt->stream_end || !rt->stream_last || !rt->stream_cp || !rt->stream_n)) ||
+        (cfg.timing == PTO_RT_TIMING_INTERLEAVED && (!rt->iclock || !rt->iq_n)) ||
         (cfg.v9_compat && cfg.window_size && !rt->v9_heap)) {
         err_out(err, PTO_RT_ENOMEM, "out of memory creating the runtime");
-        free(rt->workers); free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
-        free(rt->gaps); free(rt->ngaps);
-        free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
-        free(rt->v9_heap);
+        free(rt->workers);
+        sim_free(rt);
         free(rt);
         return NULL;
     }
     memset(rt->workers, 0, rt->nworkers * sizeof(rt_worker));
     if (cfg.record_path && !(rt->record = fopen(cfg.record_path, "wb"))) {
         err_out(err, PTO_RT_EIO, "cannot open the stream record file %s", cfg.record_path);
-        free(rt->workers); free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy);
-        free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
-        free(rt->v9_heap);
+        free(rt->workers);
+        sim_free(rt);
         free(rt);
         return NULL;
     }
@@ -2621,6 +2947,7 @@ int pto_rt_finish(pto_rt *rt) {
     uint64_t t_orch_end = now_ns();
     if (rt->submitted_any && !rt->orch_ns) rt->orch_ns = t_orch_end - rt->first_submit_ns;
     orch_wait(rt, cond_all_retired, NULL);
+    sim_finish_locked(rt);
     rt->finish_ns = now_ns();
     return err_code(rt);
 }
@@ -2630,6 +2957,7 @@ void pto_rt_destroy(pto_rt *rt) {
     if (rt->workers && rt->nworkers) {
         while (rt->depth > 0) pto_rt_scope_end(rt);
         orch_wait(rt, cond_all_retired, NULL);
+        sim_finish_locked(rt);
         atomic_store(&rt->stop, 1);
         for (uint32_t p = 0; p < rt->npools; p++) wake_pool(&rt->pools[p], 1);
         for (uint32_t i = 1; i < rt->nworkers; i++)
@@ -2660,11 +2988,8 @@ void pto_rt_destroy(pto_rt *rt) {
     for (size_t i = 0; i < rt->nslabs; i++) free(rt->slabs[i]);
     free(rt->slabs);
     free(rt->workers);
-    free(rt->lane_free); free(rt->lane_tasks); free(rt->lane_busy); free(rt->gaps); free(rt->ngaps);
-    free(rt->stream_end); free(rt->stream_last); free(rt->stream_cp); free(rt->iclock);
-    free(rt->v9_heap);
+    sim_free(rt);
     free(rt->kernel_tasks); free(rt->kernel_cycles);
-    free(rt->wq_r); free(rt->wq_b);
     free(rt->tev); free(rt->ted);
     altstack_off(rt->altstack);
     if (rt->record) fclose(rt->record);

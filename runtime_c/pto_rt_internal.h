@@ -120,6 +120,10 @@ struct rt_entry {
     _Alignas(64) uint64_t sim_w_end;
     uint64_t sim_r_end;
     uint64_t cp_w_end, cp_r_end;      /* the same without lanes or issue limits (critical path) */
+    struct rt_snode *sim_pw;          /* last writer not yet started in simulated time      */
+    struct rt_sacc *sim_prd;          /* readers since then not yet started (list)          */
+    uint64_t sim_pw_lat;              /* latency of sim_pw's write                          */
+    atomic_uint sim_refs;             /* sim_pw + sim_prd: reclamation waits for 0          */
     /* ---- overlap-tracked entries only (ovl): exact ones are allocated without it ---- */
     uintptr_t lo, hi;                 /* byte span [lo, hi)                                 */
     uint64_t stamp;                   /* neighbour-search dedup                             */
@@ -202,16 +206,59 @@ typedef struct rt_frame {             /* orchestrator-side structured scope     
     int owns_gate;                    /* this frame holds a reference on gate               */
 } rt_frame;
 
+/* ---- the event-driven simulation (not v9): tasks wait as nodes until they start ---- */
+typedef struct rt_snode rt_snode;
+typedef struct rt_sedge {             /* to becomes ready lat after this node ends (or, with
+                                         on_resolve, when this node's start bound is known) */
+    rt_snode *to;
+    uint64_t lat;
+    uint32_t on_resolve;
+} rt_sedge;
+
+typedef struct rt_sacc {              /* a simulated task's access to one of its entries    */
+    rt_entry *e;
+    rt_snode *n;
+    struct rt_sacc *prev, *next;      /* e's pending readers, while linked                  */
+    uint32_t mode, linked;
+} rt_sacc;
+
+enum { SN_WAIT = 0, SN_RESOLVED = 1, SN_STARTED = 2 };
+
+struct rt_snode {                     /* a kernel task, or a join (no lane, no cycles)      */
+    rt_snode *next_free;
+    uint64_t k;                       /* kernel-task number: lower goes first               */
+    uint64_t ready;                   /* start bound from finished predecessors             */
+    uint64_t cyc, end;
+    size_t tev;                       /* its trace event, or SIZE_MAX                       */
+    uint32_t npred;                   /* predecessors not finished (+1 while a join is open)*/
+    uint32_t aicpu, stream, iq;
+    uint8_t join, state, unit, pad;
+    uint32_t ne, cape, nacc;
+    rt_sedge *ev;
+    rt_sedge inl[2];
+    rt_sacc acc[];
+};
+
+typedef struct rt_lazy { uint64_t c; rt_snode *n; } rt_lazy; /* max(c, end of join n)      */
+
+typedef struct rt_sheap { rt_snode **v; size_t n, cap; } rt_sheap;
+
+typedef struct rt_ring { unsigned char *v; size_t cap, head, n, sz; } rt_ring;
+
+typedef struct rt_squeue {            /* eligible tasks by number: those arriving in order in
+                                         a FIFO ring, the others in a heap                   */
+    rt_ring f;
+    rt_sheap h;
+    uint64_t last;                    /* number of the FIFO's newest node                   */
+} rt_squeue;
+
 typedef struct rt_sframe {            /* simulation-side structured scope                   */
     int kind;
-    uint64_t base, cur_end;
+    rt_lazy base;                     /* every task of the current iteration starts after   */
+    uint64_t cur_end;                 /* v9: the end of the scope so far                    */
+    rt_snode *acc;                    /* open join: the end of the scope so far (depth > 0) */
     uint64_t cp_base, cp_cur_end;     /* the same for the critical path                     */
 } rt_sframe;
-
-/* An idle interval [s, e) of a simulated lane before its free time, open to backfilling. At
- * most RT_GAPS per lane; when a new one does not fit, the earliest is given up. */
-#define RT_GAPS 16
-typedef struct rt_gap { uint64_t s, e; } rt_gap;
 
 typedef struct rt_trace_ev {
     int64_t task_index;
@@ -268,8 +315,8 @@ struct pto_rt {
     _Alignas(64) atomic_uint_fast64_t retire_next; /* seq of the next task to retire       */
     atomic_int retire_busy;
     atomic_uint_fast64_t retired_tasks, retired_bytes;
-    atomic_uint_fast64_t sim_lb;      /* earliest idle time over lanes of declared units (or
-                                         the window floor): a lower bound of any later start
+    atomic_uint_fast64_t sim_lb;      /* a lower bound of any later simulated start: the
+                                         event clock (v9: the earliest lane free time)
                                          (region reclamation)                               */
     _Atomic(rt_task *) ret_task[RT_NCLASSES]; /* descriptors returned, per size class  */
     _Atomic(rt_edge_chunk *) ret_chunks;
@@ -278,10 +325,24 @@ struct pto_rt {
     _Alignas(64) rt_task *anchor;
     uint64_t lb_at;                   /* sim_k when sim_lb was last computed                */
     uint64_t *lane_free, *lane_tasks, *lane_busy;
-    rt_gap *gaps;                     /* per lane RT_GAPS idle intervals before lane_free  */
-    uint8_t *ngaps;                   /* per lane: gaps in use (sorted by start)            */
-    uint64_t win_floor;               /* window: no later task issues before this           */
     uint64_t *stream_end, *iclock;
+    uint64_t now;                     /* event clock: everything before it is decided       */
+    rt_sheap fut;                     /* resolved tasks ready after now, by (ready, k)      */
+    rt_squeue *elig;                  /* per (AICPU, or any) x unit: eligible tasks         */
+    uint64_t sn_pushes;               /* tasks made eligible so far                         */
+    rt_ring ord;                      /* task nodes from the first unstarted one, in order  */
+    uint64_t pstart, pmax;            /* tasks 0..pstart-1 have started; max of their ends  */
+    rt_ring ph;                       /* pmax after task j, for j from ph_base on           */
+    uint64_t ph_base;
+    rt_ring gates;                    /* (node, j): waits for tasks 0..j to end (window)    */
+    int64_t j_last;                   /* the window's last released task, or -1             */
+    rt_lazy batch_rel;                /* BATCHED: end of the previous batches               */
+    rt_snode *batch_acc;              /* ... and of the current one (open join)             */
+    rt_snode **stream_n, **iq_n;      /* per stream: last task unstarted; per issue queue:
+                                         last task unresolved                               */
+    rt_snode *sn_free[PTO_RT_MAX_REGIONS + 1]; /* decided nodes for reuse, by accesses  */
+    rt_snode **wl;                    /* nodes whose predecessors all finished              */
+    size_t wl_n, wl_cap;
     uint64_t sim_k;                   /* kernel tasks simulated                             */
     uint64_t batch_release, batch_max;
     uint64_t makespan;
@@ -289,9 +350,8 @@ struct pto_rt {
     uint64_t *stream_cp;              /* per stream: critical-path end of its last task     */
     uint64_t *kernel_tasks, *kernel_cycles; /* per kernel_id (grown on demand)             */
     uint32_t nkernels;
-    uint64_t *wq_r, *wq_b;            /* sim window deque (ring)                            */
-    size_t wq_cap, wq_head, wq_n;
-    uint64_t wq_bytes, wq_prefix;
+    rt_ring wq;                       /* window: (task number, units) in flight             */
+    uint64_t wq_bytes;
     rt_sframe sframes[PTO_RT_MAX_SCOPE_DEPTH + 1];
     int sdepth;
     uint64_t v9_issue;

@@ -1,6 +1,7 @@
-"""The default simulated dispatch against hand-computed schedules: each task, in submission
-order, takes the earliest slot on a lane of its unit (of its AICPU) at or after it is ready --
-an idle gap left by earlier tasks or a lane's free time; ties go to the lowest lane number."""
+"""The default simulated dispatch against hand-computed schedules. It is work-conserving: at
+every simulated instant each free lane (lowest number first) takes, of the tasks that are
+ready, within the window and given to its AICPU (or to any), the one of its unit submitted
+first; no lane of the right unit idles while such a task waits."""
 
 from conftest import C
 
@@ -17,7 +18,7 @@ def traced(make_rt, **cfg):
     return make_rt(num_threads=2, trace=C["TRACE_CYCLES"], **cfg)
 
 
-def test_independent_task_backfills_an_idle_gap(make_rt):
+def test_independent_task_fills_an_idle_lane(make_rt):
     rt = traced(make_rt, num_aicpus=1, vector_lanes=2)
     a = addr(rt)
     x, y = rt.tile(a, C["WRITE"]), rt.tile(a + 256, C["WRITE"])
@@ -84,3 +85,18 @@ def test_dispatch_policy_keeps_a_task_on_its_aicpu(make_rt):
     for i in range(3):
         rt.rec(i, cycles=10, dkey=0)
     assert schedule(rt) == {0: (0, 0, 10), 1: (0, 10, 20), 2: (0, 20, 30)}
+
+
+def test_a_free_lane_never_idles_while_a_ready_task_waits(make_rt):
+    # lanes of AICPU 0: 0 = vector, 1 = cube. V2 waits for C1 (ready at 30), V3 is ready at 0.
+    # Conservative backfilling kept V2's slot [30, 40) and, the hole [10, 30) being too short
+    # for V3's 25 cycles, put V3 after it at [40, 65): the vector lane idled in [10, 30) while
+    # V3 waited. Work-conserving: V3 takes the lane at 10, V2 runs when it frees at 35.
+    rt = traced(make_rt, num_aicpus=1, vector_lanes=1, cube_lanes=1)
+    a = addr(rt)
+    rt.rec(0, cycles=10)                                                      # V0
+    rt.rec(1, cycles=30, unit=C["CUBE"], regions=[rt.tile(a, C["WRITE"])])    # C1
+    rt.rec(2, cycles=10, regions=[rt.tile(a, C["READ"])])                     # V2
+    rt.rec(3, cycles=25)                                                      # V3
+    assert schedule(rt) == {0: (0, 0, 10), 1: (1, 0, 30), 2: (0, 35, 45), 3: (0, 10, 35)}
+    assert rt.stats().total_cycles == 45                      # conservative backfilling: 65
