@@ -80,7 +80,7 @@ def run(seq: int, reps: int, quick: bool) -> tuple[list, list]:
     assert progs[0].stats.task_count == ntask
     wall = [e[1] for e in ex]
     rows = [[seq, f"{ntask:,}", f"{wall[0]:.0f}", f"{wall[1]:.0f}", f"{ndt:.0f}",
-             f"{wall[1] / ndt:.2f}x", f"{ntask / wall[0]:.0f}", f"{ntask / wall[1]:.0f}",
+             f"{wall[1] / ndt:.2f}x", f"{ntask / wall[0]:.3g}", f"{ntask / wall[1]:.3g}",
              f"{err:.0e}"]]
     m = Machine.a2a3()
     comp, mem = roofline_us(sh, m)
