@@ -417,9 +417,10 @@ def test_row_rule_is_a_located_error():
         emit_kernel(odd.ir())
 
 
-def test_docs_quote_the_emitted_rmsnorm():
-    code = emit_kernel(KERNELS["rmsnorm_tile"]).rstrip("\n")
-    assert f"```cpp\n{code}\n```" in (ROOT / "docs/ascend.md").read_text()
+def test_docs_quote_the_emitted_rmsnorm_and_k_loop_gemm():
+    for name in ("rmsnorm_tile", "gemm_k_db"):
+        code = emit_kernel(KERNELS[name]).rstrip("\n")
+        assert f"```cpp\n{code}\n```" in (ROOT / "docs/ascend.md").read_text(), name
 
 
 @kernel
