@@ -921,6 +921,44 @@ static int query_flat(pto_rt *rt, rt_entry *e, uintptr_t lo, uintptr_t hi) {
     return 0;
 }
 
+/* Boxes lie in a few tensors, so a few byte ranges cover a group's members (or the flat
+ * entries): a new box's span merges into the ranges it meets, a ninth range joins the nearest.
+ * A span that meets no range meets no member, and its queries are skipped. */
+static void extents_add(rt_extents *x, uintptr_t lo, uintptr_t hi) {
+    for (uint32_t i = 0; i < x->n;) { /* absorb every range that meets or touches [lo, hi) */
+        if (lo <= x->r[i][1] && x->r[i][0] <= hi) {
+            if (x->r[i][0] < lo) lo = x->r[i][0];
+            if (x->r[i][1] > hi) hi = x->r[i][1];
+            x->n--;
+            x->r[i][0] = x->r[x->n][0];
+            x->r[i][1] = x->r[x->n][1];
+        } else i++;
+    }
+    if (x->n == 8) { /* full: take the nearest range in, then absorb again */
+        uint32_t best = 0;
+        uintptr_t gap = UINTPTR_MAX;
+        for (uint32_t i = 0; i < x->n; i++) {
+            uintptr_t d = x->r[i][1] < lo ? lo - x->r[i][1] : x->r[i][0] - hi;
+            if (d < gap) { gap = d; best = i; }
+        }
+        if (x->r[best][0] < lo) lo = x->r[best][0];
+        if (x->r[best][1] > hi) hi = x->r[best][1];
+        x->n--;
+        x->r[best][0] = x->r[x->n][0];
+        x->r[best][1] = x->r[x->n][1];
+        extents_add(x, lo, hi);
+        return;
+    }
+    x->r[x->n][0] = lo;
+    x->r[x->n++][1] = hi;
+}
+
+static int extents_meet(const rt_extents *x, uintptr_t lo, uintptr_t hi) {
+    for (uint32_t i = 0; i < x->n; i++)
+        if (lo < x->r[i][1] && x->r[i][0] < hi) return 1;
+    return 0;
+}
+
 static uint64_t pow2_at_least(uint64_t x, uint64_t lo) {
     uint64_t p = lo;
     while (p < x) p <<= 1;
@@ -960,7 +998,9 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
     /* 1. same-group and other-group candidates */
     for (uint32_t i = 0; i < rt->ngroups; i++) {
         rt_group *h = &rt->groups[i];
-        if (!h->nall || !spans_meet(e->lo, e->hi, h->lo, h->hi)) continue;
+        if (!h->nall || !spans_meet(e->lo, e->hi, h->lo, h->hi) ||
+            !extents_meet(&h->ext, e->lo, e->hi))
+            continue;
         if (h == g) {
             if (query_group(rt, e, h, e->row0, e->row0 + e->nrows - 1, e->col0,
                             e->col0 + e->ncols - 1)) return -1;
@@ -975,7 +1015,7 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
         }
     }
     /* 2. flat candidates */
-    if (rt->nflat) {
+    if (rt->nflat && extents_meet(&rt->flat_ext, e->lo, e->hi)) {
         if (!q.inner_c && q.n <= 256 && q.step > 0) {
             for (int64_t k = 0; k < q.n; k++) {
                 uintptr_t x = (uintptr_t)(q.base + k * q.step);
@@ -989,6 +1029,7 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
         e->pos = g->nall - 1;
         if (e->lo < g->lo) g->lo = e->lo;
         if (e->hi > g->hi) g->hi = e->hi;
+        extents_add(&g->ext, e->lo, e->hi);
         uint64_t R1 = e->row0 / g->cr, R2 = (e->row0 + e->nrows - 1) / g->cr;
         uint64_t C1 = e->col0 / g->cc, C2 = (e->col0 + e->ncols - 1) / g->cc;
         if ((R2 - R1 + 1) * (C2 - C1 + 1) > RT_MAX_BOX_CELLS)
@@ -1009,6 +1050,7 @@ static int index_entry(pto_rt *rt, rt_entry *e) {
     }
     e->pos = rt->nflat;
     rt->flat[rt->nflat++] = e;
+    extents_add(&rt->flat_ext, e->lo, e->hi);
     uint64_t c0 = e->lo >> RT_CHUNK_SHIFT, c1 = (e->hi - 1) >> RT_CHUNK_SHIFT;
     if (c1 - c0 + 1 > RT_MAX_ENTRY_CHUNKS) {
         if (rt->nlarge == rt->caplarge) {

@@ -135,10 +135,16 @@ struct rt_entry {
     size_t pos;                       /* index in grp->all, or in the runtime's flat list   */
 };
 
+typedef struct rt_extents {           /* <= 8 disjoint byte ranges [lo, hi) covering a set  */
+    uintptr_t r[8][2];                /* of boxes (they never shrink)                       */
+    uint32_t n;
+} rt_extents;
+
 typedef struct rt_group {             /* run boxes sharing one run stride S                 */
     uint32_t id;
     uint64_t S, cr, cc;               /* stride; cell size in rows and bytes                */
     uintptr_t lo, hi;                 /* byte span of all members                           */
+    rt_extents ext;                   /* ... and the ranges of the tensors they lie in      */
     rt_entry **all;                   /* every member                                       */
     uint32_t nall, capall;
     rt_entry **big;                   /* members covering too many cells                    */
@@ -386,6 +392,7 @@ struct pto_rt {
     size_t nlarge, caplarge;
     rt_entry **flat;                  /* all flat entries                                   */
     size_t nflat, capflat;
+    rt_extents flat_ext;              /* ranges covering every flat entry                   */
     rt_group groups[64];
     uint32_t ngroups;
     uint64_t stamp;

@@ -156,3 +156,25 @@ def test_wait_region_honours_the_overlap_flag(make_rt):
     assert rt.lib.pto_rt_wait_region(rt.rt, elem) == 0
     assert rt.order() == [7]  # the writer finished before wait_region returned
     assert rt.finish() == 0
+
+
+def test_boxes_in_more_tensors_than_the_index_keeps_ranges_for(make_rt):
+    """The overlap index skips groups (and flat entries) whose tensors' byte ranges a box does
+    not meet; with more tensors than it keeps ranges for (8), ranges merge and every overlap
+    is still found."""
+    span = 1 << 16  # tensor k: 64 rows x 64 f32 at BASE + 3 * k * span (gaps between them)
+
+    def tile(k, r0, c0, h=4, w=4):
+        return (BASE + 3 * k * span + (r0 * LD + c0) * 4, h, w, LD * 4, 4, 4)
+
+    def panel(k, r0, rows):  # contiguous rows, not aligned to the row stride: a flat entry
+        return (BASE + 3 * k * span + r0 * LD * 4 + 4, 1, rows * LD - 1, 4, 4, 4)
+
+    writers = [[(*tile(k, 8, 8), C["WRITE"])] for k in range(10)]
+    writers += [[(*panel(k, 32, 4), C["WRITE"])] for k in range(10)]
+    for k in (0, 4, 9):
+        assert sim_total(make_rt, C["OVERLAP"], writers + [[(*tile(k, 10, 10), C["READ"])]]) == 200
+        assert sim_total(make_rt, C["OVERLAP"], writers + [[(*tile(k, 33, 0), C["READ"])]]) == 200
+        assert sim_total(make_rt, C["OVERLAP"], writers + [[(*panel(k, 9, 1), C["READ"])]]) == 200
+        assert sim_total(make_rt, C["OVERLAP"], writers + [[(*tile(k, 20, 20), C["READ"])]]) == 100
+    assert sim_total(make_rt, C["OVERLAP"], writers + [[(*tile(1, 20, 20), C["READ"])]]) == 100
