@@ -232,6 +232,44 @@ def test_ascend_npu_emits_double_buffered_loops_and_refuses_mixed_ones():
     assert e.value.loc is not None and e.value.loc.line > 0
 
 
+def test_ascend_npu_refuses_what_it_cannot_keep_in_one_buffer():
+    """Carried and merged tiles are computed in place; a K loop's Acc starts from zero."""
+    @kernel
+    def late(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]]):
+        m = pto.alloc((8, 32), F32)
+        s = pto.alloc((8, 32), F32)
+        for j in pto.range(2):
+            n = pto.exp(m)
+            s = s + m  # m is read after its next value n is made
+            m = n
+        pto.store(y, m + s)
+
+    @kernel
+    def merged(x: In[Tensor[8, 64, F32]], y: Out[Tile[8, 32, F32]]):
+        s = pto.alloc((8, 32), F32)
+        for j in pto.range(2):
+            t = pto.load(x, row=0, col=j * 32, shape=(8, 32))
+            with pto.when(j == 1):
+                n = pto.exp(t)
+                pto.store(y, s + n)  # s is read after its new value n is made
+                s = n
+        pto.store(y, s)
+
+    @kernel
+    def acc_from_one(a: In[Tensor[16, 64, F32]], b: In[Tile[16, 16, F32]],
+                     c: Out[Tile[16, 16, F32]]):
+        acc = pto.load(a, row=0, col=0, shape=(16, 16))  # C += A @ B needs the GM form
+        for k in pto.range(4):
+            acc = pto.matmul(pto.load(a, row=0, col=k * 16, shape=(16, 16)), b, acc)
+        pto.store(c, acc)
+    for k, why in ((late, "is not computed in place"),
+                   (merged, "merged by this pto.when block is not computed in place"),
+                   (acc_from_one, "an Acc tile starts from a zero fill")):
+        with pytest.raises(CompileError, match=why) as e:
+            k.compile("ascend_npu")
+        assert e.value.loc is not None and e.value.loc.line > 0, k.name
+
+
 def test_a_tile_read_in_place_is_copied_when_a_tensor_store_may_overwrite_it():
     @kernel
     def twice(x: In[Tile[8, 32, F32]], y: InOut[Tensor[8, 32, F32]]):

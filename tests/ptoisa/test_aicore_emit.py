@@ -5,6 +5,7 @@ kernel on the same random inputs, or is a located CompileError saying why."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,8 @@ import jinja2
 import numpy as np
 import pytest
 
-from pto_wsp import (Constexpr, DType, In, InOut, Out, Scalar, Tile, kernel, pto, ptoisa,
+from pto_wsp import (Constexpr, DType, In, InOut, Out, Scalar, Tensor, Tile, kernel, pto,
+                     ptoisa,
                      ptoisa_kernel)
 from pto_wsp.backends.ascend.aicore import (CXX_TYPE, cxx_ident, emit_kernel, entry_name,
                                            lower_aicore)
@@ -153,8 +155,24 @@ def trig_ops(x: In[Tile[16, 64, F32]], h: In[Tile[16, 64, F16]], b: In[Tile[16, 
     pto.store(r, pto.cos(pto.rowsum(w)))
 
 
+@kernel
+def when_stats(x: In[Tensor[8, 256, F32]], mx: Out[Tile[8, 1, F32]], sm: Out[Tile[8, 1, F32]],
+               n: Scalar[I32]):
+    """A running max and a pto.when-merged running sum over a scalar number of blocks."""
+    m = pto.broadcast(pto.constant(-math.inf, F32), (8, 1))
+    s = pto.alloc((8, 1), F32)
+    for j in pto.range(n):
+        t = pto.load(x, row=0, col=j * 32, shape=(8, 32))
+        m = pto.maximum(m, pto.rowmax(t))
+        with pto.when(j % 2 == 1):
+            s = s + pto.rowsum(t)
+    pto.store(mx, m)
+    pto.store(sm, s)
+
+
 KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_ops, cvt_ops,
-                                                    int_bits, mm_i8, rsub_ops, fills, trig_ops)}
+                                                    int_bits, mm_i8, rsub_ops, fills, trig_ops,
+                                                    when_stats)}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "float_ops": "no PTO-ISA instruction",
@@ -481,7 +499,7 @@ PUBLIC = set("""
     TileAcc GlobalTensor Shape Stride DYNAMIC Layout DN TASSIGN TLOAD TSTORE TMOV TMATMUL
     TMATMUL_ACC set_flag wait_flag PIPE_MTE1 PIPE_MTE2 PIPE_MTE3 PIPE_V PIPE_M PIPE_FIX
     EVENT_ID0 EVENT_ID1 EVENT_ID2 EVENT_ID3 EVENT_ID4 EVENT_ID5 EVENT_ID6 EVENT_ID7 event_t
-    pipe_barrier PIPE_ALL for const bool if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__
+    pipe_barrier PIPE_ALL for const bool true false if else ifndef endif decltype AtomicType AtomicAdd __DAV_C220_CUBE__ __DAV_C220_VEC__
     CmpMode EQ NE LT LE GT GE RoundMode CAST_RINT CAST_ROUND CAST_FLOOR CAST_CEIL
     CAST_TRUNC CAST_ODD INT64_C UINT64_C INT64_MIN NAN INFINITY
 """.split()) | {op.upper() for op in OPS

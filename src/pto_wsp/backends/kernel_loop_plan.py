@@ -8,7 +8,8 @@ arithmetic ``SCALAR``, per-iteration ``TASSIGN`` of ping-pong buffers). Its rule
 - A loop-carried tile lives in one buffer: the loop's initial value, the carried value, the
   value the body yields (computed in place) and the value after the loop. An ``Acc`` carried
   through a K loop from a zero fill is never filled: the first iteration's ``TMATMUL``
-  overwrites it, later ones ``TMATMUL_ACC`` into it (cpu_sim charges that fill nothing).
+  overwrites it, later ones ``TMATMUL_ACC`` into it (cpu_sim charges that fill nothing). A
+  tile a ``pto.when`` block merges shares one buffer with its old and its new value.
 - A tile loaded inside a loop of ``buffers = N`` owns N buffers, re-``TASSIGN``ed by the
   iteration index; other buffers are not shared (no reuse inside loop kernels).
 - Flags follow the dependencies pto_pipes.h times (a read waits for the buffer's last writer;
@@ -103,13 +104,10 @@ class _LoopPlanner(_Planner):
                          "the AICore emitter does not split yet",
                       hint="run it on cpu_sim, or write the cube and vector steps as separate "
                            "kernels (tasks)")
-        for s, e in self.regions.items():
+        for s, e in sorted(self.regions.items()):  # outer regions first
             op = ops[s]
-            if op.opcode == "kif" and ops[e].results:
-                self.fail(ops[e], "a pto.when block that merges tiles has no AICore form yet "
-                                  "(only blocks without carried tiles are emitted)",
-                          hint="store inside the block, or run it on cpu_sim")
-            if op.opcode != "kfor":
+            if op.opcode == "kif":
+                self.merge_in_place(s, e)
                 continue
             nxt = ops[e].operands
             for r, init, n, out in zip(op.results[1:], op.operands[1:], nxt, ops[e].results):
@@ -131,12 +129,32 @@ class _LoopPlanner(_Planner):
                     if ops.index(self.defs[init.index]) not in fills:
                         self.fail(op, f"the K loop's accumulator %{r} starts from %{init.index}"
                                       ": an Acc tile starts from a zero fill (pto.alloc or "
-                                      "pto.full(0)) only", hint="start the accumulator at 0")
+                                      "a broadcast 0) only", hint="start the accumulator at 0")
                     self.zero_acc[r] = s
                     self.skip.add(ops.index(self.defs[init.index]))
                 base = self.alias.get(init.index, f"t{init.index}")
                 for v in (r, n.index, out):
                     self.alias[v] = base
+    def merge_in_place(self, s: int, e: int) -> None:
+        """A ``pto.when`` block's merged tiles: the new value is computed in place of the old
+        one, so the block's result, its new and its old value share one buffer."""
+        ops = self.k.ops
+        end = ops[e]
+        for out, new, old in zip(end.results, end.operands[0::2], end.operands[1::2]):
+            d = self.defs.get(new.index)
+            at = ops.index(d) if d is not None else -1
+            used = max((j for j in range(s + 1, e) if old in ops[j].operands), default=s)
+            later = any(old in o.operands for o in ops[e + 1:])
+            if new != old and (d is None or d.opcode in ("kfor", "tload_at", "tload")
+                               or not s < at < e or used > at) or later:
+                self.fail(end, f"the tile %{out} merged by this pto.when block is not computed "
+                               f"in place of %{old.index} (made in the block after its last "
+                               "read, and not read after the block)",
+                          hint="compute the new value from the old one last")
+            base = self.alias.get(old.index, f"t{old.index}")
+            for v in (new.index, out):
+                self.alias[v] = base
+
     def role(self, v: int) -> str:
         root = self.alias.get(v, f"t{v}")
         if any(r in self.zero_acc for r, b in self.alias.items() if b == root):
@@ -264,6 +282,7 @@ class _Flags:
                     self.loops.add(i)
         self.events: dict[tuple[str, str], int] = {}
         self.seen: set = set()
+        self.pending: list[tuple] = []
 
     def accesses(self) -> dict[str, list[_Access]]:
         out: dict[str, list[_Access]] = {}
@@ -298,14 +317,21 @@ class _Flags:
                     fwd = [c for c in srcs if c.at < a.at]
                     if fwd:
                         self.edge(b, max(fwd, key=lambda c: c.at).at, a.at, q, a.pipe, False)
-                    back: dict[int, int] = {}
+                    back: dict[tuple[int, int], int] = {}  # (loop, conditional w) -> w
                     for c in srcs:
                         if c.at > a.at:
                             loop = self.common_loop(c.at, a.at)
                             if loop is not None:
-                                back[loop] = max(back.get(loop, -1), c.at)
-                    for loop, w in back.items():
-                        self.edge(b, w, a.at, q, a.pipe, True, loop)
+                                key = (loop, c.at if self.in_block(c.at, loop) else -1)
+                                back[key] = max(back.get(key, -1), c.at)
+                    for (loop, cond), w in back.items():
+                        self.edge(b, w, a.at, q, a.pipe, True, loop, cond >= 0)
+        self.emit()
+
+    def in_block(self, i: int, loop: int) -> bool:
+        """Whether instruction ``i`` runs inside ``pto.when`` blocks (and no loop) of ``loop``."""
+        inner = self.path[i][self.path[i].index(loop) + 1:]
+        return bool(inner) and not any(r in self.loops for r in inner)
 
     def common_loop(self, x: int, y: int) -> int | None:
         common = [r for r, s in zip(self.path[x], self.path[y]) if r == s]
@@ -317,7 +343,10 @@ class _Flags:
         p = self.path[i]
         return p[depth] if len(p) > depth else i
 
-    def edge(self, buf, w, r, src, dst, back, loop=None) -> None:
+    def edge(self, buf, w, r, src, dst, back, loop=None, cond=False) -> None:
+        """A flag from ``w`` (pipe ``src``) to ``r`` (pipe ``dst``); ``back``: ``r`` of the
+        next iteration of ``loop``; ``cond``: ``w`` runs in a pto.when block of it, so the
+        flag is set right after ``w`` and waited only if it was set."""
         instrs = self.plan.instrs
         if back:
             depth = self.path[loop].__len__() + 1
@@ -328,11 +357,29 @@ class _Flags:
         pp = self.pp.get(buf)
         ping = back and pp is not None and pp[1] == instrs[loop].attrs["line"] and \
             aw == w and ar == r
-        key = (src, dst, after, ar, back, ping)
-        if key in self.seen:
-            return
-        self.seen.add(key)
-        n = pp[0] if ping else 1
+        if cond and not ping:
+            after = w
+        key = (ar, src, dst, after, back, ping, pp[0] if ping else 1, pp[1] if pp else "", r,
+               cond and not ping)
+        if key[:6] not in self.seen:
+            self.seen.add(key[:6])
+            self.pending.append(key)
+
+    def emit(self) -> None:
+        """The flags in the order of their waits; a forward flag already waited for earlier
+        in the same block (same source point, same pipes) is not repeated."""
+        instrs = self.plan.instrs
+        waited: dict[tuple, list[int]] = {}
+        for ar, src, dst, after, back, ping, n, var, r, cond in sorted(self.pending):
+            if not back:
+                done = waited.setdefault((src, dst, after), [])
+                if any(self.path[a] == self.path[ar] for a in done):
+                    continue
+                done.append(ar)
+            self.flag(ar, src, dst, after, back, ping, n, var, r, cond)
+
+    def flag(self, ar, src, dst, after, back, ping, n, var, r, cond) -> None:
+        instrs = self.plan.instrs
         first = self.events.get((src, dst), 0)
         self.events[(src, dst)] = first + n
         if first + n > 8:
@@ -340,8 +387,16 @@ class _Flags:
                                f"PIPE_{src} to PIPE_{dst} would be outstanding",
                                instrs[r].op.loc or self.plan.kernel.loc,
                                hint="use fewer buffers or split the kernel")
-        ev = (_event(first, n, pp[1]) if ping else f"EVENT_ID{first}")
+        ev = (_event(first, n, var) if ping else f"EVENT_ID{first}")
         flag = f"PIPE_{src}, PIPE_{dst}, {ev}"
+        if cond:  # set in a block: a bool says whether the next wait has a set to match
+            f = f"pto_f{first}_{src}_{dst}"
+            instrs[after].attrs.setdefault("post", []).append(f"set_flag({flag}); {f} = true;")
+            instrs[ar].attrs.setdefault("pre", []).append(
+                f"if ({f}) {{ wait_flag({flag}); {f} = false; }}")
+            self.plan.head.append(f"bool {f} = false;")
+            self.plan.tail.append(f"if ({f}) wait_flag({flag});")
+            return
         instrs[after].attrs.setdefault("post", []).append(f"set_flag({flag});")
         instrs[ar].attrs.setdefault("pre", []).append(f"wait_flag({flag});")
         if back:
