@@ -477,14 +477,19 @@ PTO__ALL(PTO__DEF_CMPSEL, _)
             dst[i] = v;                                                                           \
         return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
     }                                                                                             \
-    /* TCI: dst[i,j] = start + (i*cols + j) * step  (step < 0: descending) */                     \
+    /* TCI: dst[i,j] = start + (i*cols + j) * step  (step < 0: descending).  Charged as the   \
+     * AICore runs it: PTO-ISA's TCI over the tile as one [1, rows*cols] row, plus TMULS and   \
+     * (start != 0) TADDS when the step is not +-1 (backends/kernel_plan.py) */                 \
     static inline uint64_t pto_tci_##sfx(PTO_T_##sfx *restrict dst, PTO_S_##sfx start,            \
                                          PTO_S_##sfx step, int rows, int cols)                    \
     {                                                                                             \
         const int64_t n = (int64_t)rows * cols;                                                   \
         for (int64_t i = 0; i < n; ++i)                                                           \
             dst[i] = CI(sfx, start, step, i);                                                     \
-        return pto__cost_ew(PTO_COST_ALU, rows, cols, PTO_ES_##sfx);                              \
+        const PTO_C_##sfx st_ = PTO_SC_##sfx(step);                                               \
+        const int unit = st_ == (PTO_C_##sfx)1 || st_ == (PTO_C_##sfx)-1;                         \
+        return (uint64_t)(1 + (!unit) * (1 + (PTO_SC_##sfx(start) != (PTO_C_##sfx)0)))           \
+               * pto__cost_ew(PTO_COST_ALU, 1, (int)n, PTO_ES_##sfx);                             \
     }                                                                                             \
     static inline uint64_t pto_tmov_##sfx(PTO_T_##sfx *restrict dst,                              \
                                           const PTO_T_##sfx *restrict src, int rows, int cols)    \

@@ -1236,7 +1236,9 @@ def expected_cost(model, name, R, C, mkn):
     es = {**spec.ESIZE, "bool": 1}
     esize = max(es[sfx[0]], es[sfx[1]]) if op == "tcvt" else es[sfx]
     cls = cost_class(op)
-    if op in ("tslice_even", "tslice_odd"):  # dims are the source shape; cost counts the dst
+    if op == "tci":  # one TCI over the tile as a [1, R*C] row (step 1 here)
+        R, C = 1, R * C
+    elif op in ("tslice_even", "tslice_odd"):  # dims are the source shape; cost counts the dst
         C = C // 2
     elif op == "tinterleave":
         C = 2 * C

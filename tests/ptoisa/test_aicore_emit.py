@@ -170,13 +170,23 @@ def when_stats(x: In[Tensor[8, 256, F32]], mx: Out[Tile[8, 1, F32]], sm: Out[Til
     pto.store(sm, s)
 
 
+@kernel
+def iotas(a: Out[Tile[8, 32, I32]], b: Out[Tile[4, 16, DType.I16]], c: Out[Tile[16, 1, F32]],
+          e: Out[Tile[8, 32, I32]]):
+    """Iotas of several rows and steps: TCI over the tile's [1, R*C] row view, then TMULS and
+    TADDS for a step other than +-1 (integers wrap, so exact)."""
+    pto.store(a, pto.iota((8, 32), I32, 5, step=-3))
+    pto.store(b, pto.iota((4, 16), DType.I16, 0, step=7))
+    pto.store(c, pto.iota((16, 1), F32, 2.5, step=-1))
+    pto.store(e, pto.iota((8, 32), I32, 100))
+
+
 KERNELS = all_kernels() | {k.name: k.ir() for k in (cxx_names, axpy_rowmax, col_ops, cvt_ops,
                                                     int_bits, mm_i8, rsub_ops, fills, trig_ops,
-                                                    when_stats)}
+                                                    when_stats, iotas)}
 # why each kernel that is not emitted yet is refused (the rest must be emitted)
 REFUSED = {
     "float_ops": "no PTO-ISA instruction",
-    "int_ops": "TCI fills one row",
     "scale": "custom C body", "whole": "tensor parameter 'x' has no tile shape",
     "windows_text": "custom C body",
     "empty_body": "custom C body",
@@ -425,6 +435,15 @@ def test_budget_overflow_names_the_buffer_and_sizes():
     msg = str(e.value)
     assert "UB overflows" in msg and "262144 bytes" in msg and "188416 bytes" in msg
     assert e.value.loc.line > 0
+
+
+def test_float_iota_with_a_step_is_a_located_error():
+    @kernel
+    def halves(o: Out[Tile[8, 8, F32]]):
+        pto.store(o, pto.iota((8, 8), F32, 0.0, step=0.5))
+    with pytest.raises(CompileError, match="exactly for integers only") as e:
+        emit_kernel(halves.ir())
+    assert "pto.iota" in e.value.loc.source_line()
 
 
 def test_row_rule_is_a_located_error():

@@ -80,7 +80,7 @@ class KernelPlan:
     kernel: ir.Kernel
     buffers: dict[str, Buffer]
     instrs: list[Instr]
-    views: dict[str, str]  # buffer name -> a RowMajor [1, R] view of a ColMajor [R, 1] buffer
+    views: dict[str, str]  # Vec buffer name -> its RowMajor [1, rows*cols] view (same bytes)
     unit: str  # "vector" or "cube"
 
 
@@ -400,11 +400,7 @@ class _Planner:
 
     def view(self, name: str) -> str:
         """A RowMajor operand: ColMajor [R,1] buffers are used through a [1,R] view."""
-        b = self.buffers[name]
-        if b.layout != "ColMajor":
-            return name
-        self.views.setdefault(name, f"{name}r")
-        return self.views[name]
+        return self.flat(name) if self.buffers[name].layout == "ColMajor" else name
 
     # -- instructions --------------------------------------------------------------------
     def run(self) -> KernelPlan:
@@ -464,8 +460,11 @@ class _Planner:
         if code in COMPOSED:
             self.compose(op, vals[0], d)
             return
-        if code in ("tci", "textract"):
-            self.check_window_or_iota(op)
+        if code == "tci":
+            self.iota(op, d)
+            return
+        if code == "textract":
+            self.check_window(op)
         name = _INSTR.get(code, code.upper())
         srcs = [v if v is not None else f"imm:{k}" for k, v in enumerate(vals)]
         reads = [v for v in vals if v is not None]
@@ -526,16 +525,37 @@ class _Planner:
             out = tile(dst)
             self.emit(instr, "V", [out] + ops, reads, [real[out]], op, **attrs)
 
-    def check_window_or_iota(self, op: ir.KernelOp) -> None:
-        """TCI makes one ascending/descending row; a TEXTRACT window of a Vec tile is a TMOV
-        into a smaller tile (PTO-ISA's TEXTRACT moves L1 to L0A/L0B only), so at (0, 0)."""
+    def iota(self, op: ir.KernelOp, d: Buffer) -> None:
+        """TCI fills one row counting by +-1 from a start: it fills the whole tile through its
+        [1, rows*cols] view (the same bytes), then TMULS/TADDS apply another step and start
+        (exact for integers, which wrap; the tile library charges the same instructions)."""
         a = dict(op.attrs)
-        if op.opcode == "tci" and (a["rows"] != 1 or a["step"] not in (1, -1) or a["cols"] == 1
-                                   or DType(a["dtype"]).itemsize not in (2, 4)):
-            self.fail(op, "PTO-ISA's TCI fills one row of 2- or 4-byte elements counting up or "
-                          f"down by 1; this iota is {a['rows']}x{a['cols']} {a['dtype']} with "
-                          f"step {a['step']}", hint="use pto.iota((1, n), dtype, start, step=±1)")
-        if op.opcode == "textract" and (a["row"], a["col"]) != (0, 0):
+        dt, step, start = DType(a["dtype"]), a["step"], a["start"]
+        if dt.itemsize not in (2, 4) or a["rows"] * a["cols"] == 1 or (
+                step not in (1, -1) and dt.is_float):
+            self.fail(op, "PTO-ISA's TCI fills 2- or 4-byte elements counting up or down by 1 "
+                          f"(other steps are composed exactly for integers only); this iota is "
+                          f"{a['rows']}x{a['cols']} {a['dtype']} with step {step}",
+                      hint="use an i32/i16 iota (any step), or step=±1, and pto.cast it")
+        flat = d.name if (d.rows, d.layout) == (1, "RowMajor") else self.flat(d.name)
+        unit = step in (1, -1)
+        self.emit("TCI", "V", [flat], [], [d.name], op, start=start if unit else 0,
+                  step=step if unit else 1)
+        for instr, k in (("TMULS", step), ("TADDS", start)):
+            if not unit and (instr == "TMULS" or start != 0):
+                self.emit(instr, "V", [flat, flat, f"lit:{dt.value}:{k!r}"], [d.name],
+                          [d.name], op)
+
+    def flat(self, name: str) -> str:
+        """The [1, rows*cols] view of a Vec buffer (for a ColMajor [R,1] one, its row)."""
+        self.views.setdefault(name, f"{name}r")
+        return self.views[name]
+
+    def check_window(self, op: ir.KernelOp) -> None:
+        """A TEXTRACT window of a Vec tile is a TMOV into a smaller tile (PTO-ISA's TEXTRACT
+        moves L1 to L0A/L0B only), so at (0, 0)."""
+        a = dict(op.attrs)
+        if (a["row"], a["col"]) != (0, 0):
             self.fail(op, f"a vector tile's window at ({a['row']}, {a['col']}) has no A2/A3 "
                           "instruction (TEXTRACT moves L1 to L0A/L0B; a window at (0, 0) is a "
                           "TMOV into the smaller tile)", hint="extract from row 0, column 0")

@@ -80,8 +80,8 @@ def entry_name(kernel: str, part: str = "") -> str:
 def tile_type(b: Buffer, view: bool = False) -> str:
     t = CXX_TYPE[b.dtype]
     if b.role == "Vec":
-        if view:  # the RowMajor [1, R] view of a ColMajor [R, 1] buffer
-            return f"Tile<TileType::Vec, {t}, 1, {b.rows}>"
+        if view:  # the RowMajor [1, rows*cols] view (of a ColMajor [R, 1] buffer: its row)
+            return f"Tile<TileType::Vec, {t}, 1, {b.rows * b.cols}>"
         if b.layout == "ColMajor":
             return f"Tile<TileType::Vec, {t}, {b.rows}, 1, BLayout::ColMajor>"
         return f"Tile<TileType::Vec, {t}, {b.rows}, {b.cols}>"
@@ -159,10 +159,10 @@ def instr_lines(plan, ins: Instr, gts: dict, ws: dict[str, Crossing], vm: EntryV
         d = ins.operands[0]  # TMOV to L0A/L0B from whichever tile the load filled
         return [f"if (pto_cs_{c} == 1) TMOV(pto_{d}, pto_{mat}); else TMOV(pto_{d}, pto_{mat}zn);"]
     args = [_operand(plan, ins, o, gts, ws, vm) for o in ins.operands]
-    if ins.name == "TCI":  # TCI<TileT, T, descending>(dst, S)
+    if ins.name == "TCI":  # TCI<TileT, T, descending>(dst, S), on the tile's row view
         b, a = plan.buffers[ins.writes[0]], ins.attrs
         t = CXX_TYPE[b.dtype]
-        return [f"TCI<{tile_type(b)}, {t}, {int(a['step'] < 0)}>({args[0]}, "
+        return [f"TCI<{tile_type(b, view=True)}, {t}, {int(a['step'] < 0)}>({args[0]}, "
                 f"{t}({scalar(a['start'], b.dtype, ins.op.loc)}));"]
     if ins.name == "TMRGSORT":
         args.append(str(ins.attrs["block_len"]))
