@@ -33,7 +33,6 @@ import llama_layer as layer  # noqa: E402
 from pto_wsp import Machine  # noqa: E402
 
 HBM_BYTES_PER_S = 1.6e12      # 910B-class HBM2e
-CUBE_FLOP_PER_CYCLE = 2048    # a2a3 cost model, f32: 16x8x16 MACs per 2 cycles per AIC
 
 
 WALL = ["seq", "tasks", "ours 1T", "ours 2T", "numpy f32", "ours 2T / numpy", "tasks/ms 1T",
@@ -60,7 +59,7 @@ def min_bytes(sh) -> int:
 def roofline_us(sh, m: Machine) -> tuple[float, float]:
     """(compute-bound, memory-bound) time in us on machine m."""
     aic = m.num_aicpus * m.cube_lanes
-    return (flops(sh) / (aic * CUBE_FLOP_PER_CYCLE * m.clock_mhz),
+    return (flops(sh) / (aic * layer.CUBE_FLOP_PER_CYCLE * m.clock_mhz),
             min_bytes(sh) / HBM_BYTES_PER_S * 1e6)
 
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from pto_wsp import (DType, Dense, In, InOut, Out, P, Ragged, Tensor, Tile, kernel, pto,
-                     workload)
+from pto_wsp import (DType, Dense, In, InOut, Machine, Out, P, Ragged, Tensor, Tile, kernel,
+                     pto, workload)
 
 F32 = DType.F32
 TM = 64          # attention block, vector tile edge
 BO = 128         # projection output block edge
 BK = 64          # projection K step
+CUBE_FLOP_PER_CYCLE = 2048  # a2a3 cost model, f32: 16x8x16 MACs per 2 cycles per AIC
 RB = 8           # RMSNorm row block
 EPS = 1e-5
 NEG = -1e30      # masked score (finite: exp(NEG - m) is exactly 0, never NaN)
@@ -215,13 +216,17 @@ def main(seq: int = 128) -> None:
     sh = Shape(seq, hidden=256, heads=2, ffn=384)
     w = weights(sh)
     wl, out = build(sh, w)
-    s = wl.compile(num_threads=2).run()
+    s = wl.compile(num_threads=2, cost_model="a2a3", machine=Machine.a2a3()).run()
     ref = reference(sh, {n: a.astype(np.float64) for n, a in w.items()})
     err = float(np.abs(out - ref).max() / np.abs(ref).max())
+    mm = s.kernels[f"mm_k{sh.hidden}"]
+    vs_peak = mm.cycles / mm.tasks / (2 * BO * BO * sh.hidden / CUBE_FLOP_PER_CYCLE)
     print(f"llama_layer seq={seq} hidden={sh.hidden} heads={sh.heads} ffn={sh.ffn}: "
-          f"tasks={s.task_count} total_cycles={s.total_cycles} max_rel_err={err:.1e}")
+          f"tasks={s.task_count} total_cycles={s.total_cycles} max_rel_err={err:.1e} "
+          f"projection task / cube peak={vs_peak:.2f}x")
     assert s.task_count == task_count(sh)
     assert err < 1e-5, err
+    assert vs_peak < 2, vs_peak  # loads overlap the cube; a 64x64x64 step in series was 4.9x
 
 
 if __name__ == "__main__":
