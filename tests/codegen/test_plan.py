@@ -349,11 +349,11 @@ def synthetic_relative(recs, base=None):
     return out
 
 
-@pytest.mark.parametrize("depth", [0, 2])
-def test_csp_pipelines_run_through_the_plan(monkeypatch, tmp_path, depth):
-    """The megakernel pipeline (rendezvous and buffered channels): the same stream (synthetic
-    token/marker regions at the same places), bit-equal outputs, equal cycles; per AICPU."""
-    w, x, Y = CSP._megakernel(depth)
+def test_csp_pipelines_run_through_the_plan(monkeypatch, tmp_path):
+    """The megakernel pipeline on rendezvous channels (buffered ones: the next test): the same
+    stream (synthetic token/marker regions at the same places), bit-equal outputs, equal
+    cycles; per AICPU."""
+    w, x, Y = CSP._megakernel(0)
     prog, recs = run_both(monkeypatch, tmp_path, w, [Y.data])
     np.testing.assert_allclose(Y.data, np.exp(x) + 1.0, rtol=1e-5, atol=1e-6)
     assert any(r[0] == "T" and b"record" not in r[1] for r in recs)
@@ -454,7 +454,7 @@ def test_malformed_plans_are_refused_with_a_code_never_a_crash(monkeypatch, tmp_
         assert rc == 200 and "malformed plan" in text, (n, rc, text)
     rng = random.Random(11)
     codes = {}
-    for _ in range(3000 if which == "dynamic" else 1500):
+    for _ in range(3000 if which == "dynamic" else 1000):
         b = bytearray(good)
         for _ in range(rng.randint(1, 3)):
             i = rng.randrange(24, len(b))  # code and configuration (the header: above)
