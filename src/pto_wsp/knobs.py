@@ -47,7 +47,7 @@ ORCHESTRATION = Knob("PTO_WSP_ORCHESTRATION", "c",
                      "How a cpu_sim program submits its tasks: c = the generated orchestrate.c; "
                      "plan = the task-generation plan expanded by its interpreter "
                      "(runtime_c/pto_plan.c, the Ascend AICPU's path; docs/ascend.md). Same "
-                     "tasks, results and cycles; CSP pipelines need c.")
+                     "tasks, results and cycles (CSP pipelines too).")
 
 ALL = [CACHE_DIR, DUMP, VERBOSE, REBUILD, DEBUG, CC, CXX, CFLAGS, OPT, ISOLATE, PROGRESS,
        ORCHESTRATION]
