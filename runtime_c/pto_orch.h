@@ -344,6 +344,24 @@ static inline void pto_csp_exit(pto_csp *cs, int rc, int err_site, int64_t err_v
     cs->progress++;
 }
 
+/* Append to a deadlock message at msg + n what process `name`, blocked in `state` on `ch`,
+ * waits for; returns the new length. */
+static inline int pto_csp_blocked(char *msg, size_t size, int n, const char *sep,
+                                  const char *name, int state, const pto_chan *ch)
+{
+    if (state == PTO_CSP_BLOCKED_SEND && ch->depth == 0)
+        return n + snprintf(msg + n, size - (size_t)n,
+                            "%s'%s' waits for a receiver on rendezvous channel '%s'", sep, name,
+                            ch->name);
+    if (state == PTO_CSP_BLOCKED_SEND)
+        return n + snprintf(msg + n, size - (size_t)n,
+                            "%s'%s' waits to send on full channel '%s' (depth %lld)", sep, name,
+                            ch->name, (long long)ch->depth);
+    return n + snprintf(msg + n, size - (size_t)n,
+                        "%s'%s' waits to receive on empty channel '%s' (%lld unfinished "
+                        "producer(s))", sep, name, ch->name, (long long)ch->producers);
+}
+
 static inline void pto_csp_trampoline(void) { pto_csp_cur->procs[pto_csp_cur->cur].fn(); }
 
 /* Run a pipeline to completion. Returns 0; or PTO_ORCH_ESITE with *err_site set (a failure
@@ -426,20 +444,8 @@ static inline int pto_csp_run(pto_csp *cs, pto_csp_arena *arena, int deadlock_si
             for (int32_t p = 0; p < cs->nprocs && n > 0 && (size_t)n < msg_size; ++p) {
                 const pto_csp_proc *pr = &cs->procs[p];
                 if (pr->state == PTO_CSP_DONE) continue;
-                const pto_chan *ch = &cs->chans[pr->blocked_on];
-                if (pr->state == PTO_CSP_BLOCKED_SEND && ch->depth == 0)
-                    n += snprintf(msg + n, msg_size - (size_t)n,
-                                  "%s'%s' waits for a receiver on rendezvous channel '%s'",
-                                  sep, pr->name, ch->name);
-                else if (pr->state == PTO_CSP_BLOCKED_SEND)
-                    n += snprintf(msg + n, msg_size - (size_t)n,
-                                  "%s'%s' waits to send on full channel '%s' (depth %lld)",
-                                  sep, pr->name, ch->name, (long long)ch->depth);
-                else
-                    n += snprintf(msg + n, msg_size - (size_t)n,
-                                  "%s'%s' waits to receive on empty channel '%s' (%lld "
-                                  "unfinished producer(s))",
-                                  sep, pr->name, ch->name, (long long)ch->producers);
+                n = pto_csp_blocked(msg, msg_size, n, sep, pr->name, pr->state,
+                                    &cs->chans[pr->blocked_on]);
                 sep = "; ";
             }
             *err_site = deadlock_site;

@@ -952,27 +952,15 @@ static int run_pipe(interp *I, uint64_t pc, uint64_t *after)
             alive += pr->state != PTO_CSP_DONE;
         }
         if (rc || !alive) break;
-        if (pp.progress == before) { /* cpu_sim's message, word for word */
+        if (pp.progress == before) { /* cpu_sim's message */
             int n = snprintf(msg, ms, "deadlock: every process of the pipeline is blocked:");
             const char *sep = " ";
             int64_t sending = 0;
             for (uint32_t i = 0; i < np && n > 0 && (size_t)n < ms; ++i) {
                 const csp_proc *pr = &pp.procs[i];
                 if (pr->state == PTO_CSP_DONE) continue;
-                const pto_chan *c = &pp.chans[pr->blocked_on];
-                if (pr->state == PTO_CSP_BLOCKED_SEND && c->depth == 0)
-                    n += snprintf(msg + n, ms - (size_t)n,
-                                  "%s'%s' waits for a receiver on rendezvous channel '%s'",
-                                  sep, pr->name, c->name);
-                else if (pr->state == PTO_CSP_BLOCKED_SEND)
-                    n += snprintf(msg + n, ms - (size_t)n,
-                                  "%s'%s' waits to send on full channel '%s' (depth %lld)",
-                                  sep, pr->name, c->name, (long long)c->depth);
-                else
-                    n += snprintf(msg + n, ms - (size_t)n,
-                                  "%s'%s' waits to receive on empty channel '%s' (%lld "
-                                  "unfinished producer(s))",
-                                  sep, pr->name, c->name, (long long)c->producers);
+                n = pto_csp_blocked(msg, ms, n, sep, pr->name, pr->state,
+                                    &pp.chans[pr->blocked_on]);
                 sep = "; ";
             }
             for (uint32_t i = 0; i < np; ++i)
